@@ -1,0 +1,3 @@
+from emocompress.cli import main
+
+raise SystemExit(main())

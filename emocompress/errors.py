@@ -1,0 +1,22 @@
+"""The one exception type that reaches the user as a message instead of a traceback."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Bad input: a file, a recipe key, a model reference, a label set.
+
+    The CLI prints ``str(error)`` (one clear message: what, where, what was expected)
+    and exits with code 2. Raise it for anything the user can fix; let real bugs
+    raise their own exceptions so they keep their traceback.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, where: str | None = None, expected: str | None = None):
+        parts = [message]
+        if where:
+            parts.insert(0, f"{where}:")
+        if expected:
+            parts.append(f"(expected {expected})")
+        super().__init__(" ".join(parts))

