@@ -57,10 +57,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args._run(args) or 0)
     except UserError as error:
         from rich.console import Console
-
         from rich.text import Text
 
-        Console(stderr=True, highlight=False).print(Text("error: ", style="bold red") + Text(str(error)))
+        Console(stderr=True, highlight=False).print(
+            Text("error: ", style="bold red") + Text(str(error))
+        )
         return UserError.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

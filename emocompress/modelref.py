@@ -30,8 +30,12 @@ def resolve_model_path(ref: str, *, allow_hub: bool = True) -> Path:
     path = Path(ref).expanduser()
     if path.exists():
         return path
-    if "/" in ref and (ref.startswith((".", "/", "~")) or ref.endswith((".safetensors", ".onnx", ".bin"))):
-        raise UserError(f"no such file or directory: {ref}", expected="a checkpoint directory or file")
+    if "/" in ref and (
+        ref.startswith((".", "/", "~")) or ref.endswith((".safetensors", ".onnx", ".bin"))
+    ):
+        raise UserError(
+            f"no such file or directory: {ref}", expected="a checkpoint directory or file"
+        )
     if allow_hub and _HUB_ID.match(ref):
         return _download_from_hub(ref)
     raise UserError(
@@ -67,7 +71,14 @@ def _download_from_hub(repo_id: str) -> Path:
         return Path(
             snapshot_download(
                 repo_id,
-                allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model", "merges.txt", "vocab.*"],
+                allow_patterns=[
+                    "*.json",
+                    "*.safetensors",
+                    "*.txt",
+                    "*.model",
+                    "merges.txt",
+                    "vocab.*",
+                ],
             )
         )
     except Exception as exc:  # network errors come in many types

@@ -1,0 +1,108 @@
+"""Measuring a variant the same way every time: predictions on the tune and report splits,
+the quality section (thresholds chosen on tune, figures on report) and the size section.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emocompress.context import DataContext
+from emocompress.metrics import compute_quality
+from emocompress.predictions import save_predictions
+from emocompress.progress import Reporter
+from emocompress.rundir import METRICS_SCHEMA, VariantDir
+
+
+def score_texts(
+    variant_path: Path,
+    texts: Sequence[str],
+    *,
+    batch_size: int = 64,
+    max_length: int = 128,
+    device: str = "cpu",
+    reporter: Reporter | None = None,
+    description: str = "scoring",
+) -> tuple[np.ndarray, list[str]]:
+    """Probabilities (n, L) and label names from whichever runtime the variant is for."""
+    if (variant_path / "model.onnx").is_file():
+        from emocompress.ort import predict_probs as ort_predict_probs
+
+        return ort_predict_probs(variant_path, texts, batch_size=batch_size, max_length=max_length)
+    from emocompress.inference import predict_probs
+    from emocompress.modeling import label_names_of, load_classifier, load_tokenizer
+
+    model = load_classifier(variant_path, device=device)
+    probs = predict_probs(
+        model,
+        load_tokenizer(variant_path),
+        texts,
+        batch_size=batch_size,
+        max_length=max_length,
+        reporter=reporter,
+        description=description,
+    )
+    return probs, label_names_of(model)
+
+
+def evaluate_variant(
+    variant_path: Path,
+    data: DataContext,
+    *,
+    name: str | None = None,
+    batch_size: int = 64,
+    device: str = "cpu",
+    reporter: Reporter | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write predictions/<split>.npz and metrics.json into ``variant_path``; return the metrics."""
+    from emocompress.data import check_label_set
+    from emocompress.inspect import size_summary
+
+    variant = VariantDir(Path(variant_path))
+    reporter = reporter or Reporter("quiet")
+    scored = {}
+    for role in ("tune", "report"):
+        split = data.split(role)
+        probs, model_labels = score_texts(
+            variant.path,
+            split.texts,
+            batch_size=batch_size,
+            max_length=data.max_length,
+            device=device,
+            reporter=reporter,
+            description=f"{name or variant.name}: scoring {role} ({split.name})",
+        )
+        check_label_set(split.label_names, model_labels, where=str(variant.path))
+        save_predictions(
+            variant.predictions_file(split.name), probs, split.labels, split.label_names
+        )
+        scored[role] = (split, probs)
+    (tune, tune_probs), (report, report_probs) = scored["tune"], scored["report"]
+    quality = compute_quality(
+        tune_probs,
+        tune.labels,
+        report_probs,
+        report.labels,
+        report.label_names,
+        tune_split=tune.name,
+        report_split=report.name,
+    )
+    previous = variant.metrics() if variant.metrics_file.is_file() else {}
+    metrics = {
+        **previous,
+        "schema": METRICS_SCHEMA,
+        "variant": name or variant.name,
+        "labels": list(report.label_names),
+        "data": data.describe(),
+        "quality": quality,
+        "size": size_summary(variant.path),
+        **(extra or {}),
+    }
+    from emocompress.atomic import write_json
+
+    write_json(variant.metrics_file, metrics)
+    return metrics

@@ -1,0 +1,36 @@
+"""finetune: train a multi-label classifier head (and the encoder) on the training split."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from emocompress.ops import Operation, Settings
+from emocompress.ops.train_settings import FinetuneSettings
+
+if TYPE_CHECKING:
+    from emocompress.context import OpContext
+
+
+class EvaluateSettings(Settings):
+    """evaluate takes no settings: the parent model is copied and measured as it is."""
+
+
+def run_finetune(ctx: OpContext, settings: FinetuneSettings) -> dict[str, Any]:
+    from emocompress.training import finetune
+
+    return finetune(ctx, settings)
+
+
+def run_evaluate(ctx: OpContext, settings: EvaluateSettings) -> dict[str, Any]:
+    from emocompress.modeling import copy_model
+
+    copy_model(ctx.parent_path, ctx.out_dir, label_names=ctx.label_names)
+    return {}
+
+
+OPERATIONS = [
+    Operation(
+        "finetune", "fine-tune a model on the training split (BCE)", FinetuneSettings, run_finetune
+    ),
+    Operation("evaluate", "measure a model as it is", EvaluateSettings, run_evaluate),
+]

@@ -1,0 +1,169 @@
+"""Gates: each bound passing and failing, missing figures failing, JUnit output."""
+
+from __future__ import annotations
+
+import copy
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from emocompress.gates import GateResult, Gates, SpeedupGate, evaluate_gates, write_junit
+
+
+def metrics(auc: float = 0.92, **overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "schema": "emocompress.metrics/1",
+        "quality": {
+            "report_split": "dev",
+            "auc": {"micro": 0.95, "macro": auc},
+            "strategies": {
+                "fixed": {"micro": {"f1": 0.40}, "macro": {"f1": 0.30}},
+                "per_label": {"micro": {"f1": 0.55}, "macro": {"f1": 0.45}},
+            },
+            "selected_strategy": "per_label",
+        },
+        "size": {"parameters": 22_000_000, "bytes_on_disk": 88_000_000},
+        "speed": {
+            "runtimes": {
+                "pytorch": {"batch_32": {"p50_ms": 10}, "speedup_batch_32": 2.5},
+                "onnx_int8": {"speedup_batch_32": 4.0, "speedup_batch_1": 3.0},
+            }
+        },
+        "parity": {"max_abs_logit_diff": 2e-5},
+    }
+    data.update(overrides)
+    return data
+
+
+REFERENCE = metrics(auc=0.94)
+
+# gate -> (bound that passes, bound that fails, the figure read from metrics())
+CASES = {
+    "min_macro_auc": (0.9, 0.93, 0.92),
+    "max_auc_drop": (0.03, 0.01, 0.94 - 0.92),
+    "min_auc_share": (0.97, 0.99, 0.92 / 0.94),
+    "min_macro_f1": (0.45, 0.5, 0.45),  # per_label is the selected strategy
+    "min_micro_f1": (0.5, 0.6, 0.55),
+    "max_mb": (90, 80, 88.0),
+    "max_parameters": (22_000_000, 21_000_000, 22_000_000),
+    "min_speedup": (2, 3, 2.5),
+    "max_parity_diff": (1e-4, 1e-5, 2e-5),
+}
+
+
+def check(gate: str, bound: Any, data: dict[str, Any] | None = None) -> GateResult:
+    [result] = evaluate_gates("small", Gates(**{gate: bound}), data or metrics(), REFERENCE)
+    return result
+
+
+def test_every_gate_has_a_case() -> None:
+    assert set(CASES) == set(Gates.model_fields)
+
+
+@pytest.mark.parametrize("gate", sorted(CASES))
+def test_gate_passes_within_its_bound(gate: str) -> None:
+    passing, _, figure = CASES[gate]
+    result = check(gate, passing)
+    assert result.passed, result.message
+    assert (result.variant, result.gate) == ("small", gate)
+    assert result.value == pytest.approx(figure)
+    assert result.bound == pytest.approx(float(passing))
+    assert "meets" in result.message
+
+
+@pytest.mark.parametrize("gate", sorted(CASES))
+def test_gate_fails_beyond_its_bound(gate: str) -> None:
+    _, failing, figure = CASES[gate]
+    result = check(gate, failing)
+    assert not result.passed
+    assert result.value == pytest.approx(figure)
+    assert (
+        "is below the minimum" if gate.startswith("min") else "is above the maximum"
+    ) in result.message
+
+
+@pytest.mark.parametrize("gate", sorted(CASES))
+def test_gate_fails_when_its_figure_is_missing(gate: str) -> None:
+    passing, _, _ = CASES[gate]
+    [result] = evaluate_gates("small", Gates(**{gate: passing}), {}, {})
+    assert not result.passed and result.value is None
+    assert "cannot check" in result.message and "missing" in result.message
+
+
+def test_missing_message_names_the_figure() -> None:
+    data = metrics()
+    del data["size"]["bytes_on_disk"]
+    assert "size.bytes_on_disk is missing" in check("max_mb", 100, data).message
+
+
+def test_null_figure_fails_as_not_applicable() -> None:
+    data = metrics(parity={"max_abs_logit_diff": None})
+    result = check("max_parity_diff", 1.0, data)
+    assert not result.passed and "null (n/a)" in result.message
+
+
+def test_reference_gates_need_reference_metrics() -> None:
+    [result] = evaluate_gates("small", Gates(max_auc_drop=0.5), metrics(), None)
+    assert not result.passed and "reference" in result.message
+
+
+def test_reference_on_another_split_cannot_be_compared() -> None:
+    other = copy.deepcopy(REFERENCE)
+    other["quality"]["report_split"] = "test"
+    [result] = evaluate_gates("small", Gates(min_auc_share=0.5), metrics(), other)
+    assert not result.passed and "'test'" in result.message
+
+
+def test_bound_equal_up_to_float_noise_passes() -> None:
+    # 0.93 - 0.92 is 0.010000000000000009 in floats
+    [result] = evaluate_gates("s", Gates(max_auc_drop=0.01), metrics(0.92), metrics(0.93))
+    assert result.passed
+
+
+def test_speedup_short_and_long_forms() -> None:
+    assert Gates(min_speedup=2).min_speedup == SpeedupGate(value=2, runtime="pytorch", batch=32)
+    long = Gates(min_speedup={"value": 3.5, "runtime": "onnx_int8", "batch": 1})
+    assert check("min_speedup", long.min_speedup).value == 3.0
+    result = check("min_speedup", {"value": 1, "runtime": "onnx_fp16"})
+    assert not result.passed and "speed.runtimes.onnx_fp16.speedup_batch_32" in result.message
+
+
+def test_unset_gates_are_not_checked_and_order_is_stable() -> None:
+    assert evaluate_gates("s", Gates(), metrics(), REFERENCE) == []
+    results = evaluate_gates("s", Gates(max_mb=100, min_macro_auc=0.5), metrics(), REFERENCE)
+    assert [r.gate for r in results] == ["min_macro_auc", "max_mb"]
+
+
+def test_unknown_gate_and_bad_bound_are_rejected() -> None:
+    with pytest.raises(ValidationError, match="extra"):
+        Gates.model_validate({"max_latency": 3})
+    with pytest.raises(ValidationError, match="number or a mapping"):
+        Gates.model_validate({"min_speedup": "fast"})
+
+
+def test_junit_xml_names_each_gate_and_the_failures(tmp_path: Path) -> None:
+    results = [
+        *evaluate_gates("teacher", Gates(min_macro_auc=0.9), REFERENCE, REFERENCE),
+        *evaluate_gates("small", Gates(max_mb=100, max_auc_drop=0.001), metrics(), REFERENCE),
+    ]
+    path = tmp_path / "run" / "gates.xml"
+    write_junit(results, path)
+    assert [p.name for p in path.parent.iterdir()] == ["gates.xml"]  # no temporary left behind
+    suite = ET.parse(path).getroot().find("testsuite")
+    assert suite is not None
+    assert suite.get("name") == "emocompress.gates"
+    assert (suite.get("tests"), suite.get("failures")) == ("3", "1")
+    cases = {case.get("name"): case for case in suite.iter("testcase")}
+    assert list(cases) == ["teacher.min_macro_auc", "small.max_auc_drop", "small.max_mb"]
+    failure = cases["small.max_auc_drop"].find("failure")
+    assert failure is not None and "macro AUC drop" in failure.get("message", "")
+    assert cases["small.max_mb"].find("failure") is None
+
+
+def test_junit_with_no_gates(tmp_path: Path) -> None:
+    write_junit([], tmp_path / "gates.xml")
+    suite = ET.parse(tmp_path / "gates.xml").getroot().find("testsuite")
+    assert suite is not None and suite.get("tests") == "0"
