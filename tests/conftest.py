@@ -1,0 +1,127 @@
+"""Shared fixtures: tiny real models (hidden size 32, two layers) and a tiny finished run.
+
+Everything is built from configs and the embedded demo data, so the suite needs no network
+and runs in minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from emocompress.labels import GOEMOTIONS_LABELS
+
+
+def build_tiny_tokenizer(out: Path):
+    """A WordPiece tokenizer trained on the demo texts (a few hundred tokens)."""
+    from tokenizers import BertWordPieceTokenizer
+    from transformers import BertTokenizerFast
+
+    from emocompress.data import load_splits
+
+    texts = [t for split in load_splits("demo").values() for t in split.texts]
+    wordpiece = BertWordPieceTokenizer(lowercase=True)
+    wordpiece.train_from_iterator(texts, vocab_size=600, min_frequency=1, show_progress=False)
+    out.mkdir(parents=True, exist_ok=True)
+    wordpiece.save_model(str(out))
+    tokenizer = BertTokenizerFast(vocab_file=str(out / "vocab.txt"), do_lower_case=True)
+    tokenizer.model_max_length = 128
+    return tokenizer
+
+
+def build_tiny_classifier(out: Path, *, pooling: str = "cls", seed: int = 0) -> Path:
+    """A randomly initialised BERT classifier for the 28 GoEmotions labels, saved at ``out``."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from emocompress.modeling import save_classifier
+    from emocompress.pooled_model import PooledClassifier, PooledClassifierConfig
+
+    torch.manual_seed(seed)
+    tokenizer = build_tiny_tokenizer(out / "_vocab")
+    labels = list(GOEMOTIONS_LABELS)
+    label_config = {
+        "num_labels": len(labels),
+        "id2label": dict(enumerate(labels)),
+        "label2id": {name: i for i, name in enumerate(labels)},
+        "problem_type": "multi_label_classification",
+    }
+    encoder = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    if pooling == "mean":
+        model = PooledClassifier(
+            PooledClassifierConfig(backbone=encoder.to_dict(), pooling="mean", **label_config)
+        )
+    else:
+        for key, value in label_config.items():
+            setattr(encoder, key, value)
+        model = BertForSequenceClassification(encoder)
+    save_classifier(model, tokenizer, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier(tmp_path_factory) -> Path:
+    """Directory of a tiny BERT classifier ([CLS] head) with a tokenizer."""
+    return build_tiny_classifier(tmp_path_factory.mktemp("tiny") / "bert")
+
+
+@pytest.fixture(scope="session")
+def tiny_pooled_classifier(tmp_path_factory) -> Path:
+    """Directory of a tiny mean-pooled classifier (emocompress.pooled_model)."""
+    return build_tiny_classifier(tmp_path_factory.mktemp("tiny") / "pooled", pooling="mean")
+
+
+def write_tiny_recipe(folder: Path, model: Path, *, name: str = "tiny", extra: str = "") -> Path:
+    """A recipe that fine-tunes the tiny model briefly and distils a 1-layer student."""
+    recipe = folder / f"{name}.yaml"
+    recipe.write_text(
+        textwrap.dedent(
+            f"""\
+            name: {name}
+            seed: 13
+            threads: 1
+            data:
+              source: demo
+              tune: {{carve_from: train, fraction: 0.2}}
+              report: dev
+              max_length: 32
+              max_examples: {{train: 96}}
+            teacher:
+              model: {model}
+              finetune: {{epochs: 1, batch_size: 16, lr: 1.0e-3}}
+            variants:
+              - name: student-1l
+                op: distil
+                parent: teacher
+                settings: {{init: {{layers: [0]}}, epochs: 1, batch_size: 16, lr: 1.0e-3}}
+                gates: {{max_mb: 100}}
+            """
+        )
+        + extra,
+        encoding="utf-8",
+    )
+    return recipe
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, tiny_classifier) -> Path:
+    """A finished run directory of the tiny recipe (teacher + one student). Do not modify it:
+    copy it (shutil.copytree) when a test needs to change files."""
+    from emocompress.progress import Reporter
+    from emocompress.recipe import load_recipe
+    from emocompress.runner import run_recipe
+
+    folder = tmp_path_factory.mktemp("tinyrun")
+    recipe = load_recipe(write_tiny_recipe(folder, tiny_classifier))
+    out = folder / "runs" / "tiny"
+    run_recipe(recipe, out, reporter=Reporter("quiet"))
+    return out

@@ -1,0 +1,21 @@
+"""The shared fixtures themselves: a tiny run is complete and follows the contract."""
+
+import json
+
+from emocompress.rundir import RunDir
+
+
+def test_tiny_run_has_every_artifact(tiny_run):
+    run = RunDir(tiny_run)
+    names = [v.name for v in run.variants()]
+    assert names == ["teacher", "student-1l"]
+    for variant in run.variants():
+        assert variant.is_complete()
+        metrics = variant.metrics()
+        assert metrics["quality"]["report_split"] == "dev"
+        assert (variant.path / "model.safetensors").is_file()
+        assert variant.predictions_file("dev").is_file()
+        assert variant.predictions_file("tune").is_file()
+    state = json.loads(run.run_file.read_text())
+    assert state["status"] == "finished"
+    assert run.gates_file.is_file()
