@@ -31,6 +31,7 @@ from emocompress.ops.distil import DistilSettings
 from emocompress.pooled_model import PooledClassifier
 from emocompress.training import (
     configure_threads,
+    effective_seed,
     history_summary,
     seed_everything,
     train,
@@ -209,7 +210,7 @@ def distil(ctx: OpContext, settings: DistilSettings) -> dict[str, Any]:
     """The ``distil`` operation."""
     from emocompress.modeling import count_layers, load_classifier, load_tokenizer, save_classifier
 
-    seed_everything(ctx.seed)
+    seed_everything(effective_seed(ctx, settings))
     configure_threads(ctx.threads)
     needs_teacher = settings.hidden_weight > 0 or settings.attention_weight > 0
     teacher = load_classifier(ctx.parent_path, device=ctx.device)

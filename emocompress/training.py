@@ -40,6 +40,10 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def effective_seed(ctx: OpContext, settings: TrainSettings) -> int:
+    return settings.seed if settings.seed is not None else ctx.seed
+
+
 def configure_threads(threads: int | None) -> None:
     if threads:
         torch.set_num_threads(int(threads))
@@ -133,7 +137,7 @@ def train(
     train_split = ctx.data.split("train")
     encoded = encoded or encode(tokenizer, train_split.texts, ctx.max_length)
     lengths = encoded.lengths
-    rng = np.random.default_rng(ctx.seed)
+    rng = np.random.default_rng(effective_seed(ctx, settings))
     batches_per_epoch = math.ceil(len(encoded) / settings.batch_size)
     total_batches = math.ceil(batches_per_epoch * settings.epochs)
     total_steps = math.ceil(total_batches / settings.grad_accum)
@@ -248,7 +252,7 @@ def finetune(ctx: OpContext, settings: FinetuneSettings) -> dict[str, Any]:
     """The ``finetune`` operation: a classifier head on the parent encoder, trained with BCE."""
     from emocompress.modeling import load_tokenizer, new_classifier, save_classifier
 
-    seed_everything(ctx.seed)
+    seed_everything(effective_seed(ctx, settings))
     configure_threads(ctx.threads)
     tokenizer = load_tokenizer(ctx.parent_path)
     model = new_classifier(
