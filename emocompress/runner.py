@@ -74,7 +74,8 @@ def step_hash(step: Any, parent_hashes: dict[str, str], recipe: Any) -> str:
     """What a step's result depends on; equal hashes mean the result can be reused."""
     inputs = {
         "op": step.op,
-        "settings": step.settings.model_dump(mode="json"),
+        # exclude_none: a new optional setting does not invalidate earlier results
+        "settings": step.settings.model_dump(mode="json", exclude_none=True),
         "parents": [parent_hashes.get(p, p) for p in _parents(step)],
         "source": step.source,
         "data": recipe.data.model_dump(mode="json"),
