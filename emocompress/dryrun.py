@@ -191,7 +191,7 @@ def dry_run(recipe_path: str, overrides: Sequence[str] = ()) -> int:
             f"{row['inference_memory_bytes'] / 1e6:,.0f}",
             f"{row['training_memory_bytes'] / 1e6:,.0f}",
         )
-    console = Console()
+    console = Console(width=max(Console().width, 130))
     console.print(table)
     console.print(
         f"memory estimates: batch {rows[0]['batch'] if rows else '-'} x {recipe.data.max_length} tokens, fp32;"

@@ -142,6 +142,7 @@ def run_recipe(
         shutil.rmtree(run_dir.root)
     run_dir.root.mkdir(parents=True, exist_ok=True)
     write_text(run_dir.recipe_file, recipe_to_yaml(recipe))
+    _remove_stale_temporaries(run_dir)
     state = run_dir.state() or {"schema": "emocompress.run/1", "steps": {}}
     state.update(
         {
@@ -198,6 +199,15 @@ def run_recipe(
     run_dir.write_state(state)
     _track(recipe, run_dir, reporter)
     return result
+
+
+def _remove_stale_temporaries(run_dir: RunDir) -> None:
+    """Half-built variants of an interrupted run (hidden ``.NAME.*.tmp`` folders) are discarded."""
+    if run_dir.variants_root.is_dir():
+        for stale in run_dir.variants_root.glob(".*.tmp"):
+            shutil.rmtree(stale, ignore_errors=True)
+        for stale in run_dir.variants_root.glob(".*.old"):
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _run_step(

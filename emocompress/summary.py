@@ -55,8 +55,16 @@ def variant_row(
         "texts_per_s": dig(speed, runtime, "batch_32", "texts_per_s") if runtime else None,
         "peak_rss_mb": dig(speed, runtime, "peak_rss_mb") if runtime else None,
         "gpu_peak_mb": dig(speed, runtime, "gpu_peak_mb") if runtime else None,
-        "train_seconds": dig(metrics, "training", "train_seconds"),
+        "train_seconds": _train_seconds(variant),
     }
+
+
+def _train_seconds(variant: VariantDir) -> float | None:
+    if not variant.history_file.is_file():
+        return None
+    from emocompress.rundir import read_json
+
+    return read_json(variant.history_file).get("seconds")
 
 
 def _fmt(value: Any, spec: str) -> str:

@@ -238,9 +238,10 @@ def write_history(ctx: OpContext, history: History, settings: TrainSettings) -> 
 
 
 def history_summary(history: History) -> dict[str, Any]:
+    """The training facts for metrics.json: no wall times, so equal seeds give equal files
+    (durations live in history.json and run.json)."""
     best = history.best or {}
     return {
-        "train_seconds": round(history.seconds, 2),
         "best_epoch": best.get("epoch"),
         "best_tune_macro_auc": best.get("tune_macro_auc"),
         "steps": len(history.steps),

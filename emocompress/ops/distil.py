@@ -57,8 +57,33 @@ def run_distil(ctx: OpContext, settings: DistilSettings) -> dict[str, Any]:
     return distil(ctx, settings)
 
 
+def plan_distil(parent: dict[str, Any], settings: DistilSettings) -> dict[str, Any]:
+    init = settings.init
+    if init.layers is not None:
+        key = next(
+            (k for k in ("num_hidden_layers", "n_layers") if k in parent), "num_hidden_layers"
+        )
+        child = {**parent, key: len(init.layers)}
+    elif init.config is not None:
+        child = {**parent, **init.config}
+    else:
+        from emocompress.dryrun import config_of_reference
+
+        child = {
+            **config_of_reference(init.model),
+            "emocompress_pooling": parent.get("emocompress_pooling", "cls"),
+        }
+    if settings.pooling:
+        child["emocompress_pooling"] = settings.pooling
+    return child
+
+
 OPERATIONS = [
     Operation(
-        "distil", "train a smaller student on the teacher's outputs", DistilSettings, run_distil
+        "distil",
+        "train a smaller student on the teacher's outputs",
+        DistilSettings,
+        run_distil,
+        plan=plan_distil,
     )
 ]

@@ -28,9 +28,17 @@ def run_evaluate(ctx: OpContext, settings: EvaluateSettings) -> dict[str, Any]:
     return {}
 
 
+def plan_finetune(parent: dict[str, Any], settings: FinetuneSettings) -> dict[str, Any]:
+    return {**parent, "emocompress_pooling": settings.pooling}
+
+
 OPERATIONS = [
     Operation(
-        "finetune", "fine-tune a model on the training split (BCE)", FinetuneSettings, run_finetune
+        "finetune",
+        "fine-tune a model on the training split (BCE)",
+        FinetuneSettings,
+        run_finetune,
+        plan=plan_finetune,
     ),
     Operation("evaluate", "measure a model as it is", EvaluateSettings, run_evaluate),
 ]

