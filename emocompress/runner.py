@@ -26,6 +26,10 @@ from emocompress.progress import Reporter
 from emocompress.rundir import VARIANT_SCHEMA, RunDir, environment, now
 
 
+# facts an operation returns that also belong in metrics.json (the rest stays in lineage)
+METRICS_FACTS = ("training", "parity", "quantization", "pruning", "merge")
+
+
 @dataclass
 class RunResult:
     run_dir: RunDir
@@ -254,7 +258,7 @@ def _run_step(
             "facts": facts,
         }
         write_json(tmp / "emocompress.json", lineage)
-        extra = {"training": facts["training"]} if "training" in facts else None
+        extra = {key: facts[key] for key in METRICS_FACTS if key in facts} or None
         if operation.evaluate:
             from emocompress.evaluation import evaluate_variant
 
