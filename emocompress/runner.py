@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emocompress import distributed
 from emocompress.atomic import atomic_dir, write_json, write_text
 from emocompress.context import DataContext, OpContext
 from emocompress.errors import UserError
 from emocompress.ops import get_operation
 from emocompress.progress import Reporter
 from emocompress.rundir import VARIANT_SCHEMA, RunDir, environment, now
-
 
 # facts an operation returns that also belong in metrics.json (the rest stays in lineage)
 METRICS_FACTS = ("training", "parity", "quantization", "pruning", "merge")
@@ -133,13 +133,73 @@ def run_recipe(
     ops: Collection[str] | None = None,
     variants: Collection[str] | None = None,
 ) -> RunResult:
-    from emocompress.recipe import recipe_to_yaml
-
     reporter = reporter or Reporter()
     run_dir = RunDir(out)
+    main = distributed.is_main_process()  # under Accelerate only the main process writes
+    if main:
+        state = _start_run(recipe, run_dir, resume=resume, fresh=fresh)
+    distributed.wait_for_everyone()
+    if not main:
+        state = run_dir.state()
+    data = data_context(recipe)
+    device = distributed.device_or(resolve_device(recipe.device))
+    steps = select_steps(recipe.steps(), ops, variants)
+    result = RunResult(run_dir)
+    hashes: dict[str, str] = {}
+    try:
+        for step in steps:
+            digest = step_hash(step, hashes, recipe)
+            hashes[step.name] = digest
+            recorded = state["steps"].get(step.name, {})
+            variant = run_dir.variant(step.name)
+            if (
+                recorded.get("hash") == digest
+                and recorded.get("status") == "done"
+                and variant.is_complete()
+            ):
+                reporter.log(f"{step.name}: finished earlier with the same inputs, skipped")
+                result.skipped.append(step.name)
+                continue
+            reporter.check_cancelled()
+            if not main:
+                _run_step_helper_process(step, recipe, run_dir, data, device)
+                distributed.wait_for_everyone()
+                continue
+            seconds = _run_step(step, recipe, run_dir, data, device, reporter)
+            state["steps"][step.name] = {
+                "status": "done",
+                "op": step.op,
+                "hash": digest,
+                "seconds": round(seconds, 2),
+                "finished": now(),
+            }
+            run_dir.write_state(state)
+            distributed.wait_for_everyone()
+            result.ran.append(step.name)
+    except BaseException:
+        if main:
+            state["status"] = "failed"
+            run_dir.write_state(state)
+        raise
+    if not main:
+        return result
+    result.rows = summary_rows(run_dir, recipe)
+    result.gate_results = check_gates(recipe, run_dir, steps)
+    state["status"] = "finished"
+    state["finished"] = now()
+    state["gates_passed"] = result.gates_passed
+    run_dir.write_state(state)
+    _track(recipe, run_dir, reporter)
+    return result
+
+
+def _start_run(recipe: Any, run_dir: RunDir, *, resume: bool, fresh: bool) -> dict[str, Any]:
+    """Create or reopen the run directory; return run.json's state marked running."""
+    from emocompress.recipe import recipe_to_yaml
+
     if run_dir.run_file.is_file() and not (resume or fresh):
         raise UserError(
-            f"{out} already holds a run",
+            f"{run_dir.root} already holds a run",
             expected="--resume to continue it or --fresh to start over",
         )
     if fresh and run_dir.root.exists():
@@ -160,49 +220,7 @@ def run_recipe(
     )
     state.setdefault("steps", {})
     run_dir.write_state(state)
-
-    data = data_context(recipe)
-    device = resolve_device(recipe.device)
-    steps = select_steps(recipe.steps(), ops, variants)
-    result = RunResult(run_dir)
-    hashes: dict[str, str] = {}
-    try:
-        for step in steps:
-            digest = step_hash(step, hashes, recipe)
-            hashes[step.name] = digest
-            recorded = state["steps"].get(step.name, {})
-            variant = run_dir.variant(step.name)
-            if (
-                recorded.get("hash") == digest
-                and recorded.get("status") == "done"
-                and variant.is_complete()
-            ):
-                reporter.log(f"{step.name}: finished earlier with the same inputs, skipped")
-                result.skipped.append(step.name)
-                continue
-            reporter.check_cancelled()
-            seconds = _run_step(step, recipe, run_dir, data, device, reporter)
-            state["steps"][step.name] = {
-                "status": "done",
-                "op": step.op,
-                "hash": digest,
-                "seconds": round(seconds, 2),
-                "finished": now(),
-            }
-            run_dir.write_state(state)
-            result.ran.append(step.name)
-    except BaseException:
-        state["status"] = "failed"
-        run_dir.write_state(state)
-        raise
-    result.rows = summary_rows(run_dir, recipe)
-    result.gate_results = check_gates(recipe, run_dir, steps)
-    state["status"] = "finished"
-    state["finished"] = now()
-    state["gates_passed"] = result.gates_passed
-    run_dir.write_state(state)
-    _track(recipe, run_dir, reporter)
-    return result
+    return state
 
 
 def _remove_stale_temporaries(run_dir: RunDir) -> None:
@@ -278,6 +296,34 @@ def _run_step(
     seconds = time.perf_counter() - started
     reporter.log(f"{step.name}: done in {seconds:.1f}s")
     return seconds
+
+
+def _run_step_helper_process(
+    step: Any, recipe: Any, run_dir: RunDir, data: DataContext, device: str
+) -> None:
+    """A non-main process under Accelerate: train alongside the main one, write nothing."""
+    import tempfile
+
+    from emocompress.modelref import resolve_model_path
+
+    parents = _parents(step)
+    parent_path = run_dir.variant(parents[0]).path if parents else resolve_model_path(step.source)
+    with tempfile.TemporaryDirectory() as scratch:
+        ctx = OpContext(
+            run=run_dir,
+            variant=step.name,
+            out_dir=Path(scratch),
+            data=data,
+            parent_name=parents[0] if parents else None,
+            parent_path=Path(parent_path),
+            seed=recipe.seed,
+            device=device,
+            threads=recipe.threads,
+            eval_batch_size=recipe.evaluation.batch_size,
+            reporter=Reporter("quiet"),
+            extra_parents=[(n, run_dir.variant(n).path) for n in parents[1:]],
+        )
+        get_operation(step.op).run(ctx, step.settings)
 
 
 def check_gates(recipe: Any, run_dir: RunDir, steps: list[Any]) -> list[Any]:

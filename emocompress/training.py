@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from emocompress import distributed
 from emocompress.atomic import write_json
 from emocompress.batching import Encoded, collate, encode, training_batches
 from emocompress.context import OpContext
@@ -138,7 +139,9 @@ def train(
     encoded = encoded or encode(tokenizer, train_split.texts, ctx.max_length)
     lengths = encoded.lengths
     rng = np.random.default_rng(effective_seed(ctx, settings))
-    batches_per_epoch = math.ceil(len(encoded) / settings.batch_size)
+    acc = distributed.accelerator()
+    processes = acc.num_processes if acc is not None else 1
+    batches_per_epoch = max(1, math.ceil(len(encoded) / settings.batch_size) // processes)
     total_batches = math.ceil(batches_per_epoch * settings.epochs)
     total_steps = math.ceil(total_batches / settings.grad_accum)
     if settings.max_steps:
@@ -150,6 +153,9 @@ def train(
     if extra_parameters:
         optimizer.add_param_group({"params": extra_parameters, "weight_decay": 0.0})
     scheduler = _linear_schedule(optimizer, total_steps, int(settings.warmup * total_steps))
+    trained = model  # what the loss sees: DDP-wrapped under several processes
+    if acc is not None:
+        trained, optimizer = acc.prepare(model, optimizer)
     history = History()
     best_state: dict[str, torch.Tensor] | None = None
     best_auc = -math.inf
@@ -188,11 +194,14 @@ def train(
     with reporter.task(f"training {ctx.variant}", total=total_batches) as task:
         stop = False
         while batch_number < total_batches and not stop:
-            for indices in training_batches(lengths, settings.batch_size, rng):
+            for indices in distributed.shard(training_batches(lengths, settings.batch_size, rng)):
                 reporter.check_cancelled()
                 batch = {k: v.to(ctx.device) for k, v in collate(encoded, indices).items()}
-                loss, parts = loss_fn(model, batch, indices)
-                (loss / settings.grad_accum).backward()
+                loss, parts = loss_fn(trained, batch, indices)
+                if acc is not None:
+                    acc.backward(loss / settings.grad_accum)
+                else:
+                    (loss / settings.grad_accum).backward()
                 running.append(float(loss.detach()))
                 batch_number += 1
                 if batch_number % settings.grad_accum == 0 or batch_number == total_batches:

@@ -191,3 +191,22 @@ def test_dry_run_sizes_roberta_large_offline(capsys):
         )
     )
     assert 354_000_000 < params < 357_000_000
+
+
+def test_accelerate_single_process_path_matches_plain_run(tmp_path, tiny_classifier, tiny_run):
+    pytest.importorskip("accelerate")
+    recipe = write_tiny_recipe(tmp_path, tiny_classifier)
+    out = tmp_path / "accelerated"
+    result = subprocess.run(
+        [sys.executable, "-m", "emocompress", "run", str(recipe), "--out", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "CI": "1", "EMOCOMPRESS_ACCELERATE": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    for variant in ("teacher", "student-1l"):
+        ours, plain = _metrics(out, variant), _metrics(tiny_run, variant)
+        assert ours["quality"]["auc"]["macro"] == pytest.approx(
+            plain["quality"]["auc"]["macro"], abs=1e-6
+        )
