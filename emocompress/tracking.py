@@ -8,7 +8,9 @@ W&B runs offline when ``WANDB_MODE=offline`` is set. Both are optional installs
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from emocompress.errors import UserError
@@ -60,72 +62,77 @@ def _flatten(data: dict[str, Any], prefix: str) -> dict[str, str]:
     return flat
 
 
+@dataclass(frozen=True)
+class TrackedVariant:
+    """What a tracker receives for one variant: all read from the run directory."""
+
+    name: str
+    params: dict[str, str]
+    scalars: dict[str, float]
+    curves: list[tuple[str, float, int]]
+
+
+def tracked_variants(run_dir: RunDir, reference: str = "teacher") -> list[TrackedVariant]:
+    reference_dir = run_dir.variant(reference)
+    reference_metrics = reference_dir.metrics() if reference_dir.metrics_file.is_file() else None
+    run_name = run_dir.state().get("name", run_dir.root.name)
+    return [
+        TrackedVariant(
+            f"{run_name}/{v.name}",
+            variant_params(v),
+            variant_scalars(variant_row(v, reference_metrics)),
+            list(curves(v)),
+        )
+        for v in run_dir.variants()
+        if v.metrics_file.is_file()
+    ]
+
+
 def log_run(tracking: Any, run_dir: RunDir, reporter: Reporter) -> None:
-    reference = run_dir.variant(getattr(tracking, "reference", None) or "teacher")
-    reference_metrics = reference.metrics() if reference.metrics_file.is_file() else None
-    variants = [v for v in run_dir.variants() if v.metrics_file.is_file()]
+    variants = tracked_variants(run_dir)
     if tracking.mlflow is not None:
-        _log_mlflow(tracking.mlflow, run_dir, variants, reference_metrics, reporter)
+        _log_mlflow(tracking.mlflow, run_dir, variants)
+        reporter.log(
+            f"tracking: {len(variants)} variants logged to MLflow {tracking.mlflow.tracking_uri}"
+        )
     if tracking.wandb is not None:
-        _log_wandb(tracking.wandb, run_dir, variants, reference_metrics, reporter)
+        _log_wandb(tracking.wandb, variants)
+        reporter.log(
+            f"tracking: {len(variants)} variants logged to W&B project {tracking.wandb.project}"
+        )
 
 
-def _log_mlflow(
-    spec: Any,
-    run_dir: RunDir,
-    variants: list[VariantDir],
-    reference_metrics: dict[str, Any] | None,
-    reporter: Reporter,
-) -> None:
+def _require(module: str, key: str, install: str) -> Any:
     try:
-        import mlflow
+        return importlib.import_module(module)
     except ImportError as exc:
-        raise UserError(
-            "tracking.mlflow is set but MLflow is not installed",
-            expected="pip install 'emocompress[tracking]'",
-        ) from exc
+        raise UserError(f"{key} is set but {module} is not installed", expected=install) from exc
+
+
+def _log_mlflow(spec: Any, run_dir: RunDir, variants: list[TrackedVariant]) -> None:
+    mlflow = _require("mlflow", "tracking.mlflow", "pip install 'emocompress[tracking]'")
     mlflow.set_tracking_uri(spec.tracking_uri)
     mlflow.set_experiment(spec.experiment)
-    run_name = run_dir.state().get("name", run_dir.root.name)
     for variant in variants:
-        with mlflow.start_run(run_name=f"{run_name}/{variant.name}"):
-            mlflow.set_tags(
-                {
-                    "emocompress.run_dir": str(run_dir.root.resolve()),
-                    "emocompress.variant": variant.name,
-                }
-            )
-            mlflow.log_params(variant_params(variant))
-            mlflow.log_metrics(variant_scalars(variant_row(variant, reference_metrics)))
-            for name, value, step in curves(variant):
+        with mlflow.start_run(run_name=variant.name):
+            mlflow.set_tag("emocompress.run_dir", str(run_dir.root.resolve()))
+            mlflow.log_params(variant.params)
+            mlflow.log_metrics(variant.scalars)
+            for name, value, step in variant.curves:
                 mlflow.log_metric(name, value, step=step)
-    reporter.log(f"tracking: {len(variants)} variants logged to MLflow {spec.tracking_uri}")
 
 
-def _log_wandb(
-    spec: Any,
-    run_dir: RunDir,
-    variants: list[VariantDir],
-    reference_metrics: dict[str, Any] | None,
-    reporter: Reporter,
-) -> None:
-    try:
-        import wandb
-    except ImportError as exc:
-        raise UserError(
-            "tracking.wandb is set but wandb is not installed", expected="pip install wandb"
-        ) from exc
-    run_name = run_dir.state().get("name", run_dir.root.name)
+def _log_wandb(spec: Any, variants: list[TrackedVariant]) -> None:
+    wandb = _require("wandb", "tracking.wandb", "pip install wandb")
     for variant in variants:
         run = wandb.init(
             project=spec.project,
             entity=spec.entity,
-            name=f"{run_name}/{variant.name}",
-            config=variant_params(variant),
+            name=variant.name,
+            config=variant.params,
             reinit=True,
         )
-        for name, value, step in curves(variant):
+        for name, value, step in variant.curves:
             run.log({name: value}, step=step)
-        run.summary.update(variant_scalars(variant_row(variant, reference_metrics)))
+        run.summary.update(variant.scalars)
         run.finish()
-    reporter.log(f"tracking: {len(variants)} variants logged to W&B project {spec.project}")
