@@ -26,6 +26,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from emocompress.bench_settings import BenchSettings
 from emocompress.errors import UserError
 from emocompress.gates import Gates
 from emocompress.modelref import is_local, resolve_model_path
@@ -163,6 +164,9 @@ class Recipe(_Strict):
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
     reference: str = Field(TEACHER, description="variant that deltas and max_auc_drop compare with")
     tracking: TrackingSpec | None = None
+    bench: BenchSettings | None = Field(
+        None, description="measure speed and memory after the last step (see docs/bench.md)"
+    )
 
     def steps(self) -> list[Step]:
         """Every step the runner makes, in an order where parents come first; teacher first."""
@@ -709,6 +713,15 @@ def _graph_problems(data: Mapping[str, Any]) -> list[Problem]:
     reference = data.get("reference", TEACHER)
     if isinstance(reference, str) and reference not in first_seen:
         problems.append(Problem(("reference",), f"no variant named {reference!r} (known: {known})"))
+    bench = data.get("bench")
+    if isinstance(bench, dict):
+        named_in_bench = [(("bench", "baseline"), bench.get("baseline"))]
+        variants = bench.get("variants")
+        if isinstance(variants, list):
+            named_in_bench += [(("bench", "variants", i), v) for i, v in enumerate(variants)]
+        for path, name in named_in_bench:
+            if isinstance(name, str) and name not in first_seen:
+                problems.append(Problem(path, f"no variant named {name!r} (known: {known})"))
     return problems
 
 

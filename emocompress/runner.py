@@ -183,6 +183,8 @@ def run_recipe(
         raise
     if not main:
         return result
+    if recipe.bench is not None:
+        _bench(recipe, run_dir, reporter)
     result.rows = summary_rows(run_dir, recipe)
     result.gate_results = check_gates(recipe, run_dir, steps)
     state["status"] = "finished"
@@ -352,6 +354,16 @@ def summary_rows(run_dir: RunDir, recipe: Any | None = None) -> list[dict[str, A
     return [
         variant_row(v, reference_metrics) for v in run_dir.variants() if v.metrics_file.is_file()
     ]
+
+
+def _bench(recipe: Any, run_dir: RunDir, reporter: Reporter) -> None:
+    """Speed and memory of the run's variants, in one bench call (one baseline)."""
+    from emocompress.speed import run_bench
+
+    settings = recipe.bench
+    if settings.baseline is None:
+        settings = settings.model_copy(update={"baseline": recipe.reference})
+    run_bench(settings, run_dir, reporter)
 
 
 def _track(recipe: Any, run_dir: RunDir, reporter: Reporter) -> None:

@@ -210,3 +210,24 @@ def test_accelerate_single_process_path_matches_plain_run(tmp_path, tiny_classif
         assert ours["quality"]["auc"]["macro"] == pytest.approx(
             plain["quality"]["auc"]["macro"], abs=1e-6
         )
+
+
+def test_recipe_bench_section_feeds_the_speedup_gate(tmp_path, tiny_classifier):
+    extra = "bench: {runs: 2, warmup: 1, texts: 32, batch_sizes: [1, 32], threads: 1}\n"
+    recipe = write_tiny_recipe(tmp_path, tiny_classifier, name="benched", extra=extra)
+    recipe.write_text(
+        recipe.read_text().replace(
+            "gates: {max_mb: 100}", "gates: {max_mb: 100, min_speedup: 1000}"
+        )
+    )
+    out = tmp_path / "benched"
+    assert main(["run", str(recipe), "--out", str(out), "--quiet"]) == 1  # no model is 1000x faster
+    student = _metrics(out, "student-1l")
+    assert student["speed"]["baseline"] == "teacher"
+    assert _metrics(out, "teacher")["speed"]["runtimes"]["pytorch"]["speedup_batch_32"] == 1.0
+    assert student["speed"]["runtimes"]["pytorch"]["speedup_batch_32"] > 0
+    suite = ET.parse(out / "gates.xml").getroot()
+    failed = [
+        case.get("name") for case in suite.iter("testcase") if case.find("failure") is not None
+    ]
+    assert failed == ["student-1l.min_speedup"]
