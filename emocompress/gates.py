@@ -51,6 +51,9 @@ class Gates(BaseModel):
     max_auc_drop: float | None = Field(
         None, description="most macro AUC lost against the reference (reference minus this)"
     )
+    max_parent_auc_drop: float | None = Field(
+        None, description="most macro AUC lost against the parent variant (parent minus this)"
+    )
     min_auc_share: float | None = Field(
         None, ge=0, description="least share of the reference's macro AUC kept (0.98 = 98%)"
     )
@@ -168,6 +171,10 @@ def _auc_share(metrics: Mapping[str, Any], reference: Mapping[str, Any] | None, 
     return mine / theirs
 
 
+def _parent_auc_drop(metrics: Mapping[str, Any], *_: Any) -> float:
+    return _number(metrics, "against_parent.macro_auc_drop")
+
+
 def _selected_f1(average: str) -> Callable[..., float]:
     def read(metrics: Mapping[str, Any], *_: Any) -> float:
         strategy = _dig(metrics, "quality.selected_strategy")
@@ -195,6 +202,7 @@ def _parity(metrics: Mapping[str, Any], *_: Any) -> float:
 GATES: dict[str, _GateDef] = {
     "min_macro_auc": _GateDef("macro AUC", "min", _macro_auc),
     "max_auc_drop": _GateDef("macro AUC drop vs reference", "max", _auc_drop),
+    "max_parent_auc_drop": _GateDef("macro AUC drop vs parent", "max", _parent_auc_drop),
     "min_auc_share": _GateDef("share of reference macro AUC", "min", _auc_share),
     "min_macro_f1": _GateDef("macro F1 (selected strategy)", "min", _selected_f1("macro")),
     "min_micro_f1": _GateDef("micro F1 (selected strategy)", "min", _selected_f1("micro")),

@@ -291,6 +291,9 @@ def _run_step(
                 reporter=reporter,
                 extra=extra,
             )
+            if len(parents) == 1:
+                metrics["against_parent"] = against_parent(metrics, run_dir.variant(parents[0]))
+                write_json(tmp / "metrics.json", metrics)
             auc = metrics["quality"]["auc"]["macro"]
             reporter.log(
                 f"{step.name}: macro-AUC {auc:.4f} on {metrics['quality']['report_split']}"
@@ -328,6 +331,29 @@ def _run_step_helper_process(
         get_operation(step.op).run(ctx, step.settings)
 
 
+def against_parent(metrics: dict[str, Any], parent: Any) -> dict[str, Any]:
+    """The variant's macro AUC against its parent's, on the same report split."""
+    parent_metrics = parent.metrics() if parent.metrics_file.is_file() else {}
+    parent_quality = parent_metrics.get("quality") or {}
+    mine = metrics["quality"]["auc"]["macro"]
+    theirs = (parent_quality.get("auc") or {}).get("macro")
+    same_split = parent_quality.get("report_split") == metrics["quality"]["report_split"]
+    drop = theirs - mine if same_split and None not in (mine, theirs) else None
+    return {
+        "parent": parent.name,
+        "parent_macro_auc": theirs if same_split else None,
+        "macro_auc_drop": drop,
+    }
+
+
+def default_gates(step: Any) -> Any:
+    """Gates an operation implies: a quantised graph may lose at most its max_auc_drop."""
+    limit = getattr(step.settings, "max_auc_drop", None)
+    if step.op == "quantize" and limit is not None and step.gates.max_parent_auc_drop is None:
+        return step.gates.model_copy(update={"max_parent_auc_drop": limit})
+    return step.gates
+
+
 def check_gates(recipe: Any, run_dir: RunDir, steps: list[Any]) -> list[Any]:
     from emocompress.gates import evaluate_gates, write_junit
 
@@ -335,11 +361,9 @@ def check_gates(recipe: Any, run_dir: RunDir, steps: list[Any]) -> list[Any]:
     reference_metrics = reference.metrics() if reference.is_complete() else None
     results: list[Any] = []
     for step in steps:
-        if step.gates is None:
-            continue
         variant = run_dir.variant(step.name)
         metrics = variant.metrics() if variant.metrics_file.is_file() else {}
-        results.extend(evaluate_gates(step.name, step.gates, metrics, reference_metrics))
+        results.extend(evaluate_gates(step.name, default_gates(step), metrics, reference_metrics))
     write_junit(results, run_dir.gates_file)
     return results
 

@@ -26,7 +26,8 @@ def build_tiny_tokenizer(out: Path):
     wordpiece.train_from_iterator(texts, vocab_size=600, min_frequency=1, show_progress=False)
     out.mkdir(parents=True, exist_ok=True)
     wordpiece.save_model(str(out))
-    tokenizer = BertTokenizerFast(vocab_file=str(out / "vocab.txt"), do_lower_case=True)
+    # transformers 5 reads the vocabulary from `vocab`, not `vocab_file`
+    tokenizer = BertTokenizerFast(vocab=str(out / "vocab.txt"), do_lower_case=True)
     tokenizer.model_max_length = 128
     return tokenizer
 

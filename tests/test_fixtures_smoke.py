@@ -19,3 +19,13 @@ def test_tiny_run_has_every_artifact(tiny_run):
     state = json.loads(run.run_file.read_text())
     assert state["status"] == "finished"
     assert run.gates_file.is_file()
+
+
+def test_each_variant_is_compared_with_its_parent_in_its_metrics(tiny_run):
+    run = RunDir(tiny_run)
+    teacher, student = run.variant("teacher").metrics(), run.variant("student-1l").metrics()
+    comparison = student["against_parent"]
+    assert comparison["parent"] == "teacher"
+    expected = teacher["quality"]["auc"]["macro"] - student["quality"]["auc"]["macro"]
+    assert comparison["macro_auc_drop"] == expected
+    assert "against_parent" not in teacher  # made from a model reference, not a variant

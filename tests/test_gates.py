@@ -33,6 +33,7 @@ def metrics(auc: float = 0.92, **overrides: Any) -> dict[str, Any]:
             }
         },
         "parity": {"max_abs_logit_diff": 2e-5},
+        "against_parent": {"parent": "big", "parent_macro_auc": 0.925, "macro_auc_drop": 0.005},
     }
     data.update(overrides)
     return data
@@ -44,6 +45,7 @@ REFERENCE = metrics(auc=0.94)
 CASES = {
     "min_macro_auc": (0.9, 0.93, 0.92),
     "max_auc_drop": (0.03, 0.01, 0.94 - 0.92),
+    "max_parent_auc_drop": (0.005, 0.004, 0.005),
     "min_auc_share": (0.97, 0.99, 0.92 / 0.94),
     "min_macro_f1": (0.45, 0.5, 0.45),  # per_label is the selected strategy
     "min_micro_f1": (0.5, 0.6, 0.55),

@@ -1,0 +1,113 @@
+"""int8 (dynamic, static) and fp16 copies of an exported graph; export/quantize in recipes."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from conftest import write_tiny_recipe
+
+from emocompress.data import load_splits
+from emocompress.errors import UserError
+from emocompress.inspect import size_summary
+from emocompress.onnx_export import check_shapes, export_classifier
+from emocompress.ort import OrtClassifier
+from emocompress.quantize import quantize_variant
+
+TEXTS = list(load_splits("demo")["dev"].texts[:24])
+STORED_DTYPE = {"int8-dynamic": "int8", "int8-static": "int8", "fp16": "float16"}
+
+
+@pytest.fixture(scope="module")
+def fp32(tmp_path_factory, tiny_pooled_classifier):
+    out = tmp_path_factory.mktemp("fp32")
+    export_classifier(tiny_pooled_classifier, out, max_length=32)
+    return out
+
+
+@pytest.mark.parametrize("precision", ["int8-dynamic", "int8-static", "fp16"])
+def test_quantised_graph_runs_at_every_shape_and_stays_close(tmp_path, fp32, precision):
+    facts = quantize_variant(fp32, tmp_path, precision, calibration_texts=TEXTS, max_length=32)
+    assert facts["precision"] == precision
+    assert STORED_DTYPE[precision] in size_summary(tmp_path)["dtypes"]
+    assert len(check_shapes(OrtClassifier(tmp_path))) == 6
+    diff = np.abs(OrtClassifier(tmp_path).logits(TEXTS) - OrtClassifier(fp32).logits(TEXTS))
+    assert diff.max() < 0.1  # tiny random weights: quantisation error stays small
+    assert (tmp_path / "tokenizer.json").is_file() and (tmp_path / "config.json").is_file()
+
+
+def test_static_int8_needs_calibration_texts(tmp_path, fp32):
+    with pytest.raises(UserError, match="calibration"):
+        quantize_variant(fp32, tmp_path, "int8-static", calibration_texts=[])
+
+
+def test_unknown_precision_and_missing_graph_are_errors(tmp_path, fp32):
+    with pytest.raises(UserError, match="int4"):
+        quantize_variant(fp32, tmp_path, "int4")
+    with pytest.raises(UserError, match="no model.onnx"):
+        quantize_variant(tmp_path, tmp_path / "out", "fp16")
+
+
+EXTRA = """\
+  - name: onnx
+    op: export
+    parent: student-1l
+    gates: {max_parity_diff: 1.0e-4}
+  - name: onnx-int8
+    op: quantize
+    parent: onnx
+    settings: {precision: int8-static, calibration_texts: 32}
+"""
+
+
+def test_export_and_quantize_in_a_recipe(tmp_path, tiny_run, tiny_classifier):
+    from emocompress.progress import Reporter
+    from emocompress.recipe import load_recipe
+    from emocompress.runner import run_recipe
+
+    run = tmp_path / "runs" / "tiny"
+    shutil.copytree(tiny_run, run)
+    recipe = load_recipe(write_tiny_recipe(tmp_path, tiny_classifier, extra=EXTRA))
+    result = run_recipe(recipe, run, resume=True, reporter=Reporter("quiet"))
+    assert result.ran == ["onnx", "onnx-int8"]
+    onnx, int8 = result.run_dir.variant("onnx"), result.run_dir.variant("onnx-int8")
+    assert onnx.is_onnx and int8.is_onnx
+    assert onnx.metrics()["parity"]["max_abs_logit_diff"] < 1e-4
+    assert onnx.metrics()["parity"]["reference"] == "student-1l"
+    assert onnx.lineage()["format"] == "onnx" and onnx.lineage()["facts"]["precision"] == "fp32"
+    facts = int8.lineage()["facts"]
+    assert facts["precision"] == "int8-static" and facts["calibration_texts"] == 32
+    gate = facts["auc_gate"]
+    assert gate["max_auc_drop"] == 0.005 and gate["split"] == "dev"
+    recorded = onnx.metrics()["quality"]["auc"]["macro"]
+    assert gate["parent_macro_auc"] == recorded
+    assert gate["macro_auc"] == pytest.approx(int8.metrics()["quality"]["auc"]["macro"])
+    assert gate["passed"] == (gate["auc_drop"] <= 0.005)
+    assert int8.metrics()["parity"]["tolerance"] is None
+    assert all(g.passed for g in result.gate_results if g.variant == "onnx")
+
+
+def test_quantize_needs_an_onnx_parent(tmp_path, tiny_run, tiny_classifier):
+    from emocompress.progress import Reporter
+    from emocompress.recipe import load_recipe
+    from emocompress.runner import run_recipe
+
+    run = tmp_path / "runs" / "tiny"
+    shutil.copytree(tiny_run, run)
+    extra = "  - {name: q, op: quantize, parent: student-1l}\n"
+    recipe = load_recipe(write_tiny_recipe(tmp_path, tiny_classifier, extra=extra))
+    with pytest.raises(UserError, match="not an ONNX variant.*op: export"):
+        run_recipe(recipe, run, resume=True, reporter=Reporter("quiet"))
+
+
+def test_bad_settings_are_reported_before_work(tmp_path, tiny_classifier):
+    from emocompress.recipe import load_recipe
+
+    extra = (
+        "  - {name: o, op: export, parent: teacher, settings: {opset: 11}}\n"
+        "  - {name: q, op: quantize, parent: o, settings: {precision: int4}}\n"
+    )
+    with pytest.raises(UserError) as error:
+        load_recipe(write_tiny_recipe(tmp_path, tiny_classifier, extra=extra))
+    assert "opset" in str(error.value) and "precision" in str(error.value)
