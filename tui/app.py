@@ -1,0 +1,155 @@
+"""The app: holds the catalogue of variants, loads it in a worker, and switches screens.
+
+:func:`create_app` is the one way to build it, shared by ``emocompress tui`` and the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Input
+
+from tui.data import Catalog, default_paths, load_catalog
+
+
+class CatalogLoaded(Message):
+    """The loader worker read the run directories."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        super().__init__()
+        self.catalog = catalog
+
+
+class EmoCompressApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "emocompress"
+    BINDINGS = [
+        Binding("q", "quit", "quit"),
+        Binding("question_mark", "help", "help", key_display="?"),
+        Binding("d", "toggle_theme", "dark/light"),
+        Binding("ctrl+r", "reload", "reload", show=False),
+    ]
+
+    catalog: reactive[Catalog] = reactive(Catalog, always_update=True)
+    reference: reactive[str | None] = reactive(None)
+    loading_catalog: reactive[bool] = reactive(True)
+
+    def __init__(
+        self,
+        refs: Sequence[str | Path],
+        *,
+        live: bool = True,
+        recipe: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.refs: list[str] = [str(ref) for ref in refs]
+        self.live = live  # False: no memory sampling, no blinking cursors
+        self.recipe = recipe
+        self.sub_title = ", ".join(Path(ref).name or ref for ref in self.refs)
+
+    def get_default_screen(self) -> Screen:
+        from tui.screens.variants import VariantsScreen
+
+        return VariantsScreen()
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    # -- loading ------------------------------------------------------------------------
+    def reload(self) -> None:
+        """Read the run directories again (in a thread: the screen keeps painting)."""
+        self.loading_catalog = True
+        self._load(list(self.refs))
+
+    def add_ref(self, ref: str | Path) -> None:
+        """Show a run directory that a recipe run from the app writes."""
+        resolved = Path(ref).resolve()
+        shown = {Path(r).resolve() for r in self.refs}  # as itself or inside a folder of runs
+        if resolved not in shown and resolved.parent not in shown:
+            self.refs.append(str(ref))
+
+    @work(thread=True, exclusive=True, group="catalog", exit_on_error=False)
+    def _load(self, refs: list[str]) -> None:
+        try:
+            catalog = load_catalog(refs)
+        except Exception as error:  # a bug in one reader must not take the app down
+            catalog = Catalog(errors=[f"could not read {', '.join(refs)}: {error}"])
+        self.post_message(CatalogLoaded(catalog))
+
+    def on_catalog_loaded(self, message: CatalogLoaded) -> None:
+        catalog = message.catalog
+        if catalog.get(self.reference) is None:
+            self.reference = catalog.reference
+        self.loading_catalog = False  # first: a loading widget cannot take focus
+        self.catalog = catalog
+        for error in catalog.errors:
+            self.notify(error, title="cannot read", severity="warning", timeout=8)
+
+    # -- actions ------------------------------------------------------------------------
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def still_inputs(self, screen: Screen) -> None:
+        """Stop the cursors blinking when not live: snapshots must not catch them mid-blink."""
+        for field in screen.query(Input):
+            field.cursor_blink = self.live
+
+    def open_screen(self, name: str) -> None:
+        """Open one of the screens reachable from anywhere (palette, keys)."""
+        from tui.screens.inspect import InspectScreen
+        from tui.screens.run import RunScreen
+        from tui.screens.tradeoffs import TradeoffScreen
+
+        factories = {
+            "tradeoffs": TradeoffScreen,
+            "inspect": InspectScreen,
+            "run": lambda: RunScreen(recipe=self.recipe),
+        }
+        self.push_screen(factories[name]())
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Tradeoffs", "AUC against size and latency", lambda: self.open_screen("tradeoffs")
+        )
+        yield SystemCommand(
+            "Inspect a checkpoint",
+            "parameters and size of any checkpoint",
+            lambda: self.open_screen("inspect"),
+        )
+        yield SystemCommand(
+            "Run a recipe", "run a recipe YAML here", lambda: self.open_screen("run")
+        )
+        yield SystemCommand("Reload", "read the run directories again", self.reload)
+        yield SystemCommand("Help", "keys of every screen", self.action_help)
+
+
+def create_app(
+    paths: Sequence[str | Path] | None = None,
+    *,
+    live: bool = True,
+    recipe: str | None = None,
+) -> EmoCompressApp:
+    """The app for run directories, folders of runs and checkpoints (default: ./runs).
+
+    ``live=False`` freezes the memory panel and the cursors' blinking (snapshot tests); ``recipe`` prefills
+    the recipe screen.
+    """
+    refs = list(paths) if paths else default_paths()
+    return EmoCompressApp(refs, live=live, recipe=recipe)

@@ -1,0 +1,523 @@
+"""View models: run directories and checkpoints read through the library, ready to show.
+
+Nothing here imports Textual, so every function can be tested and timed on its own. Every
+figure comes from emocompress (``summary.variant_row``, ``inspect``, ``pareto``); this
+module only selects, orders and formats. A problem with one variant (a missing or broken
+metrics.json) becomes that variant's ``error`` and a line in ``Catalog.errors``; the rest
+of the catalogue loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emocompress.errors import UserError
+from emocompress.pareto import pareto_optimal
+from emocompress.rundir import RunDir, VariantDir
+from emocompress.summary import dig, variant_row
+
+STRATEGIES = ("fixed", "global", "top_k", "per_label")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One figure of the variants table: ``better`` is "high", "low" or None (no direction)."""
+
+    key: str
+    header: str
+    spec: str
+    better: str | None = None
+    always: bool = False  # shown even when no variant has it
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("variant", "variant", "s", always=True),
+    Column("pareto", "pareto", "s", always=True),
+    Column("parent", "parent", "s", always=True),
+    Column("operation", "op", "s", always=True),
+    Column("parameters", "params", ",d", "low", always=True),
+    Column("parameters_without_embeddings", "w/o emb", ",d", "low", always=True),
+    Column("mb", "MB", ".1f", "low", always=True),
+    Column("macro_auc", "mAUC", ".4f", "high", always=True),
+    Column("micro_auc", "µAUC", ".4f", "high", always=True),
+    Column("macro_f1", "mF1", ".3f", "high", always=True),
+    Column("strategy", "strategy", "s", always=True),
+    Column("p50_ms_batch_1", "ms b1", ".2f", "low"),
+    Column("p50_ms_batch_32", "ms b32", ".1f", "low"),
+    Column("texts_per_s", "texts/s", ".0f", "high"),
+    Column("peak_rss_mb", "RSS MB", ".0f", "low"),
+    Column("gpu_peak_mb", "GPU MB", ".0f", "low"),
+    Column("train_seconds", "train s", ".0f", "low"),
+)
+COLUMN_BY_KEY = {column.key: column for column in COLUMNS}
+DISPLAY_MODES = ("value", "delta", "percent")
+
+
+@dataclass
+class VariantView:
+    """One row of the variants table, with what the detail screens need."""
+
+    key: str  # unique in the catalogue: "variant", or "run/variant" when several runs
+    name: str
+    run: str | None
+    path: Path
+    row: dict[str, Any]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    lineage: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    pareto_size: bool = False
+    pareto_latency: bool = False
+
+    @property
+    def pareto_mark(self) -> str:
+        """ "S": on the AUC/MB frontier, "L": on the AUC/latency frontier."""
+        return ("S" if self.pareto_size else "") + ("L" if self.pareto_latency else "")
+
+    def value(self, key: str) -> Any:
+        if key == "variant":
+            return self.key
+        if key == "pareto":
+            return self.pareto_mark
+        return self.row.get(key)
+
+
+@dataclass
+class Catalog:
+    variants: list[VariantView] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    run_dirs: list[Path] = field(default_factory=list)
+    reference: str | None = None
+
+    def get(self, key: str | None) -> VariantView | None:
+        return next((v for v in self.variants if v.key == key), None)
+
+    def shown_columns(self) -> list[Column]:
+        """The columns some variant has a figure for, and the core ones."""
+        return [
+            c for c in COLUMNS if c.always or any(v.value(c.key) is not None for v in self.variants)
+        ]
+
+    def missing_columns(self) -> list[Column]:
+        return [c for c in COLUMNS if c not in self.shown_columns()]
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def default_paths(cwd: Path | None = None) -> list[Path]:
+    """No argument: the runs under ./runs."""
+    return [(cwd or Path.cwd()) / "runs"]
+
+
+def check_paths(refs: Iterable[str]) -> list[str]:
+    """The references the command line gave, or a UserError naming the first bad one."""
+    refs = list(refs)
+    for ref in refs:
+        if not ref.startswith("pkg:") and not Path(ref).expanduser().exists():
+            raise UserError(
+                f"no such run directory or model: {ref}",
+                expected="a run directory, a folder of runs, a checkpoint or pkg:NAME",
+            )
+    return refs
+
+
+def load_catalog(refs: Iterable[str | Path]) -> Catalog:
+    """Read every run directory (and checkpoint) named by ``refs`` into one catalogue."""
+    catalog = Catalog()
+    sources: list[tuple[str | None, Path]] = []  # (run name or None for a checkpoint, path)
+    for ref in refs:
+        try:
+            sources += _expand(str(ref))
+        except UserError as error:
+            catalog.errors.append(str(error))
+    several = len({run for run, _ in sources if run is not None}) > 1
+    for run, path in sources:
+        if run is None:
+            catalog.variants.append(_checkpoint_view(path))
+            continue
+        run_dir = RunDir(path)
+        catalog.run_dirs.append(path)
+        for variant in run_dir.variants():
+            view = _variant_view(variant, run if several else None)
+            catalog.variants.append(view)
+        catalog.reference = catalog.reference or _recipe_reference(run_dir, several)
+    catalog.errors += [f"{v.key}: {v.error}" for v in catalog.variants if v.error]
+    if catalog.get(catalog.reference) is None:
+        roots = [v for v in catalog.variants if not v.lineage.get("parent") and not v.error]
+        first = (roots or catalog.variants or [None])[0]
+        catalog.reference = first.key if first else None
+    mark_pareto(catalog.variants)
+    return catalog
+
+
+def _expand(ref: str) -> list[tuple[str | None, Path]]:
+    """A run directory, a folder of runs, or a checkpoint."""
+    from emocompress.modelref import resolve_model_path
+
+    path = Path(ref).expanduser()
+    if not ref.startswith("pkg:") and not path.exists():
+        raise UserError(f"{ref}: no such run directory or checkpoint")
+    if path.is_dir() and RunDir.is_run_dir(path):
+        return [(path.name, path)]
+    if path.is_dir() and not (path / "config.json").is_file():
+        runs = sorted(p for p in path.iterdir() if p.is_dir() and RunDir.is_run_dir(p))
+        if not runs:
+            raise UserError(f"{path}: no run directories in it (looked for */run.json)")
+        return [(p.name, p) for p in runs]
+    return [(None, resolve_model_path(ref, allow_hub=False))]
+
+
+def _recipe_reference(run_dir: RunDir, several: bool) -> str | None:
+    import yaml
+
+    try:
+        recipe = yaml.safe_load(run_dir.recipe_file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    name = recipe.get("reference") if isinstance(recipe, dict) else None
+    if not isinstance(name, str):
+        return None
+    return f"{run_dir.root.name}/{name}" if several else name
+
+
+def _variant_view(variant: VariantDir, run: str | None) -> VariantView:
+    key = f"{run}/{variant.name}" if run else variant.name
+    view = VariantView(key=key, name=variant.name, run=run, path=variant.path, row={})
+    try:
+        view.lineage = variant.lineage() if variant.lineage_file.is_file() else {}
+        if not variant.metrics_file.is_file():
+            raise UserError(f"{variant.metrics_file.name} is missing (variant not finished?)")
+        view.metrics = variant.metrics()
+        view.row = variant_row(variant)
+    except UserError as error:
+        view.error = str(error)
+        view.row = {
+            "parent": view.lineage.get("parent"),
+            "operation": view.lineage.get("operation"),
+        }
+    return view
+
+
+def _checkpoint_view(path: Path) -> VariantView:
+    """A single checkpoint: only its size section (read from headers)."""
+    from emocompress.inspect import size_summary
+
+    name = path.name if path.name not in ("model", "") else path.parent.name
+    view = VariantView(key=name, name=name, run=None, path=path, row={"operation": "checkpoint"})
+    try:
+        size = size_summary(path)
+    except UserError as error:
+        view.error = str(error)
+        return view
+    view.metrics = {"size": size}
+    view.row.update(
+        parameters=size["parameters"],
+        parameters_without_embeddings=size["parameters_without_embeddings"],
+        mb=size["bytes_on_disk"] / 1e6,
+    )
+    return view
+
+
+def mark_pareto(variants: list[VariantView]) -> None:
+    """Flag the variants on the AUC/MB and AUC/latency frontiers (emocompress.pareto)."""
+    for attr, cost in (("pareto_size", "mb"), ("pareto_latency", latency_key(variants))):
+        points = [(v.row.get("macro_auc"), v.row.get(cost) if cost else None) for v in variants]
+        for view, optimal in zip(variants, pareto_optimal(points), strict=True):
+            setattr(view, attr, optimal)
+
+
+def latency_key(variants: Iterable[VariantView]) -> str | None:
+    """The latency figure the tradeoff uses: batch 1 if measured, else batch 32."""
+    for key in ("p50_ms_batch_1", "p50_ms_batch_32"):
+        if any(v.row.get(key) is not None for v in variants):
+            return key
+    return None
+
+
+# ----------------------------------------------------------------------------- formatting
+
+
+def fmt(value: Any, spec: str) -> str:
+    """A figure as text; an unmeasured one is "n/a", never 0."""
+    if value is None or value == "":
+        return "n/a" if spec != "s" else ""
+    if spec == "s":
+        return str(value)
+    return format(value, spec)
+
+
+def change(value: Any, reference: Any) -> tuple[float | None, float | None]:
+    """(delta, percent) of ``value`` against ``reference``; None where not computable."""
+    if not isinstance(value, int | float) or not isinstance(reference, int | float):
+        return None, None
+    delta = value - reference
+    return delta, (100.0 * delta / reference if reference else None)
+
+
+def fmt_cell(column: Column, value: Any, reference: Any, mode: str) -> str:
+    """One table cell in ``mode`` ("value", "delta" or "percent" against the reference)."""
+    if mode == "value" or column.spec == "s" or value is None:
+        return fmt(value, column.spec)
+    delta, percent = change(value, reference)
+    if mode == "delta":
+        return "n/a" if delta is None else format(delta, "+" + column.spec)
+    return "n/a" if percent is None else f"{percent:+.1f}%"
+
+
+def sort_key(key: str, reverse: bool) -> Callable[[VariantView], tuple]:
+    """Sort by one column; unmeasured figures go last whichever the direction."""
+
+    def sort_value(view: VariantView) -> tuple:
+        value = view.value(key)
+        missing = value is None or value == ""
+        if missing:
+            return (not reverse, 0)
+        return (reverse, value) if isinstance(value, int | float) else (reverse, str(value))
+
+    return sort_value
+
+
+def shown_path(path: str | Path) -> str:
+    """Relative to the working directory when inside it (shorter, and stable in tests)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def visible(variants: Iterable[VariantView], text: str) -> list[VariantView]:
+    needle = text.strip().lower()
+    return [v for v in variants if needle in v.key.lower()]
+
+
+# ----------------------------------------------------------------------------- detail
+
+
+@dataclass
+class EmotionRow:
+    label: str
+    f1: float | None
+    precision: float | None
+    recall: float | None
+    support: int | None
+    threshold: float | None
+    auc: float | None
+
+
+EMOTION_COLUMNS = (
+    ("label", "emotion", "s"),
+    ("f1", "F1", ".3f"),
+    ("precision", "precision", ".3f"),
+    ("recall", "recall", ".3f"),
+    ("support", "support", "d"),
+    ("threshold", "threshold", ".2f"),
+    ("auc", "AUC", ".3f"),
+)
+
+
+def emotion_rows(metrics: dict[str, Any], strategy: str | None = None) -> list[EmotionRow]:
+    """Per-emotion figures under ``strategy`` (default: the selected one)."""
+    quality = metrics.get("quality") or {}
+    strategy = strategy or quality.get("selected_strategy")
+    per_label = dig(quality, "strategies", strategy, "per_label") or {}
+    auc = dig(quality, "auc", "per_label") or {}
+    return [
+        EmotionRow(
+            label,
+            figures.get("f1"),
+            figures.get("precision"),
+            figures.get("recall"),
+            figures.get("support"),
+            figures.get("threshold"),
+            auc.get(label),
+        )
+        for label, figures in per_label.items()
+    ]
+
+
+def best_and_worst(rows: list[EmotionRow]) -> tuple[set[str], set[str]]:
+    """Labels with the highest and the lowest F1 among those with support in the split."""
+    scored = [r for r in rows if r.f1 is not None and (r.support or 0) > 0]
+    if not scored:
+        return set(), set()
+    high = max(r.f1 for r in scored)
+    low = min(r.f1 for r in scored)
+    return {r.label for r in scored if r.f1 == high}, {r.label for r in scored if r.f1 == low}
+
+
+def strategy_rows(metrics: dict[str, Any]) -> list[list[str]]:
+    """The threshold strategy comparison: one row per strategy, the selected one marked."""
+    quality = metrics.get("quality") or {}
+    selected = quality.get("selected_strategy")
+    rows = []
+    for name in STRATEGIES:
+        entry = dig(quality, "strategies", name)
+        if entry is None:
+            continue
+        rows.append(
+            [
+                ("▶ " if name == selected else "  ") + name,
+                _params_text(entry.get("params") or {}),
+                fmt(entry.get("tune_macro_f1"), ".3f"),
+                fmt(dig(entry, "macro", "f1"), ".3f"),
+                fmt(dig(entry, "macro", "precision"), ".3f"),
+                fmt(dig(entry, "macro", "recall"), ".3f"),
+                fmt(dig(entry, "micro", "f1"), ".3f"),
+            ]
+        )
+    return rows
+
+
+STRATEGY_HEADERS = ("strategy", "params", "tune mF1", "mF1", "mP", "mR", "µF1")
+
+
+def _params_text(params: dict[str, Any]) -> str:
+    if "thresholds" in params:
+        values = [v for v in params["thresholds"].values() if v is not None]
+        if not values:
+            return "per label"
+        return f"per label ({min(values):.2f}–{max(values):.2f})"
+    return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
+def lineage_chain(view: VariantView, catalog: Catalog) -> list[str]:
+    """``teacher (finetune) <- student (distil)``: the variant back to its source model."""
+    chain, seen, current = [], set(), view
+    while current is not None and current.key not in seen:
+        seen.add(current.key)
+        op = current.lineage.get("operation") or current.row.get("operation") or "?"
+        chain.append(f"{current.name} ({op})")
+        parent = current.lineage.get("parent")
+        if not parent:
+            source = current.lineage.get("source")
+            if source:
+                chain.append(str(source))
+            break
+        parent_key = f"{current.run}/{parent}" if current.run else parent
+        current = catalog.get(parent_key)
+        if current is None:
+            chain.append(f"{parent} (not in this run)")
+    return list(reversed(chain))
+
+
+def settings_lines(settings: Any, indent: str = "") -> list[str]:
+    """The operation's settings as ``key: value`` lines, nested dicts indented."""
+    if not isinstance(settings, dict):
+        return [f"{indent}{settings}"]
+    lines = []
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            lines.append(f"{indent}{key}:")
+            lines += settings_lines(value, indent + "  ")
+        else:
+            lines.append(f"{indent}{key}: {value}")
+    return lines
+
+
+# ----------------------------------------------------------------------------- parameters
+
+
+@dataclass
+class ParamNode:
+    """A node of the parameter tree: component, then layer, then tensor."""
+
+    label: str
+    parameters: int
+    percent: float
+    children: list[ParamNode] = field(default_factory=list)
+
+
+def parameter_tree(path: Path) -> ParamNode:
+    """Parameters by component, layer and tensor (headers only, via emocompress.inspect)."""
+    from emocompress.checkpoint import list_tensors
+    from emocompress.inspect import COMPONENTS, component_of, layer_of, split_tensors
+
+    params, _, _ = split_tensors(list_tensors(path))
+    total = sum(info.numel for info in params) or 1
+    groups: dict[str, dict[str, list[Any]]] = {c: {} for c in COMPONENTS}
+    for info in params:
+        layer = layer_of(info.qualified_name)
+        layer_name = "outside layers" if layer is None else f"layer {layer}"
+        groups[component_of(info.qualified_name)].setdefault(layer_name, []).append(info)
+
+    def node(label: str, count: int, children: list[ParamNode]) -> ParamNode:
+        return ParamNode(label, count, 100.0 * count / total, children)
+
+    components = []
+    for component, layers in groups.items():
+        layer_nodes = [
+            node(
+                layer_name,
+                sum(i.numel for i in infos),
+                [node(i.qualified_name, i.numel, []) for i in infos],
+            )
+            for layer_name, infos in sorted(layers.items(), key=lambda item: _layer_order(item[0]))
+        ]
+        if layer_nodes:
+            components.append(node(component, sum(n.parameters for n in layer_nodes), layer_nodes))
+    return node("parameters", sum(n.parameters for n in components), components)
+
+
+def _layer_order(name: str) -> tuple[int, int]:
+    return (1, 0) if name == "outside layers" else (0, int(name.split()[-1]))
+
+
+def bar(percent: float, width: int = 20) -> str:
+    """A bar of ``width`` cells for a share in percent (eighths for the last cell)."""
+    eighths = round(max(0.0, min(percent, 100.0)) / 100 * width * 8)
+    full, part = divmod(eighths, 8)
+    return ("█" * full + ("▏▎▍▌▋▊▉"[part - 1] if part else "")).ljust(width)
+
+
+# ----------------------------------------------------------------------------- compare
+
+
+COMPARE_FIGURES = [c for c in COLUMNS if c.spec != "s"]
+
+
+def compare_rows(a: VariantView, b: VariantView) -> list[list[str]]:
+    """Every figure of two variants: a, b, b - a, and the change in percent of a."""
+    rows = []
+    for column in COMPARE_FIGURES:
+        va, vb = a.value(column.key), b.value(column.key)
+        delta, percent = change(vb, va)
+        rows.append(
+            [
+                column.header,
+                fmt(va, column.spec),
+                fmt(vb, column.spec),
+                "n/a" if delta is None else format(delta, "+" + column.spec),
+                "n/a" if percent is None else f"{percent:+.1f}%",
+            ]
+        )
+    return rows
+
+
+def emotion_deltas(a: VariantView, b: VariantView) -> list[list[str]]:
+    """Per-emotion F1 (each variant under its selected strategy) and AUC, with b - a."""
+    rows_a = {r.label: r for r in emotion_rows(a.metrics)}
+    rows_b = {r.label: r for r in emotion_rows(b.metrics)}
+    rows = []
+    for label in list(rows_a) + [k for k in rows_b if k not in rows_a]:
+        ra, rb = rows_a.get(label), rows_b.get(label)
+        f1a, f1b = ra and ra.f1, rb and rb.f1
+        auca, aucb = ra and ra.auc, rb and rb.auc
+        rows.append(
+            [
+                label,
+                fmt(f1a, ".3f"),
+                fmt(f1b, ".3f"),
+                _signed(change(f1b, f1a)[0]),
+                fmt(auca, ".3f"),
+                fmt(aucb, ".3f"),
+                _signed(change(aucb, auca)[0]),
+            ]
+        )
+    return rows
+
+
+def _signed(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.3f}"

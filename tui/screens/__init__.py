@@ -1,0 +1,1 @@
+"""Screens of the emocompress TUI, one per module."""

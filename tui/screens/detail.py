@@ -1,0 +1,166 @@
+"""Detail of one variant: parameter tree, per-emotion table, threshold strategies, lineage."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+
+from tui.data import (
+    STRATEGIES,
+    STRATEGY_HEADERS,
+    ParamNode,
+    VariantView,
+    emotion_rows,
+    lineage_chain,
+    parameter_tree,
+    settings_lines,
+    shown_path,
+    strategy_rows,
+)
+from tui.widgets.emotion_table import EmotionTable
+from tui.widgets.param_tree import ParamTree
+
+TABS = ("parameters", "emotions", "thresholds", "about")
+
+
+class TreeLoaded(Message):
+    def __init__(self, tree: ParamNode | None, error: str | None = None) -> None:
+        super().__init__()
+        self.tree, self.error = tree, error
+
+
+class DetailScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "back"),
+        Binding("1", "tab('parameters')", "parameters"),
+        Binding("2", "tab('emotions')", "emotions"),
+        Binding("3", "tab('thresholds')", "thresholds"),
+        Binding("4", "tab('about')", "about"),
+        Binding("g", "next_strategy", "strategy"),
+    ]
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+        self.strategy: str | None = None
+
+    @property
+    def view(self) -> VariantView:
+        view = self.app.catalog.get(self.key)
+        assert view is not None, self.key
+        return view
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(self._title(), id="detail-title")
+        with TabbedContent(initial="parameters"):
+            with TabPane("Parameters", id="parameters"):
+                yield ParamTree("parameters", id="param-tree")
+            with TabPane("Emotions", id="emotions"):
+                yield Static("", id="emotion-caption")
+                yield EmotionTable(id="emotion-table")
+            with TabPane("Thresholds", id="thresholds"):
+                yield DataTable(id="strategy-table", cursor_type="row", zebra_stripes=True)
+                yield Static(self._selected_because(), id="strategy-note")
+            with TabPane("About", id="about"), VerticalScroll():
+                yield Static(self._about(), id="about-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = self.key
+        self.query_one(ParamTree).loading = True
+        self.load_tree(self.view.path)
+        self.show_emotions()
+        table = self.query_one("#strategy-table", DataTable)
+        table.add_columns(*STRATEGY_HEADERS)
+        for row in strategy_rows(self.view.metrics):
+            table.add_row(*row)
+
+    def _title(self) -> str:
+        view = self.view
+        if view.error:
+            return f"{view.key}: {view.error}"
+        return f"{view.key} · " + " ← ".join(reversed(lineage_chain(view, self.app.catalog)))
+
+    def _selected_because(self) -> str:
+        quality = self.view.metrics.get("quality") or {}
+        if not quality:
+            return "no quality figures (metrics.json has no quality section)"
+        return (
+            f"selected: {quality.get('selected_strategy')} ({quality.get('selected_because')}). "
+            f"Thresholds tuned on '{quality.get('tune_split')}' (n={quality.get('n_tune')}), "
+            f"figures measured on '{quality.get('report_split')}' (n={quality.get('n_report')})."
+        )
+
+    def _about(self) -> Table:
+        from emocompress.inspect import architecture
+
+        view = self.view
+        table = Table(show_header=False, box=None, padding=(0, 2))
+        table.add_column(style="bold")
+        table.add_column()
+        table.add_row("lineage", "\n".join(lineage_chain(view, self.app.catalog)))
+        table.add_row("path", shown_path(view.path))
+        try:
+            facts = architecture(view.path) or {}
+        except Exception as error:  # a broken config.json is a notice, not a crash
+            facts = {"config.json": str(error)}
+        for key, value in facts.items():
+            if value is not None and key != "labels":
+                table.add_row(
+                    key.replace("_", " "),
+                    ", ".join(map(str, value)) if isinstance(value, list) else str(value),
+                )
+        settings = view.lineage.get("settings")
+        if settings:
+            table.add_row("settings", "\n".join(settings_lines(settings)))
+        return table
+
+    # -- parameter tree (headers only, but a large checkpoint still takes a moment) -----------
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def load_tree(self, path) -> None:
+        try:
+            self.post_message(TreeLoaded(parameter_tree(path)))
+        except Exception as error:
+            self.post_message(TreeLoaded(None, str(error)))
+
+    def on_tree_loaded(self, message: TreeLoaded) -> None:
+        tree = self.query_one(ParamTree)
+        tree.loading = False
+        if message.tree is not None:
+            tree.show(message.tree)
+        else:
+            tree.root.set_label(f"no parameter breakdown: {message.error}")
+
+    # -- emotions ---------------------------------------------------------------------------
+    def show_emotions(self) -> None:
+        quality = self.view.metrics.get("quality") or {}
+        strategy = self.strategy or quality.get("selected_strategy")
+        rows = emotion_rows(self.view.metrics, strategy)
+        self.query_one(EmotionTable).show(rows)
+        caption = (
+            f"strategy: {strategy} (g: next) · green: best F1, red: worst F1 · s or click: sort"
+            if rows
+            else "no per-emotion figures"
+        )
+        self.query_one("#emotion-caption", Static).update(caption)
+
+    def action_next_strategy(self) -> None:
+        quality = self.view.metrics.get("quality") or {}
+        present = [s for s in STRATEGIES if s in (quality.get("strategies") or {})]
+        if not present:
+            return
+        current = self.strategy or quality.get("selected_strategy")
+        index = present.index(current) if current in present else -1
+        self.strategy = present[(index + 1) % len(present)]
+        self.action_tab("emotions")
+        self.show_emotions()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab

@@ -1,0 +1,1 @@
+"""Widgets of the emocompress TUI, one per module."""

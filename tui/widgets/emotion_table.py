@@ -1,0 +1,49 @@
+"""Per-emotion figures of one variant: sortable, best and worst F1 highlighted."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from tui.data import EMOTION_COLUMNS, EmotionRow, best_and_worst, fmt
+from tui.widgets.sortable_table import SortableTable
+
+
+class EmotionTable(SortableTable):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.emotions: list[EmotionRow] = []
+
+    def show(self, rows: list[EmotionRow]) -> None:
+        self.emotions = rows
+        self.rebuild()
+
+    def default_reverse(self, column: str) -> bool:
+        return column != "label"
+
+    def rebuild(self) -> None:
+        self.clear(columns=True)
+        for key, header, _ in EMOTION_COLUMNS:
+            self.add_column(self.sort_label(key, header), key=key)
+        rows = list(self.emotions)
+        if self.sort_column:
+            column = self.sort_column
+
+            def by(row: EmotionRow) -> tuple:
+                value = getattr(row, column)
+                if value is None:
+                    return (not self.sort_reverse, 0)
+                return (self.sort_reverse, value)
+
+            rows.sort(key=by, reverse=self.sort_reverse)
+        best, worst = best_and_worst(self.emotions)
+        for row in rows:
+            style = "bold green" if row.label in best else "bold red" if row.label in worst else ""
+            cells = [
+                Text(
+                    fmt(getattr(row, key), spec),
+                    style=style,
+                    justify="left" if spec == "s" else "right",
+                )
+                for key, _, spec in EMOTION_COLUMNS
+            ]
+            self.add_row(*cells, key=row.label)
