@@ -326,9 +326,17 @@ async def test_run_a_recipe_streams_progress_and_refreshes(tmp_path, monkeypatch
 async def test_cancel_a_recipe_run(tmp_path, monkeypatch, tiny_classifier):
     monkeypatch.chdir(tmp_path)
     recipe = write_tiny_recipe(tmp_path, tiny_classifier, name="cancelled")
+    # long enough training that the cancel lands while the teacher is being trained
+    recipe.write_text(recipe.read_text().replace("finetune: {epochs: 1,", "finetune: {epochs: 500,"))
     app = _app([tmp_path], recipe=str(recipe))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("r", "ctrl+s", "ctrl+o")
+        await pilot.press("r", "ctrl+s")
+        for _ in range(600):  # until training has started (at most a minute)
+            lines = [str(line.text) for line in app.screen.query_one("#run-log").lines]
+            if any("training teacher" in line for line in lines):
+                break
+            await pilot.pause(0.1)
+        await pilot.press("ctrl+o")
         await _settle(pilot)
         await pilot.pause(0.2)
         assert app.screen.status == "cancelled"
