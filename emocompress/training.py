@@ -113,15 +113,18 @@ def _linear_schedule(optimizer: torch.optim.Optimizer, total: int, warmup: int):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def tune_macro_auc(
+def tune_scores(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, ctx: OpContext
-) -> float:
+) -> tuple[float, float]:
+    """Macro AUC and mean BCE on the tune split, from one prediction pass."""
     tune = ctx.data.split("tune")
     logits = predict_logits(
         model, tokenizer, tune.texts, batch_size=ctx.eval_batch_size, max_length=ctx.max_length
     )
     macro = auc_scores(sigmoid(logits), tune.labels, tune.label_names)["macro"]
-    return float(macro) if macro is not None else float("nan")
+    x, y = logits.astype(np.float64), tune.labels.astype(np.float64)
+    bce = float(np.mean(np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))))
+    return (float(macro) if macro is not None else float("nan")), bce
 
 
 def train(
@@ -170,11 +173,12 @@ def train(
     def evaluate(epoch: float) -> bool:
         """Evaluate on tune; return True when training should stop early."""
         nonlocal best_state, best_auc, evaluations_without_gain
-        auc = tune_macro_auc(model, tokenizer, ctx)
+        auc, tune_loss = tune_scores(model, tokenizer, ctx)
         record = {
             "epoch": round(epoch, 4),
             "step": step,
             "tune_macro_auc": auc,
+            "tune_loss": tune_loss,
             "train_loss": float(np.mean(running)) if running else float("nan"),
         }
         history.evaluations.append(record)

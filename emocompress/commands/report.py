@@ -1,0 +1,69 @@
+"""Write the comparison document of a run directory, with figures.
+
+Reads RUN_DIR (run.json, recipe.yaml, variants/*/metrics.json, history.json,
+predictions/*.npz, bench.json) and writes RUN_DIR/report.md: overview (variants, lineage,
+splits, hardware, versions), a comparison with the baseline (delta and percent), efficiency,
+one section per variant (configuration, quality, training, size, speed, memory), per-emotion
+tables, thresholds and artifacts with sha256. Beside it: figures/ (PNG and vector PDF),
+per_emotion.csv and, with --html, report.html. Each variant's quality section is recomputed
+from its predictions first; a disagreement is printed and written into the report.
+
+Examples:
+  emocompress report runs/quickstart
+  emocompress report runs/quickstart --baseline student-3l --html
+  emocompress report runs/goemotions-minilm --out docs/reports/goemotions/report.md --formats png
+"""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "report"
+HELP = "write report.md (+ figures, CSV, HTML) from a run directory"
+ORDER = 60
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory (runs/<name>)")
+    parser.add_argument(
+        "--baseline",
+        metavar="NAME",
+        help="variant to compare with (default: the recipe's reference)",
+    )
+    parser.add_argument("--out", metavar="FILE", help="Markdown file (default: RUN_DIR/report.md)")
+    parser.add_argument("--html", action="store_true", help="also write report.html beside it")
+    parser.add_argument("--no-figures", action="store_true", help="skip the figures")
+    parser.add_argument(
+        "--formats",
+        default="png,pdf",
+        metavar="LIST",
+        help="figure formats, comma-separated: png, pdf, svg (default: png,pdf)",
+    )
+    parser.add_argument("--no-csv", action="store_true", help="skip per_emotion.csv")
+
+
+def run(args: argparse.Namespace) -> int:
+    from emocompress.progress import Reporter
+    from emocompress.report import write_report
+
+    formats = tuple(f.strip().lower() for f in args.formats.split(",") if f.strip())
+    result = write_report(
+        args.run_dir,
+        baseline=args.baseline,
+        out=args.out,
+        html=args.html,
+        figures=not args.no_figures,
+        formats=formats,
+        csv=not args.no_csv,
+        reporter=Reporter(),
+    )
+    print(f"report: {result.markdown}  (baseline {result.baseline}; {', '.join(result.variants)})")
+    if result.figures:
+        n = sum(len(files) for files in result.figures.values())
+        print(f"figures: {n} files in {result.markdown.parent / 'figures'}")
+    for path in (result.csv, result.html):
+        if path:
+            print(f"wrote {path}")
+    for problem in result.problems:
+        print(f"warning: metrics.json disagrees with predictions: {problem}")
+    return 0

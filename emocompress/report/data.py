@@ -1,0 +1,337 @@
+"""Everything a report needs, read from a run directory (and recomputed from its predictions).
+
+Nothing here is estimated: figures come from metrics.json, history.json, run.json and
+bench.json as written, and the per-label confusion counts and ROC curves come from
+predictions/<report split>.npz at the thresholds metrics.json recorded. Before anything is
+reported, each variant's quality section is recomputed from its predictions files and any
+disagreement is listed in the report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emocompress.errors import UserError
+from emocompress.rundir import RUN_FILE, RunDir, VariantDir, read_json
+from emocompress.summary import dig, variant_row
+
+BENCH_FILE = "bench.json"
+
+
+@dataclass
+class LabelCounts:
+    """Per-label confusion counts of one variant at its selected strategy (report split)."""
+
+    label_names: tuple[str, ...]
+    tp: np.ndarray
+    fp: np.ndarray
+    fn: np.ndarray
+    tn: np.ndarray
+
+    def row(self, label: str) -> dict[str, int]:
+        j = self.label_names.index(label)
+        return {k: int(getattr(self, k)[j]) for k in ("tp", "fp", "fn", "tn")}
+
+
+@dataclass
+class VariantData:
+    """One finished variant: its files, parsed, and what its predictions say."""
+
+    dir: VariantDir
+    metrics: dict[str, Any]
+    lineage: dict[str, Any]
+    history: dict[str, Any] | None
+    row: dict[str, Any]  # summary.variant_row against the baseline, plus a few keys (_row)
+    step: dict[str, Any]  # its entry in run.json "steps" ({} when absent)
+    checks: list[str] = field(default_factory=list)  # recomputation disagreements
+
+    @property
+    def name(self) -> str:
+        return self.dir.name
+
+    @property
+    def quality(self) -> dict[str, Any]:
+        return self.metrics.get("quality") or {}
+
+    @property
+    def selected(self) -> str | None:
+        return self.quality.get("selected_strategy")
+
+    @property
+    def selected_entry(self) -> dict[str, Any]:
+        return dig(self.quality, "strategies", self.selected) or {}
+
+    def split_file(self, role: str) -> Path:
+        """predictions/<split>.npz of the tune (role "tune") or report split."""
+        split = self.quality.get(f"{role}_split")
+        if not split:
+            raise UserError(f"no {role}_split in quality", where=str(self.dir.metrics_file))
+        return self.dir.predictions_file(split)
+
+    @cached_property
+    def report_predictions(self):
+        from emocompress.predictions import load_predictions
+
+        return load_predictions(self.split_file("report"))
+
+    @cached_property
+    def counts(self) -> LabelCounts:
+        """TP/FP/FN/TN per label from the report predictions at the selected thresholds."""
+        from emocompress.metrics import apply_thresholds, confusion_counts
+
+        preds = self.report_predictions
+        pred = apply_thresholds(preds.probs, self.selected_entry, preds.label_names)
+        tp, fp, fn = confusion_counts(pred, preds.labels)
+        tn = len(pred) - tp - fp - fn
+        return LabelCounts(preds.label_names, tp, fp, fn, tn)
+
+    @property
+    def not_evaluated(self) -> str | None:
+        """Why the quality of this variant cannot be reported (None: it can)."""
+        if not self.selected:
+            return "metrics.json has no quality section"
+        for role in ("tune", "report"):
+            path = self.split_file(role)
+            if not path.is_file():
+                return f"{path.relative_to(self.dir.path)} is missing, so nothing can be checked"
+        return None
+
+    @property
+    def trained(self) -> bool:
+        return bool(self.history and self.history.get("steps"))
+
+
+@dataclass
+class ReportData:
+    run: RunDir
+    state: dict[str, Any]  # run.json
+    variants: list[VariantData]
+    baseline: str
+    bench: dict[str, Any] | None  # bench.json when bench ran
+    skipped: list[str]  # variant folders without metrics.json / emocompress.json
+
+    @property
+    def evaluated(self) -> list[VariantData]:
+        """The variants whose quality is reported: a quality section and both predictions."""
+        return [v for v in self.variants if not v.not_evaluated]
+
+    @property
+    def not_evaluated(self) -> list[VariantData]:
+        return [v for v in self.variants if v.not_evaluated]
+
+    def variant(self, name: str) -> VariantData:
+        return next(v for v in self.variants if v.name == name)
+
+    @property
+    def base(self) -> VariantData:
+        return self.variant(self.baseline)
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        return tuple(self.base.metrics.get("labels") or self.base.report_predictions.label_names)
+
+
+def gather(run_dir: str | Path, baseline: str | None = None, *, verify: bool = True) -> ReportData:
+    """Read a run directory; UserError when it is not one or holds no finished variant.
+
+    ``baseline`` defaults to the recipe's ``reference`` (recorded in run.json's recipe),
+    else ``teacher``, else the first variant made. ``verify`` recomputes each quality
+    section from the predictions files (docs/metrics.md) and keeps the disagreements.
+    """
+    run = RunDir(run_dir)
+    if not run.root.is_dir():
+        raise UserError(f"{run.root}: no such directory", expected="a run directory")
+    if not RunDir.is_run_dir(run.root):
+        raise UserError(
+            f"{run.root}: not a run directory", expected=f"{RUN_FILE} and variants/ inside"
+        )
+    state = run.state()
+    found = run.variants()
+    complete = [v for v in found if v.is_complete()]
+    if not complete:
+        raise UserError(
+            f"{run.root}: no finished variant",
+            expected="variants/<name>/metrics.json and emocompress.json (run the recipe first)",
+        )
+    unchecked = [_read_variant(v, {}, state, verify=False) for v in complete]
+    names = [v.name for v in unchecked if not v.not_evaluated]
+    if not names:
+        reasons = "; ".join(f"{v.name}: {v.not_evaluated}" for v in unchecked)
+        raise UserError(f"{run.root}: no variant with quality to report ({reasons})")
+    baseline = baseline or _default_baseline(run, names)
+    if baseline not in names:
+        raise UserError(
+            f"baseline {baseline!r} is not a finished, evaluated variant of {run.root}",
+            expected=f"one of {', '.join(names)}",
+        )
+    base_metrics = next(v for v in unchecked if v.name == baseline).metrics
+    variants = [_read_variant(v.dir, base_metrics, state, verify) for v in unchecked]
+    bench_file = run.root / BENCH_FILE
+    return ReportData(
+        run=run,
+        state=state,
+        variants=variants,
+        baseline=baseline,
+        bench=read_json(bench_file) if bench_file.is_file() else None,
+        skipped=[v.name for v in found if not v.is_complete()],
+    )
+
+
+def _default_baseline(run: RunDir, names: list[str]) -> str:
+    reference = None
+    if run.recipe_file.is_file():
+        import yaml
+
+        try:
+            reference = (yaml.safe_load(run.recipe_file.read_text(encoding="utf-8")) or {}).get(
+                "reference"
+            )
+        except yaml.YAMLError:
+            reference = None
+    for candidate in (reference, "teacher"):
+        if candidate in names:
+            return candidate
+    return names[0]
+
+
+def _read_variant(
+    vdir: VariantDir, base_metrics: dict[str, Any], state: dict[str, Any], verify: bool
+) -> VariantData:
+    metrics = vdir.metrics()
+    history = read_json(vdir.history_file) if vdir.history_file.is_file() else None
+    data = VariantData(
+        dir=vdir,
+        metrics=metrics,
+        lineage=vdir.lineage(),
+        history=history,
+        row=_row(vdir, metrics, base_metrics),
+        step=dig(state, "steps", vdir.name) or {},
+    )
+    if verify and not data.not_evaluated:
+        data.checks = _recheck(data)
+    return data
+
+
+def _row(vdir: VariantDir, metrics: dict[str, Any], base_metrics: dict[str, Any]) -> dict:
+    """emocompress.summary.variant_row plus the figures the comparison adds to it."""
+    quality = metrics.get("quality") or {}
+    selected = dig(quality, "strategies", quality.get("selected_strategy")) or {}
+    row = variant_row(vdir, base_metrics)
+    runtime = dig(metrics, "speed", "runtimes", row["runtime"]) if row["runtime"] else None
+    batches = sorted(
+        int(k[6:]) for k in runtime or {} if k.startswith("batch_") and k[6:].isdigit()
+    )
+    largest = batches[-1] if batches else None
+    return {
+        **row,
+        # p50 latency at the largest batch measured (the latency of the trade-off figure)
+        "latency_batch": largest,
+        "latency_ms": dig(runtime, f"batch_{largest}", "p50_ms") if largest else None,
+        "macro_precision": dig(selected, "macro", "precision"),
+        "macro_recall": dig(selected, "macro", "recall"),
+        "bytes_on_disk": dig(metrics, "size", "bytes_on_disk"),
+    }
+
+
+def _recheck(variant: VariantData) -> list[str]:
+    """Disagreements between metrics.json and the quality recomputed from predictions."""
+    from emocompress.metrics import quality_differences, quality_from_files
+
+    quality = variant.quality
+    recomputed = quality_from_files(
+        variant.split_file("tune"),
+        variant.split_file("report"),
+        tune_split=quality.get("tune_split"),
+        report_split=quality.get("report_split"),
+    )
+    recorded = {k: v for k, v in quality.items() if k in recomputed}
+    problems = quality_differences(recorded, recomputed, tol=1e-9)
+    # the counts this report draws must be those metrics.json holds, label by label
+    per_label = variant.selected_entry.get("per_label", {})
+    counts = variant.counts
+    for label in counts.label_names:
+        mine, theirs = counts.row(label), per_label.get(label, {})
+        for key in ("tp", "fp", "fn"):
+            if key in theirs and theirs[key] != mine[key]:
+                problems.append(f"{label}.{key}: metrics.json {theirs[key]} != {mine[key]}")
+    return problems
+
+
+# ------------------------------------------------------------------ derived figures
+
+
+def tune_bce(variant: VariantData) -> float | None:
+    """Mean binary cross-entropy of the final model on the tune split (from tune.npz).
+
+    The model saved is the best checkpoint, so this is the tune loss at the best epoch;
+    history.json records no per-epoch tune loss.
+    """
+    from emocompress.predictions import load_predictions
+
+    if variant.not_evaluated:
+        return None
+    path = variant.split_file("tune")
+    preds = load_predictions(path)
+    p = np.clip(preds.probs.astype(np.float64), 1e-7, 1 - 1e-7)
+    y = preds.labels.astype(np.float64)
+    return float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
+
+
+def correlation(x: list[float], y: list[float]) -> dict[str, float | None]:
+    """Pearson and Spearman (Pearson of average ranks) correlation; None when undefined."""
+    from emocompress.metrics import _average_ranks
+
+    a, b = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+
+    def pearson(u: np.ndarray, v: np.ndarray) -> float | None:
+        if len(u) < 2 or u.std() == 0 or v.std() == 0:
+            return None
+        return float(np.corrcoef(u, v)[0, 1])
+
+    return {
+        "pearson": pearson(a, b),
+        "spearman": pearson(_average_ranks(a), _average_ranks(b)),
+        "n": len(a),
+    }
+
+
+def percent_change(value: float | None, base: float | None) -> float | None:
+    """(value - base) / |base| in percent; None when either is missing or base is 0."""
+    if value is None or base is None or base == 0 or not math.isfinite(base):
+        return None
+    return (value - base) / abs(base) * 100
+
+
+@dataclass(frozen=True)
+class Artifact:
+    path: str  # relative to the variant directory
+    bytes: int
+    sha256: str
+
+
+def artifacts(variant: VariantData) -> list[Artifact]:
+    """Every file of the variant directory (hidden ones left out), with size and sha256."""
+    files = sorted(
+        p
+        for p in variant.dir.path.rglob("*")
+        if p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(variant.dir.path).parts)
+    )
+    return [
+        Artifact(str(p.relative_to(variant.dir.path)), p.stat().st_size, _sha256(p)) for p in files
+    ]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

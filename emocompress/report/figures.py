@@ -1,0 +1,437 @@
+"""The report's figures (matplotlib, Agg backend), each written as PNG and vector PDF.
+
+Every figure is drawn from files in the run directory: loss and tuning-AUC curves from
+history.json, ROC curves and confusion counts from predictions/<report split>.npz at the
+thresholds metrics.json recorded, bars and trade-offs from metrics.json. Each ``_draw_*``
+function draws onto one axes, so the combined 2x2 figure reuses them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emocompress.report.data import ReportData, VariantData, tune_bce
+
+FORMATS = ("png", "pdf")
+DPI = 150
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    stem: str  # file name without extension
+    caption: str
+    make: Callable[[ReportData], Any]  # -> matplotlib Figure, or None when nothing to draw
+    needs: str = ""  # why it may be missing, said in the report
+
+
+def write_figures(
+    data: ReportData, folder: Path, formats: Sequence[str] = FORMATS, reporter=None
+) -> dict[str, list[Path]]:
+    """Draw every figure into ``folder``; returns stem -> files written (absent: not drawn)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    written: dict[str, list[Path]] = {}
+    folder.mkdir(parents=True, exist_ok=True)
+    with _task(reporter, "figures", len(SPECS)) as task:
+        for spec in SPECS:
+            if reporter is not None:
+                reporter.check_cancelled()
+            with plt.rc_context(_STYLE):
+                fig = spec.make(data)
+            if fig is not None:
+                written[spec.stem] = []
+                for ext in formats:
+                    path = folder / f"{spec.stem}.{ext}"
+                    # no timestamps in the files: the same run gives the same figures
+                    metadata = {"CreationDate": None} if ext == "pdf" else {"Software": None}
+                    fig.savefig(path, format=ext, dpi=DPI, metadata=metadata)
+                    written[spec.stem].append(path)
+                plt.close(fig)
+            if task is not None:
+                task.advance(1)
+    return written
+
+
+def _task(reporter, description: str, total: int):
+    import contextlib
+
+    return reporter.task(description, total) if reporter is not None else contextlib.nullcontext()
+
+
+_STYLE = {
+    "font.size": 8,
+    "axes.titlesize": 9,
+    "axes.labelsize": 8,
+    "legend.fontsize": 7,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+}
+
+
+def _colors(data: ReportData) -> dict[str, Any]:
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab10"]
+    return {v.name: cmap(i % 10) for i, v in enumerate(data.variants)}
+
+
+def _figure(width: float, height: float, ncols: int = 1, nrows: int = 1, **kw):
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(nrows, ncols, figsize=(width, height), layout="constrained", **kw)
+
+
+def _empty(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=8)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+# ------------------------------------------------------------------ training curves
+
+
+def _epochs_per_step(history: dict[str, Any]) -> float | None:
+    for record in history.get("evaluations") or []:
+        if record.get("step") and record.get("epoch"):
+            return record["epoch"] / record["step"]
+    return None
+
+
+def _star(ax, x: float, y: float, color: Any, label: str | None = None) -> None:
+    """Marks the checkpoint training kept (history.json "best")."""
+    ax.plot([x], [y], "*", color=color, ms=9, mec="black", mew=0.5, label=label)
+
+
+def _draw_loss(ax, data: ReportData) -> bool:
+    colors = _colors(data)
+    trained = [v for v in data.variants if v.trained]
+    for v in trained:
+        scale = _epochs_per_step(v.history) or 1.0
+        steps = v.history["steps"]
+        x = np.array([s["step"] for s in steps]) * scale
+        ax.plot(x, [s["loss"] for s in steps], color=colors[v.name], alpha=0.35, lw=0.7)
+        evals = v.history.get("evaluations") or []
+        epochs = [e["epoch"] for e in evals]
+        for key, style, what in (
+            ("train_loss", "o-", "train (mean per epoch)"),
+            ("tune_loss", "s--", "tune BCE"),
+        ):
+            if any(key in e for e in evals):
+                values = [e.get(key) for e in evals]
+                ax.plot(epochs, values, style, color=colors[v.name], ms=3, label=f"{v.name} {what}")
+        if not any("tune_loss" in e for e in evals):
+            best = (v.history.get("best") or {}).get("epoch")
+            bce = tune_bce(v)
+            if best is not None and bce is not None:
+                _star(ax, best, bce, colors[v.name], f"{v.name} tune BCE, best checkpoint")
+    labels = ("loss", "Training loss; tune-split BCE")
+    return _finish(ax, bool(trained), "no trained variant (no history.json)", *labels)
+
+
+def _finish(ax, drawn: bool, empty_text: str, ylabel: str, title: str) -> bool:
+    """Label an epoch-axis panel, or say why it is empty; returns ``drawn``."""
+    if not drawn:
+        _empty(ax, empty_text)
+        return False
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    return True
+
+
+def _single(draw: Callable[[Any, ReportData], bool], data: ReportData):
+    """A one-panel figure of ``draw``, or None when it had nothing to draw."""
+    fig, ax = _figure(6, 3.5)
+    if draw(ax, data):
+        return fig
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return None
+
+
+def make_loss(data: ReportData):
+    return _single(_draw_loss, data)
+
+
+def _draw_tune_auc(ax, data: ReportData) -> bool:
+    colors = _colors(data)
+    trained = [v for v in data.variants if v.trained and v.history.get("evaluations")]
+    for v in trained:
+        evals = v.history["evaluations"]
+        ax.plot(
+            [e["epoch"] for e in evals],
+            [e["tune_macro_auc"] for e in evals],
+            "o-",
+            color=colors[v.name],
+            ms=3,
+            label=v.name,
+        )
+        best = v.history.get("best") or {}
+        if best.get("epoch") is not None:
+            _star(ax, best["epoch"], best["tune_macro_auc"], colors[v.name])
+    labels = ("macro AUC on the tune split", "Tuning AUC per epoch (star: checkpoint kept)")
+    return _finish(ax, bool(trained), "no tuning evaluations recorded", *labels)
+
+
+def make_tune_auc(data: ReportData):
+    return _single(_draw_tune_auc, data)
+
+
+# ------------------------------------------------------------------------- ROC
+
+
+def roc_curve(variant: VariantData, average: str) -> tuple[np.ndarray, np.ndarray]:
+    """(fpr, tpr) on the report split: micro pools every (example, label) score; macro
+    averages the per-label curves (labels with both classes) on the union of their FPRs,
+    so its area is the mean per-label AUC that metrics.json reports."""
+    from sklearn.metrics import roc_curve as sk_roc
+
+    preds = variant.report_predictions
+    if average == "micro":
+        fpr, tpr, _ = sk_roc(preds.labels.ravel(), preds.probs.ravel(), drop_intermediate=True)
+        return fpr, tpr
+    curves = []
+    for j in range(preds.probs.shape[1]):
+        column = preds.labels[:, j]
+        if 0 < column.sum() < len(column):
+            fpr, tpr, _ = sk_roc(column, preds.probs[:, j], drop_intermediate=False)
+            curves.append((fpr, tpr))
+    grid = np.unique(np.concatenate([fpr for fpr, _ in curves]))
+    return grid, np.mean([np.interp(grid, fpr, tpr) for fpr, tpr in curves], axis=0)
+
+
+def _draw_roc(ax, data: ReportData, average: str, inset: bool = True) -> None:
+    colors = _colors(data)
+    zoom = None
+    if inset:
+        zoom = ax.inset_axes([0.42, 0.1, 0.55, 0.5])
+    for v in data.evaluated:
+        fpr, tpr = roc_curve(v, average)
+        auc = v.quality["auc"][average]
+        ax.plot(fpr, tpr, color=colors[v.name], lw=1, label=f"{v.name} (AUC {auc:.4f})")
+        if zoom is not None:
+            zoom.plot(fpr, tpr, color=colors[v.name], lw=1)
+    ax.plot([0, 1], [0, 1], ":", color="grey", lw=0.8)
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    split = data.base.quality.get("report_split")
+    ax.set_title(f"ROC, {average} ({split} split)")
+    ax.legend(loc="upper left" if inset else "lower right")
+    if zoom is not None:
+        zoom.set_xlim(0, 0.05)
+        zoom.set_ylim(0, 1)
+        zoom.set_title("FPR <= 0.05", fontsize=6)
+        zoom.tick_params(labelsize=6)
+
+
+def make_roc(data: ReportData):
+    fig, axes = _figure(9, 4.2, ncols=2)
+    for ax, average in zip(axes, ("micro", "macro"), strict=True):
+        _draw_roc(ax, data, average)
+    return fig
+
+
+# ------------------------------------------------------------------------- bars
+
+
+def _draw_prf(ax, data: ReportData, average: str = "macro") -> None:
+    colors = _colors(data)
+    metrics = ("precision", "recall", "f1")
+    width = 0.8 / len(data.evaluated)
+    for i, v in enumerate(data.evaluated):
+        values = [v.selected_entry[average][m] for m in metrics]
+        x = np.arange(len(metrics)) + (i - (len(data.evaluated) - 1) / 2) * width
+        ax.bar(x, values, width, color=colors[v.name], label=f"{v.name} ({v.selected})")
+    ax.set_xticks(np.arange(len(metrics)), ["precision", "recall", "F1"])
+    ax.set_ylim(0, 1.3)  # room for the legend above the bars
+    ax.set_yticks(np.linspace(0, 1, 6))
+    ax.set_title(f"{average.capitalize()} precision / recall / F1 (selected strategy)")
+    ax.legend(loc="upper center", ncol=min(3, len(data.evaluated)), fontsize=6)
+
+
+def make_prf(data: ReportData):
+    fig, axes = _figure(9, 3.4, ncols=2)
+    for ax, average in zip(axes, ("micro", "macro"), strict=True):
+        _draw_prf(ax, data, average)
+    return fig
+
+
+def _label_order(data: ReportData) -> list[str]:
+    """Labels sorted by the baseline's F1 (best at the top of a horizontal bar chart)."""
+    per_label = data.base.selected_entry["per_label"]
+    return sorted(data.label_names, key=lambda name: (per_label[name]["f1"], name))
+
+
+def make_per_emotion_f1(data: ReportData):
+    colors = _colors(data)
+    labels = _label_order(data)
+    fig, ax = _figure(7, max(4.0, 0.22 * len(labels) * max(1, len(data.evaluated)) ** 0.5))
+    height = 0.8 / len(data.evaluated)
+    y = np.arange(len(labels))
+    for i, v in enumerate(data.evaluated):
+        per_label = v.selected_entry["per_label"]
+        offset = (i - (len(data.evaluated) - 1) / 2) * height
+        ax.barh(
+            y + offset,
+            [per_label[n]["f1"] for n in labels],
+            height,
+            color=colors[v.name],
+            label=v.name,
+        )
+    ax.set_yticks(y, labels)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("F1 on the report split (selected strategy)")
+    ax.set_title(f"Per-emotion F1 (sorted by {data.baseline})")
+    ax.legend(loc="lower right")
+    return fig
+
+
+def make_confusion(data: ReportData):
+    """TP / FN / FP per label and variant, counted from the report predictions at the
+    selected thresholds (TN are in per_emotion.csv: they dwarf the rest)."""
+    labels = _label_order(data)
+    n = len(data.evaluated)
+    fig, axes = _figure(
+        3.2 * n + 1, max(4.0, 0.2 * len(labels)), ncols=n, sharex=True, sharey=True, squeeze=False
+    )
+    y = np.arange(len(labels))
+    for ax, v in zip(axes[0], data.evaluated, strict=True):
+        counts = v.counts
+        idx = [counts.label_names.index(name) for name in labels]
+        tp, fn, fp = counts.tp[idx], counts.fn[idx], counts.fp[idx]
+        ax.barh(y, tp, color="tab:green", label="TP")
+        ax.barh(y, fn, left=tp, color="tab:orange", label="FN")
+        ax.barh(y, fp, left=tp + fn, color="tab:red", label="FP")
+        ax.set_title(f"{v.name} ({v.selected})")
+        ax.set_xlabel("examples")
+    axes[0][0].set_yticks(y, labels)
+    axes[0][0].legend(loc="lower right")
+    return fig
+
+
+# ------------------------------------------------------------------ trade-offs
+
+
+TRADEOFFS = {
+    # row key: (axis label, title word)
+    "mb": ("size on disk (MB)", "size"),
+    "latency_ms": ("p50 latency at the largest batch benched (ms)", "latency"),
+}
+
+
+def _draw_tradeoff(ax, data: ReportData, cost_key: str) -> bool:
+    from emocompress.pareto import frontier
+
+    colors = _colors(data)
+    points = [(v.row["macro_auc"], v.row.get(cost_key)) for v in data.evaluated]
+    measured = [(v, p) for v, p in zip(data.evaluated, points, strict=True) if None not in p]
+    if not measured:
+        _empty(
+            ax,
+            f"{TRADEOFFS[cost_key][1]} not measured" + (" (run bench)" if cost_key != "mb" else ""),
+        )
+        return False
+    for v, (quality, cost) in measured:
+        ax.plot(cost, quality, "o", color=colors[v.name], ms=6)
+        ax.annotate(v.name, (cost, quality), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    front = frontier(points)
+    if front:
+        quality, cost = zip(*front, strict=True)
+        ax.step(cost, quality, where="post", color="black", lw=0.8, ls="--")
+        ax.plot(cost, quality, "o", mfc="none", mec="black", ms=11, label="Pareto frontier")
+        ax.legend(loc="best")
+    ax.set_xlabel(TRADEOFFS[cost_key][0])
+    ax.set_ylabel("macro AUC (report split)")
+    ax.set_title(f"Macro AUC against {TRADEOFFS[cost_key][1]}")
+    return True
+
+
+def make_tradeoffs(data: ReportData):
+    fig, axes = _figure(9, 3.6, ncols=2)
+    for ax, key in zip(axes, TRADEOFFS, strict=True):
+        _draw_tradeoff(ax, data, key)
+    return fig
+
+
+def make_summary(data: ReportData):
+    """Four panels in 7 x 5.4 inches (a two-column paper's full width), one shared legend
+    of the variants' colours below them; the ROC panel keeps its AUC legend."""
+    from matplotlib.patches import Patch
+
+    fig, axes = _figure(7.0, 5.4, ncols=2, nrows=2)
+    if any(v.trained for v in data.variants):
+        _draw_loss(axes[0][0], data)
+    else:
+        _draw_prf(axes[0][0], data, "micro")
+    _draw_roc(axes[0][1], data, "micro", inset=False)
+    _draw_prf(axes[1][0], data, "macro")
+    _draw_tradeoff(axes[1][1], data, "mb")
+    for ax, letter in zip(axes.ravel(), "abcd", strict=True):
+        title = ax.get_title()
+        ax.set_title("")
+        ax.set_title(f"({letter}) {title}", fontsize=8, loc="left")
+        if ax is not axes[0][1] and ax.get_legend() is not None:
+            ax.get_legend().remove()
+    colors = _colors(data)
+    handles = [Patch(color=colors[v.name], label=v.name) for v in data.variants]
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(4, len(handles)))
+    return fig
+
+
+SPECS: tuple[FigureSpec, ...] = (
+    FigureSpec(
+        "loss",
+        "Training loss per optimiser step (faint) and mean per epoch; the star "
+        "is the tune-split BCE of the kept checkpoint, recomputed from predictions/tune.npz "
+        "(history.json records no per-epoch tune loss)",
+        make_loss,
+        "a trained variant",
+    ),
+    FigureSpec(
+        "tune_auc",
+        "Macro AUC on the tune split after each epoch (history.json)",
+        make_tune_auc,
+        "a trained variant",
+    ),
+    FigureSpec(
+        "roc",
+        "ROC curves on the report split, micro and macro, with the region FPR <= 0.05 enlarged",
+        make_roc,
+    ),
+    FigureSpec("prf", "Precision, recall and F1 under each variant's selected strategy", make_prf),
+    FigureSpec(
+        "per_emotion_f1",
+        "F1 per emotion under each variant's selected strategy",
+        make_per_emotion_f1,
+    ),
+    FigureSpec(
+        "confusion",
+        "Per-label TP, FN and FP counted from the report predictions at the selected thresholds",
+        make_confusion,
+    ),
+    FigureSpec(
+        "tradeoffs",
+        "Macro AUC against size and against latency, with the Pareto frontier",
+        make_tradeoffs,
+    ),
+    FigureSpec(
+        "summary",
+        "Combined figure for a two-column paper (7 x 5.4 in): (a) training loss per step "
+        "(faint), per-epoch mean (dots) and tune BCE of the kept checkpoint (star), or micro "
+        "precision / recall / F1 when no variant was trained; (b) micro ROC; (c) macro "
+        "precision / recall / F1; (d) macro AUC against size with the Pareto frontier (circled)",
+        make_summary,
+    ),
+)

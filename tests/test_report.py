@@ -1,0 +1,354 @@
+"""`emocompress report`: the document, its figures, and numbers traceable to the run's files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emocompress.cli import main
+from emocompress.errors import UserError
+from emocompress.metrics import apply_thresholds, auc_scores, prf
+from emocompress.predictions import load_predictions
+from emocompress.report import write_report
+from emocompress.report.figures import SPECS
+from emocompress.report.html import to_html
+from emocompress.report.tables import comparison_rows
+from emocompress.rundir import RunDir
+
+VARIANTS = ("teacher", "student-1l")
+
+
+@pytest.fixture(scope="module")
+def reported(tiny_run, tmp_path_factory) -> tuple[Path, object]:
+    """A copy of the tiny run with its full report (figures, CSV, HTML) written once."""
+    run = tmp_path_factory.mktemp("report") / "tiny"
+    shutil.copytree(tiny_run, run)
+    return run, write_report(run, html=True)
+
+
+def _section(text: str, heading: str) -> str:
+    """The text from a heading line to the next heading of the same or higher level."""
+    level = heading.split(" ")[0]
+    start = text.index(heading + "\n")
+    rest = text[start + len(heading) + 1 :]
+    stop = re.search(rf"^#{{1,{len(level)}}} ", rest, flags=re.M)
+    return rest[: stop.start()] if stop else rest
+
+
+def _table_row(section: str, first_cell: str) -> list[str]:
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[0] == first_cell:
+            return cells
+    raise AssertionError(f"no table row {first_cell!r}")
+
+
+# ----------------------------------------------------------------------- files
+
+
+def test_every_figure_is_written_as_png_and_pdf(reported):
+    run, result = reported
+    assert set(result.figures) == {spec.stem for spec in SPECS}
+    for spec in SPECS:
+        png, pdf = run / "figures" / f"{spec.stem}.png", run / "figures" / f"{spec.stem}.pdf"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+        assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 3000
+    text = (run / "report.md").read_text()
+    for spec in SPECS:
+        assert f"](figures/{spec.stem}.png)" in text
+    assert not list(run.glob(".*tmp")), "no temporary files left behind"
+
+
+def test_report_has_every_section_and_html(reported):
+    run, result = reported
+    text = result.markdown.read_text()
+    for heading in (
+        "## Overview",
+        "## Comparison with the baseline",
+        "## Efficiency",
+        "## Variant teacher",
+        "## Variant student-1l",
+        "## Per emotion",
+        "## Thresholds",
+        "## Figures",
+        "## Artifacts",
+    ):
+        assert heading + "\n" in text
+    assert "Thresholds were chosen on the **tune** split" in text
+    assert "every figure of the quality section matches metrics.json" in text
+    assert result.problems == []
+    page = result.html.read_text()
+    assert page.startswith("<!DOCTYPE html>") and '<img alt="roc" src="figures/roc.png">' in page
+    assert page.count("<table>") == text.count("\n| --- ")
+
+
+def test_artifacts_list_sizes_and_sha256(reported):
+    import hashlib
+
+    run, result = reported
+    weights = run / "variants" / "student-1l" / "model.safetensors"
+    artifacts = _section(result.markdown.read_text(), "## Artifacts")
+    row = _table_row(_section(artifacts, "### student-1l"), "`model.safetensors`")
+    assert row[1] == f"{weights.stat().st_size:,d}"
+    assert row[2] == f"`{hashlib.sha256(weights.read_bytes()).hexdigest()}`"
+
+
+# --------------------------------------------------------- numbers from predictions
+
+
+def _check_quality_table(report_text: str, variant_dir: Path) -> None:
+    """The variant's quality table in the report equals figures recomputed from its
+    predictions at the thresholds its metrics.json recorded."""
+    quality = json.loads((variant_dir / "metrics.json").read_text())["quality"]
+    preds = load_predictions(variant_dir / "predictions" / f"{quality['report_split']}.npz")
+    entry = quality["strategies"][quality["selected_strategy"]]
+    pred = apply_thresholds(preds.probs, entry, preds.label_names)
+    scores = prf(pred, preds.labels, preds.label_names)
+    auc = auc_scores(preds.probs, preds.labels, preds.label_names)
+
+    section = _section(report_text, f"## Variant {variant_dir.name}")
+    micro, macro = _table_row(section, "micro"), _table_row(section, "macro")
+    assert micro[1] == f"{auc['micro']:.4f}"
+    assert macro[1] == f"{auc['macro']:.4f}"
+    assert macro[2] == f"{scores['macro']['f1']:.4f}"
+    assert micro[3] == f"{scores['micro']['precision']:.4f}"
+    assert macro[4] == f"{scores['macro']['recall']:.4f}"
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_quality_numbers_recomputed_from_predictions(reported, name):
+    run, result = reported
+    _check_quality_table(result.markdown.read_text(), run / "variants" / name)
+
+
+COMMITTED = Path(__file__).parents[1] / "docs" / "reports" / "goemotions-minilm" / "report.md"
+GOEMOTIONS_RUN = Path(
+    os.environ.get(
+        "EMOCOMPRESS_GOEMOTIONS_RUN", Path(__file__).parents[2] / "runs" / "goemotions-minilm"
+    )
+)
+
+
+@pytest.mark.skipif(
+    not (COMMITTED.is_file() and GOEMOTIONS_RUN.is_dir()),
+    reason="needs docs/reports/goemotions-minilm/report.md and its run directory",
+)
+def test_committed_goemotions_report_matches_its_run():
+    text = COMMITTED.read_text()
+    names = re.findall(r"^## Variant (\S+)$", text, flags=re.M)
+    assert names
+    for name in names:
+        _check_quality_table(text, GOEMOTIONS_RUN / "variants" / name)
+
+
+def test_confusion_counts_come_from_predictions(reported):
+    run, result = reported
+    name = "student-1l"
+    quality = json.loads((run / "variants" / name / "metrics.json").read_text())["quality"]
+    preds = load_predictions(run / "variants" / name / "predictions" / "dev.npz")
+    pred = apply_thresholds(
+        preds.probs, quality["strategies"][quality["selected_strategy"]], preds.label_names
+    ).astype(bool)
+    gold = preds.labels.astype(bool)
+    with open(result.csv, newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["variant"] == name]
+    assert [r["label"] for r in rows] == list(preds.label_names)
+    for j, row in enumerate(rows):
+        assert int(row["tp"]) == np.sum(pred[:, j] & gold[:, j])
+        assert int(row["fp"]) == np.sum(pred[:, j] & ~gold[:, j])
+        assert int(row["fn"]) == np.sum(~pred[:, j] & gold[:, j])
+        assert int(row["tn"]) == np.sum(~pred[:, j] & ~gold[:, j])
+    # and the per-emotion table prints the same counts
+    section = _section(result.markdown.read_text(), f"### {name} ({quality['selected_strategy']})")
+    top = next(line for line in section.splitlines() if line.startswith("| top |"))
+    cells = [c.strip() for c in top.strip("|").split("|")]
+    row = next(r for r in rows if r["label"] == cells[1])
+    assert cells[6:9] == [row["tp"], row["fp"], row["fn"]]
+
+
+def test_tampered_metrics_are_reported(tiny_run, tmp_path):
+    run = tmp_path / "tiny"
+    shutil.copytree(tiny_run, run)
+    variant = RunDir(run).variant("student-1l")
+    quality = variant.metrics()["quality"]
+    entry = quality["strategies"][quality["selected_strategy"]]
+    entry["macro"]["f1"] += 0.01
+    entry["per_label"]["joy"]["tp"] += 1
+    variant.update_metrics("quality", quality)
+    result = write_report(run, figures=False, csv=False)
+    assert any("macro.f1" in p for p in result.problems)
+    assert any("joy.tp" in p for p in result.problems)
+    assert "disagrees with metrics.json" in result.markdown.read_text()
+
+
+# ----------------------------------------------------------------- comparison
+
+
+def test_comparison_percentages_on_a_hand_case():
+    base = {
+        "macro_auc": 0.8,
+        "parameters": 1000,
+        "p50_ms_batch_1": 10.0,
+        "texts_per_s": 0.0,
+        "train_seconds": None,
+    }
+    other = {
+        "macro_auc": 0.6,
+        "parameters": 250,
+        "p50_ms_batch_1": 2.5,
+        "texts_per_s": 50.0,
+        "train_seconds": 12.0,
+    }
+    rows = {row[0]: row[1:] for row in comparison_rows(base, other)}
+    assert rows["macro AUC"] == ["0.8000", "0.6000", "-0.2000", "-25.00%"]
+    assert rows["parameters"] == ["1,000", "250", "-750", "-75.00%"]
+    assert rows["p50 latency batch 1 (ms)"] == ["10.00", "2.50", "-7.50", "-75.00%"]
+    assert rows["throughput (texts/s)"] == ["0.0", "50.0", "+50.0", "n/a"]  # from 0: no percent
+    assert rows["train time (s)"] == ["n/a", "12.0", "n/a", "n/a"]
+    assert "micro AUC" not in rows  # measured on neither side
+
+
+def _timings(p50_b1: float, p50_b4: float, rss: float) -> dict:
+    """What a bench child reports for one variant (emocompress.speed), with chosen numbers."""
+    batch = {
+        f"batch_{size}": {
+            "p50_ms": ms,
+            "p95_ms": ms * 1.1,
+            "p99_ms": ms * 1.2,
+            "texts_per_s": size * 1000 / ms,
+        }
+        for size, ms in ((1, p50_b1), (4, p50_b4))
+    }
+    return {**batch, "peak_rss_mb": rss, "gpu_peak_mb": None, "token_lengths": [12, 20]}
+
+
+def test_bench_results_feed_efficiency_and_latency(tiny_run, tmp_path):
+    """Bench figures turned into speed sections and bench.json by emocompress.speed itself;
+    the timings are chosen so the expected speedups and ratios are known by hand."""
+    from emocompress.bench_settings import BenchSettings
+    from emocompress.speed import find_targets, speed_sections, write_results
+
+    run = tmp_path / "tiny"
+    shutil.copytree(tiny_run, run)
+    targets = find_targets([run])
+    measured = {
+        "teacher": {"pytorch": _timings(8.0, 20.0, 400.0)},
+        "student-1l": {"pytorch": _timings(4.0, 8.0, 300.0)},
+    }
+    limit = {"size": 1024, "threads": 1, "fp32_gflops": 100.0, "int8_gops": None}
+    sections = speed_sections(
+        targets, measured, "teacher", limit, BenchSettings(batch_sizes=[1, 4])
+    )
+    for section in sections.values():
+        section["machine"] = {"cpu": "test cpu", "cores": 2, "threads": 1, "gpu": None}
+    write_results(
+        {"limit": limit, "variants": {n: {"speed": s} for n, s in sections.items()}}, targets
+    )
+    result = write_report(run, formats=("png",), csv=False)
+    text = result.markdown.read_text()
+
+    row = _table_row(_section(text, "## Efficiency"), "student-1l")
+    assert row[3:6] == ["b1 2.00, b4 2.50", "0.75", "500.0 (b4)"]
+    achieved = sections["student-1l"]["runtimes"]["pytorch"]["achieved_gflops"]
+    assert row[6:] == [f"{achieved:.2f}", f"{achieved / 100.0:.1%}"]
+    assert "at 100.0 GFLOP/s fp32" in text
+    latency = _table_row(_section(text, "### student-1l vs teacher"), "p50 latency batch 1 (ms)")
+    assert latency[1:] == ["8.00", "4.00", "-4.00", "-50.00%"]
+    assert (run / "figures" / "tradeoffs.png").stat().st_size > 5000
+    assert not (run / "figures" / "tradeoffs.pdf").exists()
+
+
+def test_no_figures_and_no_history(tiny_run, tmp_path):
+    run = tmp_path / "tiny"
+    shutil.copytree(tiny_run, run)
+    for name in VARIANTS:
+        (run / "variants" / name / "history.json").unlink()
+    result = write_report(run, baseline="student-1l", figures=False)
+    text = result.markdown.read_text()
+    assert "Not drawn (--no-figures)." in text
+    assert "### teacher vs student-1l" in text
+    assert not (run / "figures").exists()
+    # figures without histories: the training curves are left out, the rest drawn
+    result = write_report(run, formats=("png",), csv=False)
+    assert "loss" not in result.figures and "tune_auc" not in result.figures
+    assert "- loss: not drawn (needs a trained variant)." in result.markdown.read_text()
+
+
+def test_recorded_tune_loss_is_tabulated(tiny_run, tmp_path):
+    run = tmp_path / "tiny"
+    shutil.copytree(tiny_run, run)
+    path = run / "variants" / "teacher" / "history.json"
+    history = json.loads(path.read_text())
+    for i, record in enumerate(history["evaluations"]):
+        record["tune_loss"] = 0.5 - i / 10
+    path.write_text(json.dumps(history))
+    text = write_report(run, figures=False, csv=False).markdown.read_text()
+    training = _section(_section(text, "## Variant teacher"), "### Training")
+    assert _table_row(training, "epoch")[-1] == "tune BCE"
+    assert _table_row(training, "1")[-1] == "0.5000"
+
+
+def test_variant_without_predictions_is_left_out_of_quality(tiny_run, tmp_path):
+    run = tmp_path / "tiny"
+    shutil.copytree(tiny_run, run)
+    (run / "variants" / "student-1l" / "predictions" / "tune.npz").unlink()
+    result = write_report(run, figures=False)
+    text = result.markdown.read_text()
+    assert "student-1l (predictions/tune.npz is missing, so nothing can be checked)" in text
+    assert "### student-1l (" not in _section(text, "## Per emotion")
+    assert "### student-1l vs teacher" in text  # size and the rest are still compared
+    with open(result.csv) as handle:
+        assert {row["variant"] for row in csv.DictReader(handle)} == {"teacher"}
+    with pytest.raises(UserError, match="baseline 'student-1l' is not a finished, evaluated"):
+        write_report(run, baseline="student-1l", figures=False)
+    (run / "variants" / "teacher" / "predictions" / "dev.npz").unlink()
+    with pytest.raises(UserError, match="no variant with quality to report.*dev.npz is missing"):
+        write_report(run, figures=False)
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def test_bad_inputs_are_user_errors(tiny_run, tmp_path):
+    with pytest.raises(UserError, match="no such directory"):
+        write_report(tmp_path / "missing")
+    with pytest.raises(UserError, match="not a run directory"):
+        write_report(tmp_path)
+    (tmp_path / "empty" / "variants").mkdir(parents=True)
+    with pytest.raises(UserError, match="no finished variant"):
+        write_report(tmp_path / "empty")
+    with pytest.raises(
+        UserError, match="baseline 'nope' is not a finished, evaluated variant.*teacher"
+    ):
+        write_report(tiny_run, baseline="nope")
+    with pytest.raises(UserError, match="figure formats gif"):
+        write_report(tiny_run, formats=("gif",))
+    with pytest.raises(UserError, match="is a directory"):
+        write_report(tiny_run, out=tmp_path, figures=False)
+
+
+def test_cli_writes_report_and_exits_2_on_bad_input(tiny_run, tmp_path, capsys):
+    out = tmp_path / "doc" / "tiny.md"
+    assert main(["report", str(tiny_run), "--out", str(out), "--no-figures", "--html"]) == 0
+    assert out.is_file() and out.with_suffix(".html").is_file()
+    assert (out.parent / "per_emotion.csv").is_file()
+    assert not (tiny_run / "report.md").exists()
+    assert f"report: {out}" in capsys.readouterr().out
+    assert main(["report", str(tiny_run), "--baseline", "nope"]) == 2
+    assert "baseline 'nope'" in capsys.readouterr().err
+
+
+def test_html_converter_escapes_and_aligns():
+    page = to_html(
+        "# T <x>\n\n| a | b |\n| --- | ---: |\n| `x\\|y` | **1** |\n\n```\n<code>\n```\n"
+    )
+    assert "<h1>T &lt;x&gt;</h1>" in page
+    assert "<td class=r><strong>1</strong></td>" in page
+    assert "&lt;code&gt;" in page
