@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Collection
 from pathlib import Path
 
@@ -48,8 +47,7 @@ def run_from_args(
     ops: Collection[str] | None = None,
     variants: Collection[str] | None = None,
 ) -> int:
-    from rich.console import Console
-
+    from emocompress.console import make_console
     from emocompress.progress import Reporter
     from emocompress.recipe import load_recipe
     from emocompress.runner import run_recipe
@@ -67,8 +65,7 @@ def run_from_args(
         ops=ops,
         variants=variants,
     )
-    # pipes and CI logs have no width; 80 columns would squash the summary
-    console = Console(width=None if sys.stdout.isatty() else 140)
+    console = make_console()
     console.print(summary_table(result.rows, title=f"{recipe.name}: {out}"))
     if result.skipped:
         console.print(f"skipped (finished earlier): {', '.join(result.skipped)}")

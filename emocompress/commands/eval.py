@@ -60,8 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from rich.console import Console
-
+    from emocompress.console import make_console
     from emocompress.context import DataContext
     from emocompress.evaluation import evaluate_variant
     from emocompress.modelref import resolve_model_path
@@ -93,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(metrics, indent=2))
         return 0
-    console = Console()
+    console = make_console()
     quality = metrics["quality"]
     console.print(quality_table(quality))
     console.print(label_extremes_table(quality))

