@@ -105,11 +105,16 @@ class OrtClassifier:
         self.label_names = read_label_names(self.path)
         raw = load_fast_tokenizer(self.path)
         self.max_length = int(raw.truncation["max_length"])
+        self._tokenizers: dict[int, Any] = {}
         self.pad_id = pad_id_of(raw)
         self.input_names = [i.name for i in self.session.get_inputs()]
 
     def _tokenizer(self, max_length: int | None) -> Any:
-        return load_fast_tokenizer(self.path, max_length or self.max_length)
+        # parsing tokenizer.json costs tens of milliseconds: once per truncation length
+        length = max_length or self.max_length
+        if length not in self._tokenizers:
+            self._tokenizers[length] = load_fast_tokenizer(self.path, length)
+        return self._tokenizers[length]
 
     def _token_ids(
         self, texts: Sequence[str], max_length: int | None
