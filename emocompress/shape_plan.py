@@ -52,7 +52,10 @@ def load_with_shape_plan(path: str | Path) -> PreTrainedModel | None:
         from safetensors.torch import load_file
 
         state.update(load_file(str(file)))
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # a size mismatch
+        raise UserError(f"{path}: weights do not match the shape plan ({exc})") from exc
     missing = [k for k in missing if not k.endswith("position_ids")]
     if missing or unexpected:
         raise UserError(
@@ -105,7 +108,9 @@ def apply_shape_plan(model: nn.Module, plan: dict[str, Any]) -> None:
         _set_module(model, name, _new_module(spec, name))
     for name, attributes in plan.get("attention", {}).items():
         module = model.get_submodule(name)
-        set_attention_shape(module, attributes["num_attention_heads"], attributes["attention_head_size"])
+        set_attention_shape(
+            module, attributes["num_attention_heads"], attributes["attention_head_size"]
+        )
 
 
 def set_attention_shape(module: nn.Module, heads: int, head_size: int) -> None:
