@@ -8,13 +8,16 @@ from collections.abc import Collection
 from pathlib import Path
 
 
-def add_recipe_arguments(parser: argparse.ArgumentParser, *, positional: bool) -> None:
+def add_recipe_arguments(
+    parser: argparse.ArgumentParser, *, positional: bool, required: bool = True
+) -> None:
+    """``required=False`` for commands where a recipe is one of two ways in (MODEL or --recipe)."""
     if positional:
         parser.add_argument(
             "recipe", metavar="RECIPE", help="recipe YAML file (see docs/recipes.md)"
         )
     else:
-        parser.add_argument("--recipe", required=True, metavar="FILE", help="recipe YAML file")
+        parser.add_argument("--recipe", required=required, metavar="FILE", help="recipe YAML file")
     parser.add_argument("--out", metavar="DIR", help="run directory (default: runs/<recipe name>)")
     parser.add_argument(
         "--set",

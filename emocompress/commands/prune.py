@@ -36,10 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "model", nargs="?", metavar="MODEL", help="classifier to prune directly (no recipe)"
     )
-    add_recipe_arguments(parser, positional=False)
-    for action in parser._actions:  # --recipe is one of two ways here, not required
-        if action.dest == "recipe":
-            action.required = False
+    add_recipe_arguments(parser, positional=False, required=False)
     parser.add_argument(
         "--variant", action="append", metavar="NAME", help="with --recipe: only this variant"
     )
