@@ -44,10 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "models", nargs="*", metavar="MODEL", help="checkpoint directories to merge (direct form)"
     )
-    add_recipe_arguments(parser, positional=False)
-    for action in parser._actions:  # --recipe is one of two forms here, not required
+    add_recipe_arguments(parser, positional=False, required=False)
+    for action in parser._actions:
         if action.dest == "recipe":
-            action.required = False
             action.help = "recipe YAML file: run its merge variants"
         if action.dest == "out":
             action.help = "recipe: run directory (default runs/<name>); direct: output checkpoint"
