@@ -64,6 +64,17 @@ def label_names_of(model: PreTrainedModel) -> list[str]:
     return [id2label[i] for i in range(len(id2label))]
 
 
+def multi_label_config(label_names: Sequence[str]) -> dict[str, Any]:
+    """The config.json keys of a multi-label classifier for ``label_names``."""
+    labels = list(label_names)
+    return {
+        "num_labels": len(labels),
+        "id2label": dict(enumerate(labels)),
+        "label2id": {name: i for i, name in enumerate(labels)},
+        "problem_type": "multi_label_classification",
+    }
+
+
 def new_classifier(
     path: str | Path,
     label_names: Sequence[str],
@@ -76,13 +87,7 @@ def new_classifier(
     A checkpoint that already is a classifier for these labels keeps its head; otherwise a
     new head is initialised.
     """
-    labels = list(label_names)
-    label_config = {
-        "num_labels": len(labels),
-        "id2label": dict(enumerate(labels)),
-        "label2id": {name: i for i, name in enumerate(labels)},
-        "problem_type": "multi_label_classification",
-    }
+    label_config = multi_label_config(label_names)
     if pooling == "cls":
         if read_config(path).get("model_type") == pooled_model.MODEL_TYPE:
             raise UserError(f"{path} is mean-pooled; keep pooling: mean for it")

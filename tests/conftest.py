@@ -37,18 +37,12 @@ def build_tiny_classifier(out: Path, *, pooling: str = "cls", seed: int = 0) -> 
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
-    from emocompress.modeling import save_classifier
+    from emocompress.modeling import multi_label_config, save_classifier
     from emocompress.pooled_model import PooledClassifier, PooledClassifierConfig
 
     torch.manual_seed(seed)
     tokenizer = build_tiny_tokenizer(out / "_vocab")
-    labels = list(GOEMOTIONS_LABELS)
-    label_config = {
-        "num_labels": len(labels),
-        "id2label": dict(enumerate(labels)),
-        "label2id": {name: i for i, name in enumerate(labels)},
-        "problem_type": "multi_label_classification",
-    }
+    label_config = multi_label_config(GOEMOTIONS_LABELS)
     encoder = BertConfig(
         vocab_size=len(tokenizer),
         hidden_size=32,
