@@ -148,7 +148,10 @@ def test_large_output_is_sharded_with_an_index(seeds, tmp_path):
     shards = sorted(p.name for p in sharded.glob("model-*.safetensors"))
     assert len(shards) > 1 and sorted(set(index["weight_map"].values())) == shards
     assert index["metadata"]["emocompress.merge.method"] == "uniform"
-    assert all(f.stat().st_size <= 30_000 + 4096 for f in sharded.glob("model-*.safetensors"))
+    for shard in sharded.glob("model-*.safetensors"):
+        # a shard stays under the limit unless it holds one tensor larger than the limit
+        tensors_in_shard = [n for n, f in index["weight_map"].items() if f == shard.name]
+        assert shard.stat().st_size <= 30_000 + 4096 or len(tensors_in_shard) == 1
     a, b = _merged(whole), _merged(sharded)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert torch.equal(load_classifier(sharded).classifier.bias, a["classifier.bias"])
