@@ -21,6 +21,7 @@ $(VENV)/.installed: pyproject.toml
 
 demo: setup
 	$(BIN)/emocompress run recipes/quickstart.yaml --fresh
+	$(BIN)/emocompress bench runs/quickstart --runs 10 --warmup 2 --n-texts 64
 
 test: setup
 	$(BIN)/ruff check .
