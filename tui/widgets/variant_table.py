@@ -21,7 +21,8 @@ class VariantTable(SortableTable):
     """Sorted, filtered, in values or in deltas/percent against the reference variant."""
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
+        # the name stays in view while scrolling right to the figures (80-column terminals)
+        super().__init__(fixed_columns=1, **kwargs)
         self.catalog = Catalog()
         self.filter_text = ""
         self.mode = "value"
