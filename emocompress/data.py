@@ -112,7 +112,8 @@ def load_splits(
     names = tuple(label_names) if label_names is not None else None
     source_str = os.fspath(source)
     if source_str == DEMO_SOURCE:
-        return _load_directory(DEMO_DIR, names, options, prefix="demo")
+        # demo-train.tsv / demo-dev.tsv: named apart from GoEmotions' train.tsv / dev.tsv
+        return _load_directory(DEMO_DIR, names, options, prefix="demo", file_prefix="demo-")
     if source_str.startswith(HUB_PREFIX):
         return _load_hub(source_str[len(HUB_PREFIX) :], names, options)
     path = Path(source_str).expanduser()
@@ -255,12 +256,17 @@ def _order_difference(data: tuple[str, ...], model: tuple[str, ...]) -> str:
 
 
 def _load_directory(
-    folder: Path, label_names: tuple[str, ...] | None, options: _Options, *, prefix: str
+    folder: Path,
+    label_names: tuple[str, ...] | None,
+    options: _Options,
+    *,
+    prefix: str,
+    file_prefix: str = "",
 ) -> dict[str, Split]:
     resolved = _resolve_label_names(label_names, folder)
     splits = {}
     for name in SPLIT_NAMES:
-        path = _split_file(folder, name)
+        path = _split_file(folder, f"{file_prefix}{name}")
         if path is not None:
             splits[name] = _load_file(path, name, resolved, options, f"{prefix}/{path.name}")
     if not splits:
