@@ -88,6 +88,13 @@ def new_classifier(
     new head is initialised.
     """
     label_config = multi_label_config(label_names)
+    from emocompress.shape_plan import read_shape_plan
+
+    if read_shape_plan(path) is not None:
+        # a pruned checkpoint: only the shape plan rebuilds it, so its own head is kept
+        model = load_classifier(path)
+        check_label_set(list(label_names), label_names_of(model), where=str(path))
+        return model
     if pooling == "cls":
         if read_config(path).get("model_type") == pooled_model.MODEL_TYPE:
             raise UserError(f"{path} is mean-pooled; keep pooling: mean for it")
@@ -143,6 +150,12 @@ def save_classifier(
         }
         shutil.copyfile(pooled_model.__file__, out / REMOTE_CODE_FILE)
     model.save_pretrained(str(out))
+    from emocompress.atomic import write_json
+    from emocompress.shape_plan import PLAN_FILE, shape_plan_of
+
+    plan = shape_plan_of(model)  # shapes config.json cannot express travel with the weights
+    if plan is not None:
+        write_json(out / PLAN_FILE, plan)
     if tokenizer is not None:
         tokenizer.save_pretrained(str(out))
 
@@ -173,19 +186,23 @@ def count_layers(model: PreTrainedModel) -> int:
     return int(getattr(config, layer_count_key(config)))
 
 
+def renumber_layer_key(key: str, keep: Sequence[int]) -> str | None:
+    """``key`` with encoder layer ``keep[i]`` renamed to layer ``i``; None for dropped layers."""
+    match = _LAYER_KEY.match(key)
+    if match is None:
+        return key
+    layer = int(match.group(2))
+    if layer not in keep:
+        return None
+    return f"{match.group(1)}{list(keep).index(layer)}{match.group(3)}"
+
+
 def keep_layers_state_dict(
     state_dict: dict[str, torch.Tensor], keep: Sequence[int]
 ) -> dict[str, torch.Tensor]:
     """Renumber encoder layers: teacher layer ``keep[i]`` becomes student layer ``i``."""
-    new_index = {old: new for new, old in enumerate(keep)}
-    result: dict[str, torch.Tensor] = {}
-    for key, tensor in state_dict.items():
-        match = _LAYER_KEY.match(key)
-        if match is None:
-            result[key] = tensor
-        elif int(match.group(2)) in new_index:
-            result[f"{match.group(1)}{new_index[int(match.group(2))]}{match.group(3)}"] = tensor
-    return result
+    renamed = {key: renumber_layer_key(key, keep) for key in state_dict}
+    return {new: state_dict[old] for old, new in renamed.items() if new is not None}
 
 
 def with_layers(model: PreTrainedModel, keep: Sequence[int]) -> PreTrainedModel:
@@ -196,8 +213,13 @@ def with_layers(model: PreTrainedModel, keep: Sequence[int]) -> PreTrainedModel:
         raise UserError(
             f"layers {bad} do not exist: the teacher has {total} layers (0..{total - 1})"
         )
+    from emocompress.shape_plan import apply_shape_plan, renumber_layers, shape_plan_of
+
     config = _config_with(model, {layer_count_key(encoder_config(model)): len(keep)})
     student = type(model)(config)
+    plan = shape_plan_of(model)  # a pruned teacher's layers keep their pruned shapes
+    if plan is not None:
+        apply_shape_plan(student, renumber_layers(plan, list(keep)))
     missing, unexpected = student.load_state_dict(
         keep_layers_state_dict(model.state_dict(), keep), strict=False
     )

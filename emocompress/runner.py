@@ -238,6 +238,7 @@ def _run_step(
     step: Any, recipe: Any, run_dir: RunDir, data: DataContext, device: str, reporter: Reporter
 ) -> float:
     from emocompress.modelref import resolve_model_path
+    from emocompress.shape_plan import read_shape_plan
 
     operation = get_operation(step.op)
     parents = _parents(step)
@@ -274,7 +275,7 @@ def _run_step(
             "operation": step.op,
             "settings": step.settings.model_dump(mode="json"),
             "format": operation.produces,
-            "shape_plan": facts.pop("shape_plan", None),
+            "shape_plan": facts.pop("shape_plan", None) or read_shape_plan(tmp),
             "facts": facts,
         }
         write_json(tmp / "emocompress.json", lineage)

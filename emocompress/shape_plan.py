@@ -32,6 +32,7 @@ from transformers import PreTrainedModel
 
 from emocompress.errors import UserError
 
+PLAN_FILE = "shape_plan.json"
 SCHEMA = "emocompress.shape_plan/1"
 LINEAGE_FILE = "emocompress.json"
 _ATTENTION_ATTRIBUTES = ("num_attention_heads", "attention_head_size")
@@ -66,16 +67,35 @@ def load_with_shape_plan(path: str | Path) -> PreTrainedModel | None:
 
 
 def read_shape_plan(path: str | Path) -> dict[str, Any] | None:
-    lineage = Path(path) / LINEAGE_FILE
-    if not lineage.is_file():
-        return None
-    try:
-        plan = json.loads(lineage.read_text(encoding="utf-8")).get("shape_plan")
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{lineage}: not valid JSON ({exc})") from exc
-    if plan and plan.get("schema") != SCHEMA:
-        raise UserError(f"{lineage}: unknown shape plan schema", expected=SCHEMA)
-    return plan or None
+    """The plan recorded in emocompress.json, else the shape_plan.json that
+    :func:`emocompress.modeling.save_classifier` writes beside the weights."""
+    lineage, sidecar = Path(path) / LINEAGE_FILE, Path(path) / PLAN_FILE
+    for file, read in ((lineage, lambda d: d.get("shape_plan")), (sidecar, lambda d: d)):
+        if not file.is_file():
+            continue
+        try:
+            plan = read(json.loads(file.read_text(encoding="utf-8")))
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{file}: not valid JSON ({exc})") from exc
+        if plan and plan.get("schema") != SCHEMA:
+            raise UserError(f"{file}: unknown shape plan schema", expected=SCHEMA)
+        if plan:
+            return plan
+    return None
+
+
+def renumber_layers(plan: dict[str, Any], keep: list[int]) -> dict[str, Any]:
+    """The plan of a model that keeps only encoder layers ``keep`` (layer keep[i] -> i)."""
+    from emocompress.modeling import renumber_layer_key
+
+    renamed: dict[str, Any] = {"schema": plan["schema"]}
+    for section in ("modules", "attention"):
+        renamed[section] = {}
+        for name, spec in plan.get(section, {}).items():
+            new_name = renumber_layer_key(name, keep)
+            if new_name is not None:
+                renamed[section][new_name] = spec
+    return renamed
 
 
 def _config_of(path: str | Path):
