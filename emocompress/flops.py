@@ -19,15 +19,19 @@ plus 2hL for the classifier over L labels.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 POOLED_MODEL_TYPE = "emocompress-pooled"  # emocompress.pooled_model.MODEL_TYPE, without torch
 _LAYER_KEYS = ("num_hidden_layers", "n_layers", "num_layers")
 _HIDDEN_KEYS = ("hidden_size", "dim", "d_model")
 _FFN_KEYS = ("intermediate_size", "hidden_dim", "ffn_dim", "encoder_ffn_dim")
+# shape-plan module names that set a layer's attention width (query) or FFN width
+_ATTENTION_QUERY = ("attention.self.query", "attention.q_lin")
+_PLANNED = re.compile(r"layers?\.(\d+)\.(attention\.self\.query|attention\.q_lin|intermediate\.dense|ffn\.lin1)$")
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,22 @@ class EncoderShape:
     intermediate: int
     labels: int
     pooler: bool  # a hidden x hidden dense on the [CLS] state before the classifier
+    # per-layer widths where a shape plan (pruned heads or FFN) overrides the config's
+    attention_widths: tuple[int, ...] | None = None
+    intermediates: tuple[int, ...] | None = None
+
+    def with_plan(self, plan: Mapping[str, Any] | None) -> EncoderShape:
+        """The same shape with each layer's attention and FFN width from a shape plan."""
+        if not plan:
+            return self
+        attention = [self.hidden] * self.layers
+        ffn = [self.intermediate] * self.layers
+        for name, spec in (plan.get("modules") or {}).items():
+            match = _PLANNED.search(name)
+            if match and int(match.group(1)) < self.layers and "out_features" in spec:
+                widths = attention if match.group(2) in _ATTENTION_QUERY else ffn
+                widths[int(match.group(1))] = int(spec["out_features"])
+        return replace(self, attention_widths=tuple(attention), intermediates=tuple(ffn))
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> EncoderShape:
@@ -68,12 +88,17 @@ def _first(config: Mapping[str, Any], keys: Sequence[str]) -> int:
 
 
 def text_flops(shape: EncoderShape, tokens: int) -> int:
-    """Matrix-product FLOPs of one text of ``tokens`` tokens (formula in the module doc)."""
-    n, h, i = tokens, shape.hidden, shape.intermediate
-    a = h
-    per_layer = 2 * n * (3 * h * a + a * h + 2 * h * i) + 4 * n * n * a
+    """Matrix-product FLOPs of one text of ``tokens`` tokens (formula in the module doc;
+    a pruned layer uses its own attention width a and FFN width i)."""
+    n, h = tokens, shape.hidden
+    attention = shape.attention_widths or (h,) * shape.layers
+    ffn = shape.intermediates or (shape.intermediate,) * shape.layers
+    layers = sum(
+        2 * n * (3 * h * a + a * h + 2 * h * i) + 4 * n * n * a
+        for a, i in zip(attention, ffn, strict=True)
+    )
     head = (2 * h * h if shape.pooler else 0) + 2 * h * shape.labels
-    return shape.layers * per_layer + head
+    return layers + head
 
 
 def flops_per_text(shape: EncoderShape, token_lengths: Sequence[int]) -> float:

@@ -22,7 +22,6 @@ dropping need no plan.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +30,8 @@ from torch import nn
 from transformers import PreTrainedModel
 
 from emocompress.errors import UserError
+from emocompress.shape_plan_file import PLAN_FILE, SCHEMA, read_shape_plan  # noqa: F401
 
-PLAN_FILE = "shape_plan.json"
-SCHEMA = "emocompress.shape_plan/1"
-LINEAGE_FILE = "emocompress.json"
 _ATTENTION_ATTRIBUTES = ("num_attention_heads", "attention_head_size")
 
 
@@ -64,24 +61,6 @@ def load_with_shape_plan(path: str | Path) -> PreTrainedModel | None:
             f"(missing {missing[:5]}, unexpected {unexpected[:5]})"
         )
     return model
-
-
-def read_shape_plan(path: str | Path) -> dict[str, Any] | None:
-    """The plan recorded in emocompress.json, else the shape_plan.json that
-    :func:`emocompress.modeling.save_classifier` writes beside the weights."""
-    lineage, sidecar = Path(path) / LINEAGE_FILE, Path(path) / PLAN_FILE
-    for file, read in ((lineage, lambda d: d.get("shape_plan")), (sidecar, lambda d: d)):
-        if not file.is_file():
-            continue
-        try:
-            plan = read(json.loads(file.read_text(encoding="utf-8")))
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{file}: not valid JSON ({exc})") from exc
-        if plan and plan.get("schema") != SCHEMA:
-            raise UserError(f"{file}: unknown shape plan schema", expected=SCHEMA)
-        if plan:
-            return plan
-    return None
 
 
 def renumber_layers(plan: dict[str, Any], keep: list[int]) -> dict[str, Any]:

@@ -347,22 +347,29 @@ def _flops_per_text(target: Target, figures: dict[str, Any]) -> float | None:
     lengths = figures.get("token_lengths") or []
     if config is None or not lengths:
         return None
+    from emocompress.shape_plan_file import read_shape_plan
+
+    plans = [read_shape_plan(p) for p in (target.path, *_parent_paths(target))]
+    plan = next((p for p in plans if p), None)
     try:
-        return flops_per_text(EncoderShape.from_config(config), lengths)
+        return flops_per_text(EncoderShape.from_config(config).with_plan(plan), lengths)
     except ValueError:
         return None  # an architecture flops.py cannot read: n/a rather than a wrong figure
 
 
 def _config_of(target: Target) -> dict[str, Any] | None:
     """config.json of the variant, or of its parent in the same run (ONNX exports)."""
-    own = target.path / "config.json"
-    if own.is_file():
-        return read_json(own)
+    for folder in (target.path, *_parent_paths(target)):
+        if (folder / "config.json").is_file():
+            return read_json(folder / "config.json")
+    return None
+
+
+def _parent_paths(target: Target) -> list[Path]:
+    """The variant's parent folder in the same run, when it names one."""
     lineage = VariantDir(target.path)
     parent = lineage.lineage().get("parent") if lineage.lineage_file.is_file() else None
-    if isinstance(parent, str) and (target.path.parent / parent / "config.json").is_file():
-        return read_json(target.path.parent / parent / "config.json")
-    return None
+    return [target.path.parent / parent] if isinstance(parent, str) else []
 
 
 def _one_line(result: dict[str, Any], settings: BenchSettings) -> str:
