@@ -29,6 +29,19 @@ class TradeoffPlot(PlotextPlot):
         front = frontier([(q, c) for _, q, c in points])
         if front:
             plt.plot([c for _, c in front], [q for q, _ in front], marker="braille", label="Pareto")
+        costs = [c for _, _, c in points]
+        qualities = [q for _, q, _ in points]
+        low, high = min(costs), max(costs)
+        middle = (low + high) / 2
+        # margins keep points and their labels off the plot border
+        plt.xlim(*_padded(low, high))
+        plt.ylim(*_padded(min(qualities), max(qualities)))
         for view, quality, cost in points:
-            plt.text(view.name, cost, quality, alignment="left")
+            # labels point inwards: right-hand points get their label on their left
+            plt.text(view.name, cost, quality, alignment="right" if cost > middle else "left")
         self.refresh()
+
+
+def _padded(low: float, high: float, share: float = 0.08) -> tuple[float, float]:
+    span = (high - low) or abs(high) or 1.0
+    return low - share * span, high + share * span
