@@ -57,8 +57,13 @@ def evaluate_variant(
     device: str = "cpu",
     reporter: Reporter | None = None,
     extra: dict[str, Any] | None = None,
+    parent: VariantDir | None = None,
 ) -> dict[str, Any]:
-    """Write predictions/<split>.npz and metrics.json into ``variant_path``; return the metrics."""
+    """Write predictions/<split>.npz and metrics.json into ``variant_path``; return the metrics.
+
+    With ``parent`` (the variant this one was made from), metrics.json also holds
+    ``against_parent``: the macro-AUC drop on the same report split.
+    """
     from emocompress.data import check_label_set
     from emocompress.inspect import size_summary
 
@@ -102,7 +107,24 @@ def evaluate_variant(
         "size": size_summary(variant.path),
         **(extra or {}),
     }
+    if parent is not None:
+        metrics["against_parent"] = against_parent(metrics, parent)
     from emocompress.atomic import write_json
 
     write_json(variant.metrics_file, metrics)
     return metrics
+
+
+def against_parent(metrics: dict[str, Any], parent: VariantDir) -> dict[str, Any]:
+    """The variant's macro AUC against its parent's, on the same report split."""
+    parent_metrics = parent.metrics() if parent.metrics_file.is_file() else {}
+    parent_quality = parent_metrics.get("quality") or {}
+    mine = metrics["quality"]["auc"]["macro"]
+    theirs = (parent_quality.get("auc") or {}).get("macro")
+    same_split = parent_quality.get("report_split") == metrics["quality"]["report_split"]
+    drop = theirs - mine if same_split and None not in (mine, theirs) else None
+    return {
+        "parent": parent.name,
+        "parent_macro_auc": theirs if same_split else None,
+        "macro_auc_drop": drop,
+    }

@@ -237,35 +237,19 @@ def _remove_stale_temporaries(run_dir: RunDir) -> None:
 def _run_step(
     step: Any, recipe: Any, run_dir: RunDir, data: DataContext, device: str, reporter: Reporter
 ) -> float:
-    from emocompress.modelref import resolve_model_path
     from emocompress.shape_plan import read_shape_plan
 
     operation = get_operation(step.op)
     parents = _parents(step)
-    if parents:
-        parent_paths = [(name, run_dir.variant(name).path) for name in parents]
-        for name, path in parent_paths:
-            if not run_dir.variant(name).is_complete():
-                raise UserError(f"{step.name}: parent variant {name!r} is not finished ({path})")
-    else:
-        parent_paths = [(None, resolve_model_path(step.source))]
+    for name in parents:
+        if not run_dir.variant(name).is_complete():
+            raise UserError(
+                f"{step.name}: parent variant {name!r} is not finished ({run_dir.variant(name).path})"
+            )
     reporter.log(f"{step.name}: {step.op} from {parents or step.source}")
     started = time.perf_counter()
     with atomic_dir(run_dir.variant(step.name).path) as tmp:
-        ctx = OpContext(
-            run=run_dir,
-            variant=step.name,
-            out_dir=tmp,
-            data=data,
-            parent_name=parent_paths[0][0],
-            parent_path=Path(parent_paths[0][1]),
-            seed=recipe.seed,
-            device=device,
-            threads=recipe.threads,
-            eval_batch_size=recipe.evaluation.batch_size,
-            reporter=reporter,
-            extra_parents=[(n or "", Path(p)) for n, p in parent_paths[1:]],
-        )
+        ctx = _op_context(step, recipe, run_dir, data, device, reporter, tmp)
         facts = operation.run(ctx, step.settings) or {}
         lineage = {
             "schema": VARIANT_SCHEMA,
@@ -291,10 +275,8 @@ def _run_step(
                 device=device,
                 reporter=reporter,
                 extra=extra,
+                parent=run_dir.variant(parents[0]) if len(parents) == 1 else None,
             )
-            if len(parents) == 1:
-                metrics["against_parent"] = against_parent(metrics, run_dir.variant(parents[0]))
-                write_json(tmp / "metrics.json", metrics)
             auc = metrics["quality"]["auc"]["macro"]
             reporter.log(
                 f"{step.name}: macro-AUC {auc:.4f} on {metrics['quality']['report_split']}"
@@ -310,41 +292,42 @@ def _run_step_helper_process(
     """A non-main process under Accelerate: train alongside the main one, write nothing."""
     import tempfile
 
-    from emocompress.modelref import resolve_model_path
-
-    parents = _parents(step)
-    parent_path = run_dir.variant(parents[0]).path if parents else resolve_model_path(step.source)
     with tempfile.TemporaryDirectory() as scratch:
-        ctx = OpContext(
-            run=run_dir,
-            variant=step.name,
-            out_dir=Path(scratch),
-            data=data,
-            parent_name=parents[0] if parents else None,
-            parent_path=Path(parent_path),
-            seed=recipe.seed,
-            device=device,
-            threads=recipe.threads,
-            eval_batch_size=recipe.evaluation.batch_size,
-            reporter=Reporter("quiet"),
-            extra_parents=[(n, run_dir.variant(n).path) for n in parents[1:]],
-        )
+        ctx = _op_context(step, recipe, run_dir, data, device, Reporter("quiet"), Path(scratch))
         get_operation(step.op).run(ctx, step.settings)
 
 
-def against_parent(metrics: dict[str, Any], parent: Any) -> dict[str, Any]:
-    """The variant's macro AUC against its parent's, on the same report split."""
-    parent_metrics = parent.metrics() if parent.metrics_file.is_file() else {}
-    parent_quality = parent_metrics.get("quality") or {}
-    mine = metrics["quality"]["auc"]["macro"]
-    theirs = (parent_quality.get("auc") or {}).get("macro")
-    same_split = parent_quality.get("report_split") == metrics["quality"]["report_split"]
-    drop = theirs - mine if same_split and None not in (mine, theirs) else None
-    return {
-        "parent": parent.name,
-        "parent_macro_auc": theirs if same_split else None,
-        "macro_auc_drop": drop,
-    }
+def _op_context(
+    step: Any,
+    recipe: Any,
+    run_dir: RunDir,
+    data: DataContext,
+    device: str,
+    reporter: Reporter,
+    out_dir: Path,
+) -> OpContext:
+    """What the step's operation receives: parents as variant folders, or the model reference."""
+    from emocompress.modelref import resolve_model_path
+
+    parents = _parents(step)
+    if parents:
+        named = [(name, run_dir.variant(name).path) for name in parents]
+    else:
+        named = [(None, resolve_model_path(step.source))]
+    return OpContext(
+        run=run_dir,
+        variant=step.name,
+        out_dir=out_dir,
+        data=data,
+        parent_name=named[0][0],
+        parent_path=Path(named[0][1]),
+        seed=recipe.seed,
+        device=device,
+        threads=recipe.threads,
+        eval_batch_size=recipe.evaluation.batch_size,
+        reporter=reporter,
+        extra_parents=[(n or "", Path(p)) for n, p in named[1:]],
+    )
 
 
 def default_gates(step: Any) -> Any:
