@@ -59,9 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from rich.console import Console
         from rich.text import Text
 
-        Console(stderr=True, highlight=False).print(
-            Text("error: ", style="bold red") + Text(str(error))
-        )
+        # soft_wrap: one message stays one line in logs, however long its paths are
+        console = Console(stderr=True, highlight=False, soft_wrap=True)
+        console.print(Text("error: ", style="bold red") + Text(str(error)))
         return UserError.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
