@@ -105,8 +105,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the generated file")
     args = parser.parse_args()
 
-    from emocompress.checkpoint import list_tensors
-    from emocompress.inspect import size_summary
+    from emocompress.models.checkpoint import list_tensors
+    from emocompress.models.inspect import size_summary
 
     file = args.dir / "large-f16.safetensors"
     parameters, size = write_sparse_safetensors(file)

@@ -8,8 +8,8 @@ Each child reports its own peak RSS over its whole life
 psutil, its RSS just before the merge and the highest RSS during it (so the merge's own
 working set shows even where importing torch briefly peaked higher):
 
-- ``imports``: torch, safetensors and emocompress.merge imported, nothing merged (the floor);
-- ``streaming``: ``emocompress.merge.engine.merge_checkpoints`` (uniform soup);
+- ``imports``: torch, safetensors and emocompress.ops.merge imported, nothing merged (the floor);
+- ``streaming``: ``emocompress.ops.merge.engine.merge_checkpoints`` (uniform soup);
 - ``load_all``: ``safetensors.torch.load_file`` of each, average, ``save_file``.
 
 The two merged files are then compared tensor by tensor, one at a time.
@@ -37,8 +37,8 @@ MODELS = 3
 def make_checkpoints(folder: Path, gb: float, tensors: int) -> list[Path]:
     import torch
 
-    from emocompress.checkpoint import TensorInfo
-    from emocompress.merge.streaming import write_checkpoint
+    from emocompress.models.checkpoint import TensorInfo
+    from emocompress.ops.merge.streaming import write_checkpoint
 
     rows = max(1, int(gb * 1e9 / 4 / tensors / 1024))
     layout = [
@@ -91,7 +91,7 @@ class RssSampler:
 
 def child(mode: str, folder: Path) -> dict:
     # import first, so that "before" holds the interpreter and its libraries
-    for module in ("torch", "safetensors.torch", "emocompress.merge.engine", "psutil"):
+    for module in ("torch", "safetensors.torch", "emocompress.ops.merge.engine", "psutil"):
         importlib.import_module(module)
     inputs = [folder / f"model{m}" for m in range(MODELS)]
     started = time.perf_counter()
@@ -112,9 +112,9 @@ def _merge(mode: str, inputs: list[Path], folder: Path) -> None:
     import torch
     from safetensors.torch import load_file, save_file
 
-    from emocompress.merge.engine import merge_checkpoints
-    from emocompress.merge.inputs import MergeInput
-    from emocompress.merge.registry import get_method
+    from emocompress.ops.merge.engine import merge_checkpoints
+    from emocompress.ops.merge.inputs import MergeInput
+    from emocompress.ops.merge.registry import get_method
 
     if mode == "streaming":
         out = folder / "streaming"

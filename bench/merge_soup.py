@@ -20,10 +20,10 @@ from typing import Any
 
 
 def rows(run_root: Path) -> list[dict[str, Any]]:
-    from emocompress.metrics import auc_scores
-    from emocompress.predictions import load_predictions
-    from emocompress.rundir import RunDir
-    from emocompress.summary import dig, selected_f1
+    from emocompress.artifacts.predictions import load_predictions
+    from emocompress.artifacts.rundir import RunDir
+    from emocompress.measure.metrics import auc_scores
+    from emocompress.measure.summary import dig, selected_f1
 
     found = []
     for variant in RunDir(run_root).variants():

@@ -34,12 +34,12 @@ def default_variants() -> list[Path]:
 
 
 def measure(variant: Path, scratch: Path, count: int) -> dict:
-    from emocompress.metrics import auc_scores
-    from emocompress.onnx_export import export_classifier, parity, reference_logits_of
-    from emocompress.ort import predict_probs
-    from emocompress.quantize import quantize_variant
-    from emocompress.recipe import load_recipe
-    from emocompress.runner import data_context
+    from emocompress.measure.metrics import auc_scores
+    from emocompress.models.ort import predict_probs
+    from emocompress.ops.onnx.export import export_classifier, parity, reference_logits_of
+    from emocompress.ops.onnx.quantize import quantize_variant
+    from emocompress.recipe.schema import load_recipe
+    from emocompress.run.runner import data_context
 
     data = data_context(load_recipe(variant.parent.parent / "recipe.yaml"))
     tune, report = data.split("tune"), data.split("report")

@@ -3,7 +3,7 @@
 Reads a finished run (its resolved recipe gives the data: source, tune carve, report split,
 max length), copies the parent variant into a separate output run directory (the source
 run is never written), makes pruned variants with emocompress's prune operation, evaluates
-them with emocompress.evaluation.evaluate_variant on the same DataContext (recovery trains
+them with emocompress.measure.evaluation.evaluate_variant on the same DataContext (recovery trains
 on a seeded slice of train; tune and report are the run's), checks how each reloads, then
 times parent and variants in one `emocompress bench` call. Vocabulary pruning is checked
 for identical logits on the dev texts.
@@ -28,15 +28,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from emocompress.atomic import atomic_dir, write_json
-from emocompress.context import DataContext, OpContext
-from emocompress.evaluation import evaluate_variant
-from emocompress.inference import predict_logits
-from emocompress.modeling import load_classifier, load_tokenizer
-from emocompress.ops.prune import PruneSettings
+from emocompress.artifacts.atomic import atomic_dir, write_json
+from emocompress.artifacts.rundir import VARIANT_SCHEMA, RunDir
+from emocompress.measure.evaluation import evaluate_variant
+from emocompress.measure.inference import predict_logits
+from emocompress.models.classifier import load_classifier, load_tokenizer
+from emocompress.ops.context import DataContext, OpContext
+from emocompress.ops.prune.operation import PruneSettings
+from emocompress.ops.prune.pipeline import prune_variant
 from emocompress.progress import Reporter
-from emocompress.pruning.pipeline import prune_variant
-from emocompress.rundir import VARIANT_SCHEMA, RunDir
 
 VARIANTS: dict[str, dict[str, Any]] = {
     # must-show 1: heads and FFN at 50%, uniform

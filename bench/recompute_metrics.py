@@ -17,8 +17,8 @@ from pathlib import Path
 
 from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 
-from emocompress.metrics import apply_thresholds
-from emocompress.predictions import load_predictions
+from emocompress.artifacts.predictions import load_predictions
+from emocompress.measure.metrics import apply_thresholds
 
 
 def recompute(variant: Path) -> list[tuple[str, float, float]]:

@@ -39,8 +39,8 @@ MADE = {  # variant -> (op, parent, settings)
 def prepare(run: Path, out: Path) -> Path:
     """A copy of the run's teacher and student with their ONNX variants made by the runner."""
     from emocompress.progress import Reporter
-    from emocompress.recipe import load_recipe
-    from emocompress.runner import run_recipe
+    from emocompress.recipe.schema import load_recipe
+    from emocompress.run.runner import run_recipe
 
     state = json.loads((run / "run.json").read_text())
     if state.get("status") != "finished":
@@ -67,7 +67,7 @@ def prepare(run: Path, out: Path) -> Path:
 def adopt(state: dict, recipe: object, out: Path) -> None:
     """Mark the copied teacher and student as done under today's step hashes, so the runner
     reuses them instead of retraining (the hash formula may have changed since the run)."""
-    from emocompress.runner import step_hash
+    from emocompress.run.runner import step_hash
 
     hashes: dict[str, str] = {}
     for step in recipe.steps():
@@ -79,7 +79,7 @@ def adopt(state: dict, recipe: object, out: Path) -> None:
 
 def targets(bench: dict, out: Path) -> list[dict]:
     """Each target of the issue: the figure, the bound, whether it is met, the gap."""
-    from emocompress.rundir import RunDir
+    from emocompress.artifacts.rundir import RunDir
 
     run = RunDir(out)
     teacher, student = run.variant("teacher").metrics(), run.variant(f"{STUDENT}-int8").metrics()
@@ -125,11 +125,11 @@ def main() -> int:
 
     from rich.console import Console
 
-    from emocompress.bench_settings import BenchSettings
-    from emocompress.commands.bench import speed_table
+    from emocompress.artifacts.rundir import RunDir
+    from emocompress.cli.commands.bench import speed_table
+    from emocompress.measure.bench.settings import BenchSettings
+    from emocompress.measure.bench.speed import run_bench
     from emocompress.progress import Reporter
-    from emocompress.rundir import RunDir
-    from emocompress.speed import run_bench
 
     out = prepare(args.run, args.out or args.run.with_name(args.run.name + "-speed"))
     settings = BenchSettings(

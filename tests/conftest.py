@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from emocompress.labels import GOEMOTIONS_LABELS
+from emocompress.data.labels import GOEMOTIONS_LABELS
 
 
 def build_tiny_tokenizer(out: Path):
@@ -19,7 +19,7 @@ def build_tiny_tokenizer(out: Path):
     from tokenizers import BertWordPieceTokenizer
     from transformers import BertTokenizerFast
 
-    from emocompress.data import load_splits
+    from emocompress.data.readers import load_splits
 
     texts = [t for split in load_splits("demo").values() for t in split.texts]
     wordpiece = BertWordPieceTokenizer(lowercase=True)
@@ -37,8 +37,8 @@ def build_tiny_classifier(out: Path, *, pooling: str = "cls", seed: int = 0) -> 
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
-    from emocompress.modeling import multi_label_config, save_classifier
-    from emocompress.pooled_model import PooledClassifier, PooledClassifierConfig
+    from emocompress.models.classifier import multi_label_config, save_classifier
+    from emocompress.models.pooled import PooledClassifier, PooledClassifierConfig
 
     torch.manual_seed(seed)
     tokenizer = build_tiny_tokenizer(out / "_vocab")
@@ -71,7 +71,7 @@ def tiny_classifier(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_pooled_classifier(tmp_path_factory) -> Path:
-    """Directory of a tiny mean-pooled classifier (emocompress.pooled_model)."""
+    """Directory of a tiny mean-pooled classifier (emocompress.models.pooled)."""
     return build_tiny_classifier(tmp_path_factory.mktemp("tiny") / "pooled", pooling="mean")
 
 
@@ -112,8 +112,8 @@ def tiny_run(tmp_path_factory, tiny_classifier) -> Path:
     """A finished run directory of the tiny recipe (teacher + one student). Do not modify it:
     copy it (shutil.copytree) when a test needs to change files."""
     from emocompress.progress import Reporter
-    from emocompress.recipe import load_recipe
-    from emocompress.runner import run_recipe
+    from emocompress.recipe.schema import load_recipe
+    from emocompress.run.runner import run_recipe
 
     folder = tmp_path_factory.mktemp("tinyrun")
     recipe = load_recipe(write_tiny_recipe(folder, tiny_classifier))

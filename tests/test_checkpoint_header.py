@@ -11,14 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emocompress.checkpoint import (
+from emocompress.cli import main
+from emocompress.errors import UserError
+from emocompress.models.checkpoint import (
     SAFETENSORS_DTYPES,
     list_tensors,
     parse_safetensors_header,
     read_safetensors_header,
 )
-from emocompress.cli import main
-from emocompress.errors import UserError
 
 
 def write_safetensors(

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emocompress.data import (
+from emocompress.data.labels import GOEMOTIONS_LABELS
+from emocompress.data.readers import (
     Split,
     carve,
     check_label_set,
@@ -19,7 +20,6 @@ from emocompress.data import (
     subsample,
 )
 from emocompress.errors import UserError
-from emocompress.labels import GOEMOTIONS_LABELS
 
 GOEMOTIONS_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "goemotions"
 ADMIRATION, GRATITUDE, JOY, NEUTRAL = 0, 15, 17, 27

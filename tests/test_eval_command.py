@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score, roc_auc_score
 
+from emocompress.artifacts.predictions import load_predictions
 from emocompress.cli import main
-from emocompress.metrics import apply_thresholds
-from emocompress.predictions import load_predictions
+from emocompress.measure.metrics import apply_thresholds
 
 
 def test_eval_writes_metrics_that_recompute_from_predictions(tiny_run, tmp_path, capsys):

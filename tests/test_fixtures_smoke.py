@@ -2,7 +2,7 @@
 
 import json
 
-from emocompress.rundir import RunDir
+from emocompress.artifacts.rundir import RunDir
 
 
 def test_tiny_run_has_every_artifact(tiny_run):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emocompress.flops import EncoderShape, text_flops
+from emocompress.measure.flops import EncoderShape, text_flops
 
 
 def _layer(n: int, h: int, a: int, i: int) -> int:

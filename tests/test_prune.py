@@ -13,13 +13,13 @@ import torch
 from transformers import AutoModelForSequenceClassification
 
 from emocompress.cli import main
-from emocompress.data import load_splits
+from emocompress.data.readers import load_splits
 from emocompress.errors import UserError
-from emocompress.modeling import load_classifier, load_tokenizer, save_classifier
-from emocompress.ops.prune import PruneSettings
-from emocompress.pruning.blocks import blocks_of
-from emocompress.pruning.pipeline import calibration_batches, finish, prune_model
-from emocompress.pruning.planning import planned_config
+from emocompress.models.classifier import load_classifier, load_tokenizer, save_classifier
+from emocompress.ops.prune.blocks import blocks_of
+from emocompress.ops.prune.operation import PruneSettings
+from emocompress.ops.prune.pipeline import calibration_batches, finish, prune_model
+from emocompress.ops.prune.planning import planned_config
 
 TRAIN = load_splits("demo")["train"]
 NO_RECOVERY = {"recovery": {"mode": "none"}}

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from conftest import write_tiny_recipe
 
-from emocompress.data import load_splits
+from emocompress.data.readers import load_splits
 from emocompress.errors import UserError
-from emocompress.inspect import size_summary
-from emocompress.onnx_export import check_shapes, export_classifier
-from emocompress.ort import OrtClassifier
-from emocompress.quantize import quantize_variant
+from emocompress.models.inspect import size_summary
+from emocompress.models.ort import OrtClassifier
+from emocompress.ops.onnx.export import check_shapes, export_classifier
+from emocompress.ops.onnx.quantize import quantize_variant
 
 TEXTS = list(load_splits("demo")["dev"].texts[:24])
 STORED_DTYPE = {"int8-dynamic": "int8", "int8-static": "int8", "fp16": "float16"}
@@ -63,8 +63,8 @@ EXTRA = """\
 
 def test_export_and_quantize_in_a_recipe(tmp_path, tiny_run, tiny_classifier):
     from emocompress.progress import Reporter
-    from emocompress.recipe import load_recipe
-    from emocompress.runner import run_recipe
+    from emocompress.recipe.schema import load_recipe
+    from emocompress.run.runner import run_recipe
 
     run = tmp_path / "runs" / "tiny"
     shutil.copytree(tiny_run, run)
@@ -98,8 +98,8 @@ def test_export_and_quantize_in_a_recipe(tmp_path, tiny_run, tiny_classifier):
 
 def test_quantize_needs_an_onnx_parent(tmp_path, tiny_run, tiny_classifier):
     from emocompress.progress import Reporter
-    from emocompress.recipe import load_recipe
-    from emocompress.runner import run_recipe
+    from emocompress.recipe.schema import load_recipe
+    from emocompress.run.runner import run_recipe
 
     run = tmp_path / "runs" / "tiny"
     shutil.copytree(tiny_run, run)
@@ -110,7 +110,7 @@ def test_quantize_needs_an_onnx_parent(tmp_path, tiny_run, tiny_classifier):
 
 
 def test_bad_settings_are_reported_before_work(tmp_path, tiny_classifier):
-    from emocompress.recipe import load_recipe
+    from emocompress.recipe.schema import load_recipe
 
     extra = (
         "  - {name: o, op: export, parent: teacher, settings: {opset: 11}}\n"

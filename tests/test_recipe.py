@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from emocompress.errors import UserError
-from emocompress.gates import SpeedupGate
-from emocompress.ops.distil import DistilSettings
-from emocompress.ops.finetune import EvaluateSettings
-from emocompress.ops.train_settings import FinetuneSettings
-from emocompress.recipe import (
+from emocompress.measure.gates import SpeedupGate
+from emocompress.ops.distil.operation import DistilSettings
+from emocompress.ops.finetune.operation import EvaluateSettings
+from emocompress.ops.train.settings import FinetuneSettings
+from emocompress.recipe.schema import (
     CarveSpec,
     Recipe,
     format_path,

@@ -12,15 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from emocompress.artifacts.predictions import load_predictions
+from emocompress.artifacts.rundir import RunDir
 from emocompress.cli import main
 from emocompress.errors import UserError
-from emocompress.metrics import apply_thresholds, auc_scores, prf
-from emocompress.predictions import load_predictions
+from emocompress.measure.metrics import apply_thresholds, auc_scores, prf
 from emocompress.report import write_report
 from emocompress.report.figures import SPECS
 from emocompress.report.html import to_html
 from emocompress.report.tables import comparison_rows
-from emocompress.rundir import RunDir
 
 VARIANTS = ("teacher", "student-1l")
 
@@ -216,7 +216,7 @@ def test_comparison_percentages_on_a_hand_case():
 
 
 def _timings(p50_b1: float, p50_b4: float, rss: float) -> dict:
-    """What a bench child reports for one variant (emocompress.speed), with chosen numbers."""
+    """What a bench child reports for one variant (emocompress.measure.bench.speed), with chosen numbers."""
     batch = {
         f"batch_{size}": {
             "p50_ms": ms,
@@ -230,10 +230,10 @@ def _timings(p50_b1: float, p50_b4: float, rss: float) -> dict:
 
 
 def test_bench_results_feed_efficiency_and_latency(tiny_run, tmp_path):
-    """Bench figures turned into speed sections and bench.json by emocompress.speed itself;
+    """Bench figures turned into speed sections and bench.json by emocompress.measure.bench.speed itself;
     the timings are chosen so the expected speedups and ratios are known by hand."""
-    from emocompress.bench_settings import BenchSettings
-    from emocompress.speed import find_targets, speed_sections, write_results
+    from emocompress.measure.bench.settings import BenchSettings
+    from emocompress.measure.bench.speed import find_targets, speed_sections, write_results
 
     run = tmp_path / "tiny"
     shutil.copytree(tiny_run, run)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import write_tiny_recipe
 
+from emocompress.artifacts.rundir import RunDir
 from emocompress.cli import main
-from emocompress.rundir import RunDir
 
 
 def _metrics(run: Path, variant: str) -> dict:

@@ -7,8 +7,8 @@ import json
 from conftest import write_tiny_recipe
 
 from emocompress.cli import main
-from emocompress.modeling import load_classifier
-from emocompress.shape_plan import read_shape_plan
+from emocompress.models.classifier import load_classifier
+from emocompress.models.shape_plan import read_shape_plan
 
 
 def _heads(model) -> list[int]:

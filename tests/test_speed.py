@@ -12,13 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from emocompress.bench_settings import BenchSettings
+from emocompress.artifacts.rundir import RunDir, read_json
 from emocompress.cli import main
 from emocompress.errors import UserError
-from emocompress.flops import EncoderShape, flops_per_text, text_flops
-from emocompress.progress import Reporter
-from emocompress.rundir import RunDir, read_json
-from emocompress.speed import (
+from emocompress.measure.bench.settings import BenchSettings
+from emocompress.measure.bench.speed import (
     BENCH_FILE,
     Target,
     choose_baseline,
@@ -29,6 +27,8 @@ from emocompress.speed import (
     sample_texts,
     time_batches,
 )
+from emocompress.measure.flops import EncoderShape, flops_per_text, text_flops
+from emocompress.progress import Reporter
 
 SETTINGS = BenchSettings(batch_sizes=[1, 4], runs=3, warmup=1, texts=8)
 
@@ -36,8 +36,8 @@ SETTINGS = BenchSettings(batch_sizes=[1, 4], runs=3, warmup=1, texts=8)
 def onnx_variant(parent: Path, out: Path, precision: str = "fp32") -> Path:
     """An exported (fp32) or quantised copy of ``parent`` made by the export engineer's code,
     with the lineage the runner would write."""
-    from emocompress.onnx_export import export_classifier
-    from emocompress.quantize import quantize_variant
+    from emocompress.ops.onnx.export import export_classifier
+    from emocompress.ops.onnx.quantize import quantize_variant
 
     if precision == "fp32":
         facts = export_classifier(parent, out, max_length=32)
@@ -45,7 +45,7 @@ def onnx_variant(parent: Path, out: Path, precision: str = "fp32") -> Path:
         facts = quantize_variant(parent, out, precision)
     lineage = {"name": out.name, "parent": parent.name, "format": "onnx", "facts": facts}
     (out / "emocompress.json").write_text(json.dumps(lineage), encoding="utf-8")
-    (out / "metrics.json").write_text(json.dumps({"schema": "emocompress.metrics/1"}))
+    (out / "metrics.json").write_text(json.dumps({"schema": "emocompress.measure.metrics/1"}))
     return out
 
 
@@ -120,8 +120,8 @@ def test_flops_per_text_matches_the_hand_formula(tiny_classifier, tiny_pooled_cl
 
 
 def test_recorded_flops_use_the_variants_token_lengths(bench_run, tiny_classifier) -> None:
-    from emocompress.data import load_splits
-    from emocompress.modeling import load_tokenizer
+    from emocompress.data.readers import load_splits
+    from emocompress.models.classifier import load_tokenizer
 
     root, result = bench_run
     texts = sample_texts(load_splits("demo")["dev"].texts, SETTINGS.texts)
@@ -225,7 +225,7 @@ def test_cli_json_and_errors(bench_run, tmp_path, capsys) -> None:
 def test_table_says_na_for_gpu_memory(bench_run) -> None:
     from rich.console import Console
 
-    from emocompress.commands.bench import speed_table
+    from emocompress.cli.commands.bench import speed_table
 
     _, result = bench_run
     console = Console(record=True, width=200)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from emocompress.artifacts.rundir import RunDir
+from emocompress.measure.summary import variant_row
 from emocompress.progress import Reporter
-from emocompress.recipe import MlflowSpec, TrackingSpec
-from emocompress.rundir import RunDir
-from emocompress.summary import variant_row
-from emocompress.tracking import log_run
+from emocompress.recipe.schema import MlflowSpec, TrackingSpec
+from emocompress.run.tracking import log_run
 
 mlflow = pytest.importorskip("mlflow")
 

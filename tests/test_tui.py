@@ -17,7 +17,7 @@ from conftest import write_tiny_recipe
 from safetensors.numpy import save_file
 
 from emocompress.cli import main as cli_main
-from emocompress.pareto import frontier, pareto_optimal
+from emocompress.measure.pareto import frontier, pareto_optimal
 from tui.app import create_app
 from tui.data import load_catalog
 
@@ -57,7 +57,7 @@ def _metrics(name: str, auc: float, mb: float, ms: float | None, layers: int) ->
     shift = round(auc - 0.9, 4)
     f1s = [round(0.5 + shift + 0.1 * i, 4) for i in range(len(LABELS))]
     metrics = {
-        "schema": "emocompress.metrics/1",
+        "schema": "emocompress.measure.metrics/1",
         "variant": name,
         "labels": LABELS,
         "quality": {

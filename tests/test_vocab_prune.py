@@ -12,11 +12,11 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from emocompress.data import load_splits
+from emocompress.data.labels import GOEMOTIONS_LABELS
+from emocompress.data.readers import load_splits
 from emocompress.errors import UserError
-from emocompress.labels import GOEMOTIONS_LABELS
-from emocompress.modeling import load_classifier, load_tokenizer, save_classifier
-from emocompress.vocab_prune import prune_vocabulary
+from emocompress.models.classifier import load_classifier, load_tokenizer, save_classifier
+from emocompress.ops.prune.vocabulary import prune_vocabulary
 
 LABELS = {
     "num_labels": len(GOEMOTIONS_LABELS),

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emocompress.artifacts.rundir import RunDir, VariantDir
 from emocompress.errors import UserError
-from emocompress.pareto import pareto_optimal
-from emocompress.rundir import RunDir, VariantDir
-from emocompress.summary import dig, variant_row
+from emocompress.measure.pareto import pareto_optimal
+from emocompress.measure.summary import dig, variant_row
 
 STRATEGIES = ("fixed", "global", "top_k", "per_label")
 
@@ -155,7 +155,7 @@ def load_catalog(refs: Iterable[str | Path]) -> Catalog:
 
 def _expand(ref: str) -> list[tuple[str | None, Path]]:
     """A run directory, a folder of runs, or a checkpoint."""
-    from emocompress.modelref import resolve_model_path
+    from emocompress.models.reference import resolve_model_path
 
     path = Path(ref).expanduser()
     if not ref.startswith("pkg:") and not path.exists():
@@ -203,7 +203,7 @@ def _variant_view(variant: VariantDir, run: str | None) -> VariantView:
 
 def _checkpoint_view(path: Path) -> VariantView:
     """A single checkpoint: only its size section (read from headers)."""
-    from emocompress.inspect import size_summary
+    from emocompress.models.inspect import size_summary
 
     name = path.name if path.name not in ("model", "") else path.parent.name
     view = VariantView(key=name, name=name, run=None, path=path, row={"operation": "checkpoint"})
@@ -222,7 +222,7 @@ def _checkpoint_view(path: Path) -> VariantView:
 
 
 def mark_pareto(variants: list[VariantView]) -> None:
-    """Flag the variants on the AUC/MB and AUC/latency frontiers (emocompress.pareto)."""
+    """Flag the variants on the AUC/MB and AUC/latency frontiers (emocompress.measure.pareto)."""
     for attr, cost in (("pareto_size", "mb"), ("pareto_latency", latency_key(variants))):
         points = [(v.row.get("macro_auc"), v.row.get(cost) if cost else None) for v in variants]
         for view, optimal in zip(variants, pareto_optimal(points), strict=True):
@@ -431,9 +431,9 @@ class ParamNode:
 
 
 def parameter_tree(path: Path) -> ParamNode:
-    """Parameters by component, layer and tensor (headers only, via emocompress.inspect)."""
-    from emocompress.checkpoint import list_tensors
-    from emocompress.inspect import COMPONENTS, component_of, layer_of, split_tensors
+    """Parameters by component, layer and tensor (headers only, via emocompress.models.inspect)."""
+    from emocompress.models.checkpoint import list_tensors
+    from emocompress.models.inspect import COMPONENTS, component_of, layer_of, split_tensors
 
     params, _, _ = split_tensors(list_tensors(path))
     total = sum(info.numel for info in params) or 1

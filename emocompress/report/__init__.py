@@ -44,7 +44,7 @@ def write_report(
     report.html go beside it. Raises UserError for a missing or unfinished run directory,
     an unknown baseline or an unknown figure format.
     """
-    from emocompress.atomic import atomic_dir, write_text
+    from emocompress.artifacts.atomic import atomic_dir, write_text
     from emocompress.errors import UserError
     from emocompress.report import markdown
     from emocompress.report.data import gather

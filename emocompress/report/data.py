@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from emocompress.artifacts.rundir import RUN_FILE, RunDir, VariantDir, read_json
 from emocompress.errors import UserError
-from emocompress.rundir import RUN_FILE, RunDir, VariantDir, read_json
-from emocompress.summary import dig, variant_row
+from emocompress.measure.summary import dig, variant_row
 
 BENCH_FILE = "bench.json"
 
@@ -77,14 +77,14 @@ class VariantData:
 
     @cached_property
     def report_predictions(self):
-        from emocompress.predictions import load_predictions
+        from emocompress.artifacts.predictions import load_predictions
 
         return load_predictions(self.split_file("report"))
 
     @cached_property
     def counts(self) -> LabelCounts:
         """TP/FP/FN/TN per label from the report predictions at the selected thresholds."""
-        from emocompress.metrics import apply_thresholds, confusion_counts
+        from emocompress.measure.metrics import apply_thresholds, confusion_counts
 
         preds = self.report_predictions
         pred = apply_thresholds(preds.probs, self.selected_entry, preds.label_names)
@@ -220,7 +220,7 @@ def _read_variant(
 
 
 def _row(vdir: VariantDir, metrics: dict[str, Any], base_metrics: dict[str, Any]) -> dict:
-    """emocompress.summary.variant_row plus the figures the comparison adds to it."""
+    """emocompress.measure.summary.variant_row plus the figures the comparison adds to it."""
     quality = metrics.get("quality") or {}
     selected = dig(quality, "strategies", quality.get("selected_strategy")) or {}
     row = variant_row(vdir, base_metrics)
@@ -242,7 +242,7 @@ def _row(vdir: VariantDir, metrics: dict[str, Any], base_metrics: dict[str, Any]
 
 def _recheck(variant: VariantData) -> list[str]:
     """Disagreements between metrics.json and the quality recomputed from predictions."""
-    from emocompress.metrics import quality_differences, quality_from_files
+    from emocompress.measure.metrics import quality_differences, quality_from_files
 
     quality = variant.quality
     recomputed = quality_from_files(
@@ -273,7 +273,7 @@ def tune_bce(variant: VariantData) -> float | None:
     The model saved is the best checkpoint, so this is the tune loss at the best epoch;
     history.json records no per-epoch tune loss.
     """
-    from emocompress.predictions import load_predictions
+    from emocompress.artifacts.predictions import load_predictions
 
     if variant.not_evaluated:
         return None
@@ -286,7 +286,7 @@ def tune_bce(variant: VariantData) -> float | None:
 
 def correlation(x: list[float], y: list[float]) -> dict[str, float | None]:
     """Pearson and Spearman (Pearson of average ranks) correlation; None when undefined."""
-    from emocompress.metrics import _average_ranks
+    from emocompress.measure.metrics import _average_ranks
 
     a, b = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
 

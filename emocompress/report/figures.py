@@ -332,7 +332,7 @@ TRADEOFFS = {
 
 
 def _draw_tradeoff(ax, data: ReportData, cost_key: str) -> bool:
-    from emocompress.pareto import frontier
+    from emocompress.measure.pareto import frontier
 
     colors = _colors(data)
     points = [(v.row["macro_auc"], v.row.get(cost_key)) for v in data.evaluated]

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from emocompress.measure.summary import dig
 from emocompress.report.data import (
     ReportData,
     VariantData,
@@ -19,7 +20,6 @@ from emocompress.report.data import (
 )
 from emocompress.report.figures import SPECS
 from emocompress.report.tables import NA, comparison_rows, fmt, md_table
-from emocompress.summary import dig
 
 TOP_N = 5
 
@@ -393,7 +393,7 @@ def _quality_lines(v: VariantData) -> list[str]:
         lines += [f"- {problem}" for problem in v.checks[:20]]
     else:
         lines.append(
-            "Recomputed from predictions/*.npz (emocompress.metrics.quality_from_files): "
+            "Recomputed from predictions/*.npz (emocompress.measure.metrics.quality_from_files): "
             "every figure of the quality section matches metrics.json."
         )
     return lines

@@ -99,7 +99,7 @@ class DetailScreen(Screen):
         )
 
     def _about(self) -> Table:
-        from emocompress.inspect import architecture
+        from emocompress.models.inspect import architecture
 
         view = self.view
         table = Table(show_header=False, box=None, padding=(0, 2))

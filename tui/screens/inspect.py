@@ -75,9 +75,9 @@ class InspectScreen(Screen):
 
 def inspect_renderables(ref: str) -> list:
     """The tables ``emocompress inspect REF --by component --by layer`` prints."""
-    from emocompress.commands import inspect as command
-    from emocompress.inspect import inspect_checkpoint
-    from emocompress.modelref import resolve_model_path
+    from emocompress.cli.commands import inspect as command
+    from emocompress.models.inspect import inspect_checkpoint
+    from emocompress.models.reference import resolve_model_path
 
     if not ref:
         from emocompress.errors import UserError

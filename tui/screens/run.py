@@ -109,8 +109,8 @@ class RunScreen(Screen):
     def _run(self, recipe_path: str, out: str, reporter) -> None:
         from emocompress.errors import UserError
         from emocompress.progress import Cancelled
-        from emocompress.recipe import load_recipe
-        from emocompress.runner import run_recipe
+        from emocompress.recipe.schema import load_recipe
+        from emocompress.run.runner import run_recipe
 
         try:
             recipe = load_recipe(recipe_path)

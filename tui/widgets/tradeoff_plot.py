@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual_plotext import PlotextPlot
 
-from emocompress.pareto import frontier
+from emocompress.measure.pareto import frontier
 from tui.data import VariantView
 
 

@@ -1,4 +1,4 @@
-"""The variants table: one row per variant, figures from emocompress.summary.variant_row."""
+"""The variants table: one row per variant, figures from emocompress.measure.summary.variant_row."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""The run directory: typed models of its files, their names, atomic writes."""

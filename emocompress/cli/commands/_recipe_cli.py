@@ -1,0 +1,119 @@
+"""What the recipe-driven commands share: arguments, loading, running, the summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Collection
+from pathlib import Path
+
+
+def add_recipe_arguments(
+    parser: argparse.ArgumentParser, *, positional: bool, required: bool = True
+) -> None:
+    """``required=False`` for commands where a recipe is one of two ways in (MODEL or --recipe)."""
+    if positional:
+        parser.add_argument(
+            "recipe", metavar="RECIPE", help="recipe YAML file (see docs/recipes.md)"
+        )
+    else:
+        parser.add_argument("--recipe", required=required, metavar="FILE", help="recipe YAML file")
+    parser.add_argument("--out", metavar="DIR", help="run directory (default: runs/<recipe name>)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a recipe value, e.g. --set variants.student-3l.settings.epochs=1 (repeatable)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue a run: steps finished with the same inputs are skipped",
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="delete the run directory and start over"
+    )
+    parser.add_argument(
+        "--json",
+        dest="json_out",
+        metavar="FILE",
+        help="also write the summary (and gate results) as JSON to FILE ('-' for stdout)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def run_from_args(
+    args: argparse.Namespace,
+    *,
+    ops: Collection[str] | None = None,
+    variants: Collection[str] | None = None,
+) -> int:
+    from emocompress.cli.console import make_console
+    from emocompress.measure.summary import summary_table
+    from emocompress.progress import Reporter
+    from emocompress.recipe.schema import load_recipe
+    from emocompress.run.runner import run_recipe
+
+    recipe = load_recipe(args.recipe, overrides=args.overrides)
+    out = Path(args.out) if args.out else Path("runs") / recipe.name
+    reporter = Reporter("quiet" if args.quiet else None)
+    result = run_recipe(
+        recipe,
+        out,
+        resume=args.resume,
+        fresh=args.fresh,
+        reporter=reporter,
+        ops=ops,
+        variants=variants,
+    )
+    console = make_console()
+    console.print(summary_table(result.rows, title=f"{recipe.name}: {out}"))
+    if result.skipped:
+        console.print(f"skipped (finished earlier): {', '.join(result.skipped)}")
+    for gate in result.gate_results:
+        mark = "[green]pass[/]" if gate.passed else "[bold red]FAIL[/]"
+        console.print(f"gate {mark} {gate.message}", highlight=False)
+    if result.gate_results:
+        console.print(f"gates written to {result.run_dir.gates_file}")
+    if args.json_out:
+        payload = {
+            "run_dir": str(out),
+            "variants": result.rows,
+            "gates": [
+                vars(g) if not hasattr(g, "model_dump") else g.model_dump()
+                for g in result.gate_results
+            ],
+            "gates_passed": result.gates_passed,
+        }
+        text = json.dumps(payload, indent=2, default=str)
+        if args.json_out == "-":
+            print(text)
+        else:
+            from emocompress.artifacts.atomic import write_text
+
+            write_text(args.json_out, text + "\n")
+    if not result.gates_passed:
+        failed = [g for g in result.gate_results if not g.passed]
+        console.print(f"[bold red]{len(failed)} gate(s) failed[/]")
+    return result.exit_code
+
+
+def single_operation_command(op: str, help_text: str):
+    """Build the (add_arguments, run) pair of an `emocompress OP --recipe FILE` command."""
+
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        add_recipe_arguments(parser, positional=False)
+        parser.add_argument(
+            "--variant",
+            action="append",
+            metavar="NAME",
+            help=f"only this {op} variant (repeatable; default: every {op} variant)",
+        )
+
+    def run(args: argparse.Namespace) -> int:
+        args.resume = not args.fresh  # single operations build on what the run already has
+        return run_from_args(args, ops=[op], variants=args.variant)
+
+    return add_arguments, run

@@ -1,0 +1,118 @@
+"""Evaluate a classifier: AUC, and F1/precision/recall under threshold strategies.
+
+Thresholds are chosen on the tune split and applied to the report split (--split); the
+output says which split did what. Writes metrics.json and predictions/<split>.npz into
+--out, so every figure can be recomputed.
+
+Examples:
+  emocompress eval runs/quickstart/variants/teacher --data demo --split dev
+  emocompress eval MODEL --data ../shared/data/goemotions --split dev --tune-fraction 0.1
+  emocompress eval MODEL --data my.csv --tune-split validation --split test
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "eval"
+HELP = "measure a classifier on a data split (thresholds tuned on another)"
+ORDER = 5
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "model", metavar="MODEL", help="classifier: a directory, pkg:NAME or hub id"
+    )
+    parser.add_argument(
+        "--data",
+        required=True,
+        metavar="SOURCE",
+        help="demo | GoEmotions-format directory | .csv/.jsonl/.tsv file | hub:go_emotions",
+    )
+    parser.add_argument("--split", default="dev", help="split to report on (default: dev)")
+    tune = parser.add_mutually_exclusive_group()
+    tune.add_argument("--tune-split", metavar="NAME", help="split that chooses thresholds")
+    tune.add_argument(
+        "--tune-fraction",
+        type=float,
+        default=0.1,
+        metavar="F",
+        help="carve the tune split from train with this fraction (default: 0.1)",
+    )
+    parser.add_argument("--seed", type=int, default=13, help="seed for carving the tune split")
+    parser.add_argument(
+        "--max-length", type=int, default=128, help="tokens per text (default: 128)"
+    )
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--max-examples", type=int, metavar="N", help="evaluate at most N examples per split"
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", help="where metrics.json goes (default: runs/eval-<model>)"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print metrics.json to stdout instead of tables"
+    )
+    parser.add_argument("--all-labels", action="store_true", help="also print the per-label table")
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from emocompress.cli.console import make_console
+    from emocompress.cli.tables import label_extremes_table, per_label_table, quality_table
+    from emocompress.measure.evaluation import evaluate_variant
+    from emocompress.models.reference import resolve_model_path
+    from emocompress.ops.context import DataContext
+    from emocompress.progress import Reporter
+
+    model_path = resolve_model_path(args.model)
+    tune = args.tune_split or {"carve_from": "train", "fraction": args.tune_fraction}
+    caps = {"tune": args.max_examples, "report": args.max_examples} if args.max_examples else {}
+    data = DataContext(
+        source=args.data,
+        train="train",
+        tune=tune,
+        report=args.split,
+        max_length=args.max_length,
+        max_examples=caps,
+        seed=args.seed,
+    )
+    out = Path(args.out) if args.out else Path("runs") / f"eval-{model_path.name}"
+    out.mkdir(parents=True, exist_ok=True)
+    _link_model(model_path, out)
+    metrics = evaluate_variant(
+        out,
+        data,
+        name=model_path.name,
+        batch_size=args.batch_size,
+        reporter=Reporter("quiet" if args.json else None),
+    )
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+        return 0
+    console = make_console()
+    quality = metrics["quality"]
+    console.print(quality_table(quality))
+    console.print(label_extremes_table(quality))
+    if args.all_labels:
+        console.print(per_label_table(quality))
+    console.print(f"metrics: {out / 'metrics.json'}  predictions: {out / 'predictions'}")
+    return 0
+
+
+def _link_model(model_path: Path, out: Path) -> None:
+    """Make ``out`` look like a variant directory of the model without copying weights."""
+    if out.resolve() == model_path.resolve():
+        return
+    for item in model_path.iterdir():
+        if item.name in {"metrics.json", "predictions", "emocompress.json"}:
+            continue
+        target = out / item.name
+        if target.is_symlink() or target.exists():
+            if target.is_symlink() and target.resolve() == item.resolve():
+                continue
+            target.unlink() if not target.is_dir() else None
+        if not target.exists():
+            target.symlink_to(item.resolve())

@@ -1,0 +1,122 @@
+"""Export a classifier to ONNX, check it, optionally quantise it, and write a bundle.
+
+With MODEL (a PyTorch classifier directory, pkg:NAME or hub id) this runs a small recipe in
+--run-dir: measure MODEL, export it (fp32, fused graph, parity against PyTorch on tune
+texts), optionally quantise it (int8 or fp16, macro-AUC drop against fp32 checked), then
+writes the bundle of the last variant to --out (model.onnx, tokenizer, labels, thresholds
+chosen on the tune split, MODEL_CARD.md). With MODEL an already measured ONNX variant, it
+only writes the bundle. With --recipe, it runs the export variants of that recipe.
+
+Examples:
+  emocompress export runs/quickstart/variants/student-3l --out bundles/student
+  emocompress export runs/quickstart/variants/student-3l --out bundles/student-int8 --int8 dynamic
+  emocompress export MODEL --out bundles/x --int8 static --data ../shared/data/goemotions
+  emocompress export runs/x/variants/student-int8 --out bundles/x      (bundle only)
+  emocompress export --recipe recipes/x.yaml --variant student-onnx
+  emocompress predict bundles/student "thank you, this is wonderful"
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from emocompress.cli.commands._recipe_cli import add_recipe_arguments, run_from_args
+
+NAME = "export"
+HELP = "export to ONNX (+ int8/fp16), check parity, write a deployable bundle"
+ORDER = 40
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="MODEL", nargs="?", help="classifier to export")
+    precision = parser.add_mutually_exclusive_group()
+    precision.add_argument("--int8", choices=["dynamic", "static"], help="int8 quantisation")
+    precision.add_argument("--fp16", action="store_true", help="fp16 (for GPUs)")
+    parser.add_argument(
+        "--no-per-channel", action="store_true", help="int8 with one scale per tensor"
+    )
+    parser.add_argument("--data", default="demo", metavar="SOURCE", help="data (default: demo)")
+    parser.add_argument("--split", default="dev", help="report split (default: dev)")
+    parser.add_argument("--tune-fraction", type=float, default=0.1, metavar="F")
+    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--max-examples", type=int, metavar="N", help="cap on tune/report texts")
+    parser.add_argument("--run-dir", metavar="DIR", help="default: runs/export-<model name>")
+    add_recipe_arguments(parser, positional=False)
+    # --recipe is optional here (MODEL is the other way in); with MODEL, --out is the bundle
+    for action in parser._actions:
+        if action.dest == "recipe":
+            action.required = False
+        if action.dest == "out":
+            action.help = "with MODEL: the bundle directory; with --recipe: the run directory"
+    parser.add_argument("--variant", action="append", metavar="NAME", help="with --recipe")
+
+
+def run(args: argparse.Namespace) -> int:
+    from emocompress.errors import UserError
+
+    if bool(args.model) == bool(args.recipe):
+        raise UserError("give either MODEL or --recipe FILE", expected="exactly one of them")
+    if args.recipe:
+        args.resume = not args.fresh
+        return run_from_args(args, ops=["export", "quantize"], variants=args.variant)
+    if not args.out:
+        raise UserError("--out DIR is required with MODEL", expected="the bundle directory")
+    return export_model(args)
+
+
+def export_model(args: argparse.Namespace) -> int:
+    from emocompress.deploy.bundle import write_bundle
+    from emocompress.models.reference import resolve_model_path
+
+    model = resolve_model_path(args.model)
+    if (model / "model.onnx").is_file() and (model / "metrics.json").is_file():
+        print(f"bundle: {write_bundle(model, args.out)}")
+        return 0
+    from emocompress.artifacts.atomic import write_text
+    from emocompress.measure.summary import summary_table
+    from emocompress.progress import Reporter
+    from emocompress.recipe.schema import load_recipe
+    from emocompress.run.runner import run_recipe
+
+    name = "export-" + re.sub(r"[^A-Za-z0-9_-]+", "-", model.resolve().name).strip("-")
+    run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / name
+    recipe_file = run_dir / "export-recipe.yaml"
+    write_text(recipe_file, export_recipe(args, model.resolve(), name))
+    recipe = load_recipe(recipe_file, overrides=args.overrides)
+    reporter = Reporter("quiet" if args.quiet else None)
+    result = run_recipe(recipe, run_dir, resume=not args.fresh, fresh=args.fresh, reporter=reporter)
+    from rich.console import Console
+
+    Console(width=140).print(summary_table(result.rows, title=f"{name}: {run_dir}"))
+    last = recipe.steps()[-1].name
+    print(f"bundle: {write_bundle(result.run_dir.variant(last).path, args.out)}")
+    return 0
+
+
+def export_recipe(args: argparse.Namespace, model: Path, name: str) -> str:
+    """The recipe `export MODEL` runs: measure, export, and quantise when asked."""
+    import json
+
+    cap = args.max_examples
+    variants = [{"name": "onnx", "op": "export", "parent": "teacher"}]
+    precision = f"int8-{args.int8}" if args.int8 else ("fp16" if args.fp16 else None)
+    if precision:
+        settings = {"precision": precision, "per_channel": not args.no_per_channel}
+        variants.append(
+            {"name": f"onnx-{precision}", "op": "quantize", "parent": "onnx", "settings": settings}
+        )
+    recipe = {
+        "name": name,
+        "data": {
+            "source": args.data,
+            "tune": {"carve_from": "train", "fraction": args.tune_fraction},
+            "report": args.split,
+            "max_length": args.max_length,
+            "max_examples": {"train": None, "tune": cap, "report": cap},
+        },
+        "teacher": {"model": str(model)},
+        "variants": variants,
+    }
+    return json.dumps(recipe, indent=2) + "\n"  # JSON is YAML

@@ -1,0 +1,70 @@
+"""Label texts with a deployed bundle (made by `emocompress export`).
+
+Runs with numpy, onnxruntime and tokenizers only: no torch, no transformers. A label is
+predicted when its probability reaches the threshold chosen on the tune split
+(thresholds.json in the bundle).
+
+Examples:
+  emocompress predict bundles/student "thank you so much, this made my day"
+  emocompress predict bundles/student "I am so sorry" "what?!" --json
+  emocompress predict bundles/student --file texts.txt --json > labels.json
+"""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "predict"
+HELP = "label texts with an exported bundle (onnxruntime + tokenizers only)"
+ORDER = 60
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("bundle", metavar="BUNDLE", help="bundle directory (emocompress export)")
+    parser.add_argument("texts", metavar="TEXT", nargs="*", help="texts to label")
+    parser.add_argument("--file", metavar="FILE", help="read texts from FILE, one per line")
+    parser.add_argument("--json", action="store_true", help="print JSON (labels and probabilities)")
+    parser.add_argument(
+        "--top", type=int, default=3, metavar="N", help="probabilities shown per text (default: 3)"
+    )
+    parser.add_argument("--batch-size", type=int, default=64)
+
+
+def read_texts(args: argparse.Namespace) -> list[str]:
+    from pathlib import Path
+
+    from emocompress.errors import UserError
+
+    texts = list(args.texts)
+    if args.file:
+        path = Path(args.file)
+        if not path.is_file():
+            raise UserError(f"{path}: no such file", expected="a text file, one text per line")
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as exc:
+            raise UserError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+        texts += [line for line in lines if line.strip()]
+    if not texts:
+        raise UserError("no texts to label", expected="TEXT arguments or --file FILE")
+    return texts
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from emocompress.deploy.bundle import predict_texts
+    from emocompress.errors import UserError
+
+    if args.batch_size < 1 or args.top < 0:
+        raise UserError("--batch-size must be >= 1 and --top >= 0")
+    results = predict_texts(args.bundle, read_texts(args), batch_size=args.batch_size)
+    if args.json:
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+        return 0
+    for result in results:
+        top = list(result["probs"].items())[: args.top]
+        print(result["text"])
+        print(f"  labels: {', '.join(result['labels']) or '(none)'}")
+        print("  top:    " + ", ".join(f"{name} {p:.3f}" for name, p in top))
+    return 0

@@ -1,0 +1,1 @@
+"""Labelled text: readers (GoEmotions TSV, CSV/JSONL, hub, demo), labels, batching."""

@@ -1,0 +1,1 @@
+"""Deployable bundles: what ``emocompress predict`` and ONNX Runtime users need."""

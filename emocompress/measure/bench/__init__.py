@@ -1,0 +1,1 @@
+"""Speed and memory of variants (each in its own child process) and the bench settings."""

@@ -1,0 +1,669 @@
+"""Speed and memory of variants, each measured in its own child process.
+
+:func:`measure_variants` is the whole bench: one child process (``python -m emocompress.measure.bench.speed
+JOB OUT``) per variant and device, so that the peak RSS it reports is that variant's alone;
+warm-up runs, then timed runs of texts in (tokenisation included) and logits out, at each
+batch size; then speedups against a baseline variant measured in the same call, FLOPs per
+text and the share of the machine's measured matmul limit (:mod:`emocompress.measure.flops`).
+:func:`write_results` puts each variant's ``speed`` section into its metrics.json and
+``bench.json`` at the run root. :func:`run_bench` does both for a run directory (the runner
+calls it for a recipe's ``bench:`` section). docs/bench.md describes every figure.
+
+Runtimes: ``pytorch`` for a safetensors variant; for a variant with model.onnx,
+``onnx_fp32``, ``onnx_fp16`` or ``onnx_int8`` from the ``precision`` fact of its
+emocompress.json (fp32 when unstated; int8-dynamic and int8-static are both int8), run with
+:mod:`emocompress.models.ort`. With CUDA present, each variant is measured once more on the GPU
+(runtime name + ``_cuda``); GPU memory is null on the CPU, never 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emocompress.artifacts.rundir import BENCH_FILE, RunDir, VariantDir, now, read_json
+from emocompress.errors import UserError
+from emocompress.measure.bench.settings import BenchSettings
+from emocompress.progress import Reporter
+
+SCHEMA = "emocompress.bench/1"
+SEED = 13  # texts and batch order: the same in every bench call
+ONNX_PRECISIONS = ("fp32", "fp16", "int8")  # runtime names: onnx_<precision family>
+
+
+@dataclass(frozen=True)
+class Target:
+    """A variant to measure: its name, folder and runtime."""
+
+    name: str
+    path: Path
+    runtime: str  # pytorch | onnx_fp32 | onnx_fp16 | onnx_int8
+
+    @property
+    def run_root(self) -> Path | None:
+        """The run directory holding this variant, if it is one's."""
+        root = self.path.parent.parent
+        in_run = self.path.parent.name == "variants" and RunDir.is_run_dir(root)
+        return root if in_run else None
+
+
+@dataclass(frozen=True)
+class TextSample:
+    """The texts every variant is timed on, and where they came from."""
+
+    texts: list[str]
+    max_length: int
+    origin: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        return {**self.origin, "count": len(self.texts), "max_length": self.max_length}
+
+
+# ---------------------------------------------------------------------------- what to measure
+
+
+def runtime_of(path: Path) -> str:
+    """The runtime a variant folder is for; UserError when it holds no model."""
+    variant = VariantDir(path)
+    if variant.is_onnx:
+        return f"onnx_{precision_family(precision_of(variant))}"
+    if any(path.glob("*.safetensors")) or (path / "model.safetensors.index.json").is_file():
+        return "pytorch"
+    raise UserError(
+        f"{path}: no model to measure",
+        expected="a variant folder with model.safetensors or model.onnx, or a run directory",
+    )
+
+
+def precision_of(variant: VariantDir) -> str:
+    """The ``precision`` fact of an ONNX variant's lineage (fp32 when unstated)."""
+    facts = (variant.lineage().get("facts") or {}) if variant.lineage_file.is_file() else {}
+    return str(facts.get("precision") or "fp32")
+
+
+def precision_family(precision: str) -> str:
+    """fp32, fp16 or int8: ``int8-dynamic`` and ``int8-static`` are both int8 kernels."""
+    family = precision.split("-", 1)[0]
+    if family not in ONNX_PRECISIONS:
+        raise UserError(
+            f"unknown ONNX precision {precision!r}",
+            expected="fp32, fp16, int8, int8-dynamic or int8-static",
+        )
+    return family
+
+
+def find_targets(paths: Sequence[str | os.PathLike[str]]) -> list[Target]:
+    """Variants named by folder: variant folders, or run directories (all their variants)."""
+    if not paths:
+        raise UserError("no variant or run directory given")
+    targets: list[Target] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_dir():
+            raise UserError(f"{path}: not a directory", expected="a variant or run directory")
+        if RunDir.is_run_dir(path) and not VariantDir(path).is_onnx:
+            variants = RunDir(path).variants()
+            if not variants:
+                raise UserError(f"{path}: the run has no finished variants")
+            targets += [Target(v.name, v.path, runtime_of(v.path)) for v in variants]
+        else:
+            targets.append(Target(path.resolve().name, path, runtime_of(path)))
+    names = [t.name for t in targets]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise UserError(f"two variants share the name {', '.join(repeated)}; bench them apart")
+    return targets
+
+
+def choose_baseline(targets: Sequence[Target], wanted: str | None, default: str | None) -> str:
+    """``wanted`` (must be measured), else ``default`` when measured, else the first target."""
+    names = [t.name for t in targets]
+    if wanted is not None:
+        if wanted not in names:
+            raise UserError(
+                f"baseline {wanted!r} is not among the measured variants",
+                expected="one of " + ", ".join(names),
+            )
+        return wanted
+    return default if default in names else names[0]
+
+
+def sample_texts(texts: Sequence[str], count: int, seed: int = SEED) -> list[str]:
+    """``count`` texts drawn at random (so their lengths follow the data's), fixed seed."""
+    import numpy as np
+
+    pool = [t for t in texts if t.strip()]
+    if not pool:
+        raise UserError("no non-empty texts to time the variants on")
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(pool), size=count, replace=count > len(pool))
+    return [pool[i] for i in chosen]
+
+
+def texts_from_data(source: str, split: str, count: int, max_length: int) -> TextSample:
+    """A sample of one split of a data source (emocompress.data.readers formats)."""
+    from emocompress.data.readers import load_splits
+
+    splits = load_splits(source)
+    if split not in splits:
+        raise UserError(
+            f"data source {source!r} has no split {split!r}", expected=", ".join(sorted(splits))
+        )
+    origin = {"source": str(source), "split": split, "seed": SEED}
+    return TextSample(sample_texts(splits[split].texts, count), max_length, origin)
+
+
+def texts_from_file(path: str | os.PathLike[str], count: int, max_length: int) -> TextSample:
+    """A sample of a text file's lines (one text a line)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read texts ({exc})") from exc
+    if not any(line.strip() for line in lines):
+        raise UserError(f"{path}: no texts", expected="one text a line")
+    origin = {"source": str(path), "split": None, "seed": SEED}
+    return TextSample(sample_texts(lines, count), max_length, origin)
+
+
+def recipe_facts(run_root: Path) -> dict[str, Any]:
+    """Data source, report split, max length and reference of a run's resolved recipe."""
+    import yaml
+
+    recipe_file = RunDir(run_root).recipe_file
+    if not recipe_file.is_file():
+        return {}
+    recipe = yaml.safe_load(recipe_file.read_text(encoding="utf-8")) or {}
+    data = recipe.get("data") or {}
+    return {
+        "source": data.get("source", "demo"),
+        "split": data.get("report", "dev"),
+        "max_length": int(data.get("max_length", 128)),
+        "reference": recipe.get("reference", "teacher"),
+    }
+
+
+def default_threads() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+# ---------------------------------------------------------------------------- the bench
+
+
+def run_bench(settings: BenchSettings, run_dir: RunDir, reporter: Reporter) -> dict[str, Any]:
+    """Measure a run's variants (``settings.variants`` or all), write metrics.json sections
+    and bench.json; return bench.json's content."""
+    every = {t.name: t for t in find_targets([run_dir.root])}
+    chosen = settings.variants or list(every)
+    unknown = [name for name in chosen if name not in every]
+    if unknown:
+        raise UserError(
+            f"bench: no finished variant named {', '.join(unknown)} in {run_dir.root}",
+            expected="one of " + ", ".join(every),
+        )
+    targets = [every[name] for name in chosen]
+    facts = recipe_facts(run_dir.root)
+    baseline = choose_baseline(targets, settings.baseline, facts.get("reference"))
+    sample = texts_from_data(
+        facts.get("source", "demo"),
+        facts.get("split", "dev"),
+        settings.texts,
+        facts.get("max_length", 128),
+    )
+    result = measure_variants(targets, settings, sample, baseline=baseline, reporter=reporter)
+    write_results(result, targets)
+    return result
+
+
+def measure_variants(
+    targets: Sequence[Target],
+    settings: BenchSettings,
+    sample: TextSample,
+    *,
+    baseline: str,
+    reporter: Reporter,
+) -> dict[str, Any]:
+    """Measure every target in its own child process; return bench.json's content."""
+    from emocompress.artifacts.rundir import environment
+
+    threads = settings.threads or default_threads()
+    # other work on the machine slows every figure: record how busy it was
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    host = run_child({"kind": "limit", "threads": threads}, reporter, "bench: machine limit")
+    machine = {**environment(), "threads": threads, "gpu": host["gpu"], "load_average": load}
+    measured: dict[str, dict[str, dict[str, Any]]] = {}
+    for target in targets:
+        measured[target.name] = {}
+        for device in devices_for(target, host):
+            job = {
+                "kind": "measure",
+                "precision": precision_of(VariantDir(target.path))
+                if target.runtime != "pytorch"
+                else "fp32",
+                "path": str(target.path),
+                "runtime": target.runtime,
+                "device": device,
+                "threads": threads,
+                "batch_sizes": settings.batch_sizes,
+                "runs": settings.runs,
+                "warmup": settings.warmup,
+                "max_length": sample.max_length,
+                "texts": sample.texts,
+            }
+            key = target.runtime if device == "cpu" else f"{target.runtime}_{device}"
+            result = run_child(job, reporter, f"bench: {target.name} {key}")
+            measured[target.name][key] = result
+            reporter.log(f"bench: {target.name} {key}: {_one_line(result, settings)}")
+    sections = speed_sections(targets, measured, baseline, host["limit"], settings)
+    for section in sections.values():
+        section.update(machine=machine, texts=sample.describe(), measured=now())
+    return {
+        "schema": SCHEMA,
+        "created": now(),
+        "settings": settings.model_dump(mode="json"),
+        "baseline": baseline,
+        "machine": machine,
+        "limit": host["limit"],
+        "texts": sample.describe(),
+        "variants": {t.name: {"path": str(t.path), "speed": sections[t.name]} for t in targets},
+    }
+
+
+def devices_for(target: Target, host: dict[str, Any]) -> list[str]:
+    """cpu always; cuda too when the runtime can use the GPU here."""
+    if target.runtime == "pytorch" and host["cuda"]:
+        return ["cpu", "cuda"]
+    if target.runtime != "pytorch" and "CUDAExecutionProvider" in host["ort_providers"]:
+        return ["cpu", "cuda"]
+    return ["cpu"]
+
+
+def speed_sections(
+    targets: Sequence[Target],
+    measured: dict[str, dict[str, dict[str, Any]]],
+    baseline: str,
+    limit: dict[str, Any],
+    settings: BenchSettings,
+) -> dict[str, dict[str, Any]]:
+    """Each variant's metrics.json ``speed`` section (machine and texts are added later)."""
+    reference = {_device(key): figures for key, figures in measured[baseline].items()}
+    largest = f"batch_{max(settings.batch_sizes)}"
+    sections: dict[str, dict[str, Any]] = {}
+    for target in targets:
+        flops = _flops_per_text(target, next(iter(measured[target.name].values())))
+        runtimes = {}
+        for key, figures in measured[target.name].items():
+            entry = {k: v for k, v in figures.items() if k != "token_lengths"}
+            base = reference.get(_device(key))
+            for size in settings.batch_sizes:
+                entry[f"speedup_batch_{size}"] = _ratio(figures, base, f"batch_{size}")
+            achieved = flops * figures[largest]["texts_per_s"] / 1e9 if flops else None
+            ceiling = _limit_for(key, limit)
+            entry["achieved_gflops"] = achieved
+            entry["share_of_limit"] = achieved / ceiling if achieved and ceiling else None
+            runtimes[key] = entry
+        sections[target.name] = {
+            "baseline": baseline,
+            "flops_per_text": flops,
+            "limit": limit,
+            "runtimes": runtimes,
+        }
+    return sections
+
+
+def _device(runtime_key: str) -> str:
+    return "cuda" if runtime_key.endswith("_cuda") else "cpu"
+
+
+def _ratio(figures: dict[str, Any], base: dict[str, Any] | None, batch: str) -> float | None:
+    """Throughput over the baseline's, same batch and device (1.0 for the baseline itself)."""
+    if base is None:
+        return None
+    return figures[batch]["texts_per_s"] / base[batch]["texts_per_s"]
+
+
+def _limit_for(runtime_key: str, limit: dict[str, Any]) -> float | None:
+    """The CPU matmul rate a runtime can reach: int8 for int8 models, fp32 otherwise."""
+    if _device(runtime_key) != "cpu":
+        return None  # the limit is a CPU figure
+    return limit.get("int8_gops") if runtime_key == "onnx_int8" else limit.get("fp32_gflops")
+
+
+def _flops_per_text(target: Target, figures: dict[str, Any]) -> float | None:
+    from emocompress.measure.flops import EncoderShape, flops_per_text
+
+    config = _config_of(target)
+    lengths = figures.get("token_lengths") or []
+    if config is None or not lengths:
+        return None
+    from emocompress.models.shape_plan_file import read_shape_plan
+
+    plans = [read_shape_plan(p) for p in (target.path, *_parent_paths(target))]
+    plan = next((p for p in plans if p), None)
+    try:
+        return flops_per_text(EncoderShape.from_config(config).with_plan(plan), lengths)
+    except ValueError:
+        return None  # an architecture flops.py cannot read: n/a rather than a wrong figure
+
+
+def _config_of(target: Target) -> dict[str, Any] | None:
+    """config.json of the variant, or of its parent in the same run (ONNX exports)."""
+    for folder in (target.path, *_parent_paths(target)):
+        if (folder / "config.json").is_file():
+            return read_json(folder / "config.json")
+    return None
+
+
+def _parent_paths(target: Target) -> list[Path]:
+    """The variant's parent folder in the same run, when it names one."""
+    lineage = VariantDir(target.path)
+    parent = lineage.lineage().get("parent") if lineage.lineage_file.is_file() else None
+    return [target.path.parent / parent] if isinstance(parent, str) else []
+
+
+def _one_line(result: dict[str, Any], settings: BenchSettings) -> str:
+    parts = [
+        f"b{size} p50 {result[f'batch_{size}']['p50_ms']:.1f} ms" for size in settings.batch_sizes
+    ]
+    largest = result[f"batch_{max(settings.batch_sizes)}"]["texts_per_s"]
+    return ", ".join(parts) + f", {largest:.1f} texts/s, peak RSS {result['peak_rss_mb']:.0f} MB"
+
+
+def write_results(result: dict[str, Any], targets: Sequence[Target]) -> list[Path]:
+    """Each run variant's metrics.json ``speed`` section, and bench.json in each run root.
+
+    Folders outside a run (a model directory, an installed package) are not written to.
+    Returns the bench.json files written.
+    """
+    from emocompress.artifacts.atomic import write_json
+
+    roots: list[Path] = []
+    for target in targets:
+        variant = VariantDir(target.path)
+        if target.run_root is None or not variant.lineage_file.is_file():
+            continue
+        variant.update_metrics("speed", result["variants"][target.name]["speed"])
+        if target.run_root not in roots:
+            roots.append(target.run_root)
+    for root in roots:
+        write_json(root / BENCH_FILE, result)
+    return [root / BENCH_FILE for root in roots]
+
+
+# ---------------------------------------------------------------------------- child processes
+
+
+def run_child(job: dict[str, Any], reporter: Reporter, description: str) -> dict[str, Any]:
+    """Run one job in a fresh ``python -m emocompress.measure.bench.speed``; its progress lines advance a
+    task; a UserError in the child becomes one here."""
+    threads = str(job["threads"])
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+        "RAYON_NUM_THREADS": threads,  # the fast tokenizers' pool
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+    with tempfile.TemporaryDirectory(prefix="emocompress-bench-") as tmp:
+        job_file, out_file, err_file = (Path(tmp) / n for n in ("job.json", "out.json", "err"))
+        job_file.write_text(json.dumps(job), encoding="utf-8")
+        command = [sys.executable, "-m", "emocompress.measure.bench.speed", str(job_file), str(out_file)]
+        with open(err_file, "w", encoding="utf-8") as err:
+            process = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=err, text=True, env=env
+            )
+            try:
+                _follow(process, reporter, description, _steps(job))
+            except BaseException:
+                process.kill()
+                process.wait()
+                raise
+        if process.returncode == UserError.exit_code:
+            raise UserError(err_file.read_text(encoding="utf-8").strip())
+        if process.returncode != 0:
+            tail = err_file.read_text(encoding="utf-8")[-3000:]
+            raise RuntimeError(
+                f"{description}: child process failed ({process.returncode}):\n{tail}"
+            )
+        return json.loads(out_file.read_text(encoding="utf-8"))
+
+
+def _steps(job: dict[str, Any]) -> int | None:
+    """How many progress lines a job prints (one per warm-up or timed batch)."""
+    if job["kind"] != "measure":
+        return None
+    return len(job["batch_sizes"]) * (job["runs"] + job["warmup"])
+
+
+def _follow(
+    process: subprocess.Popen, reporter: Reporter, description: str, total: int | None
+) -> None:
+    assert process.stdout is not None
+    with reporter.task(description, total=total) as task:
+        for _line in process.stdout:
+            reporter.check_cancelled()
+            task.advance(1)
+        process.wait()
+
+
+def child_main(argv: Sequence[str]) -> int:
+    """``python -m emocompress.measure.bench.speed JOB.json OUT.json``: run one job, write its result."""
+    job_file, out_file = argv
+    job = json.loads(Path(job_file).read_text(encoding="utf-8"))
+    try:
+        result = _host_facts(job["threads"]) if job["kind"] == "limit" else _measure(job)
+    except UserError as error:
+        print(str(error), file=sys.stderr)
+        return UserError.exit_code
+    Path(out_file).write_text(json.dumps(result), encoding="utf-8")
+    return 0
+
+
+def _host_facts(threads: int) -> dict[str, Any]:
+    """The machine's limit figure and what accelerators this Python can use."""
+    import torch
+
+    from emocompress.measure.flops import matmul_limit
+
+    try:
+        import onnxruntime
+
+        providers = list(onnxruntime.get_available_providers())
+    except ImportError:
+        providers = []
+    cuda = torch.cuda.is_available()
+    return {
+        "limit": matmul_limit(threads),
+        "cuda": cuda,
+        "gpu": torch.cuda.get_device_name(0) if cuda else None,
+        "ort_providers": providers,
+    }
+
+
+def _measure(job: dict[str, Any]) -> dict[str, Any]:
+    predictor = _predictor(job)
+    texts: list[str] = job["texts"]
+    sizes: list[int] = job["batch_sizes"]
+
+    def tick() -> None:
+        print("step", flush=True)  # the parent advances its progress bar per line
+
+    predictor.reset_peak()
+    result: dict[str, Any] = {
+        f"batch_{size}": time_batches(predictor, texts, size, job["runs"], job["warmup"], tick)
+        for size in sizes
+    }
+    result.update(
+        device=job["device"],
+        precision=job.get("precision", "fp32"),
+        threads=job["threads"],
+        peak_rss_mb=peak_rss_mb(),
+        gpu_peak_mb=predictor.gpu_peak_mb(),
+        token_lengths=predictor.token_lengths(texts),
+    )
+    return result
+
+
+def time_batches(
+    predict: Callable[[list[str]], Any],
+    texts: Sequence[str],
+    batch_size: int,
+    runs: int,
+    warmup: int,
+    tick: Callable[[], None] = lambda: None,
+) -> dict[str, float]:
+    """Latency percentiles (ms) and throughput of ``predict`` on consecutive batches of
+    ``texts`` (wrapping around), after ``warmup`` untimed batches."""
+    import numpy as np
+
+    def batch(index: int) -> list[str]:
+        start = index * batch_size
+        return [texts[(start + k) % len(texts)] for k in range(batch_size)]
+
+    for index in range(warmup):
+        predict(batch(index))
+        tick()
+    seconds = []
+    for index in range(warmup, warmup + runs):
+        chosen = batch(index)
+        started = time.perf_counter()
+        predict(chosen)
+        seconds.append(time.perf_counter() - started)
+        tick()
+    ms = np.asarray(seconds) * 1000.0
+    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
+    return {
+        "p50_ms": float(p50),
+        "p95_ms": float(p95),
+        "p99_ms": float(p99),
+        "mean_ms": float(ms.mean()),
+        "texts_per_s": batch_size * runs / float(np.sum(seconds)),
+        "runs": runs,
+    }
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (1e6 bytes).
+
+    On Linux, VmHWM of /proc/self/status: ``ru_maxrss`` would not do, because execve keeps
+    the forking parent's peak in it, so a child of a big parent would report the parent's.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024 / 1e6  # kB
+    except OSError:
+        pass
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1e6 if sys.platform == "darwin" else peak * 1024 / 1e6  # bytes vs KiB
+
+
+class _TorchPredictor:
+    """Texts in, logits out, with PyTorch eager (tokenisation included)."""
+
+    def __init__(self, path: Path, device: str, threads: int, max_length: int) -> None:
+        import torch
+
+        from emocompress.models.classifier import load_classifier, load_tokenizer
+
+        torch.set_num_threads(threads)
+        self.torch = torch
+        self.device = device
+        self.max_length = max_length
+        self.model = load_classifier(path, device=device)
+        self.tokenizer = load_tokenizer(path)
+
+    def __call__(self, texts: list[str]) -> Any:
+        batch = self.tokenizer(
+            texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        ).to(self.device)
+        with self.torch.inference_mode():
+            logits = self.model(**batch).logits
+        if self.device == "cuda":
+            self.torch.cuda.synchronize()
+        return logits
+
+    def token_lengths(self, texts: list[str]) -> list[int]:
+        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_length)
+        return [len(ids) for ids in encoded["input_ids"]]
+
+    def reset_peak(self) -> None:
+        if self.device == "cuda":
+            self.torch.cuda.reset_peak_memory_stats()
+
+    def gpu_peak_mb(self) -> float | None:
+        if self.device != "cuda":
+            return None
+        return self.torch.cuda.max_memory_allocated() / 1e6
+
+
+class _OrtPredictor:
+    """Texts in, logits out, with ONNX Runtime through emocompress.models.ort."""
+
+    def __init__(self, path: Path, device: str, threads: int, max_length: int) -> None:
+        try:
+            from emocompress.models.ort import OrtClassifier
+        except ImportError as exc:
+            raise UserError(
+                f"{path}: ONNX variants need emocompress.models.ort, which cannot be imported ({exc})"
+            ) from exc
+        providers = ["CUDAExecutionProvider"] if device == "cuda" else ["CPUExecutionProvider"]
+        self.device = device
+        self.max_length = max_length
+        self.classifier = OrtClassifier(path, threads=threads, providers=providers)
+
+    def __call__(self, texts: list[str]) -> Any:
+        return self.classifier.run(self.classifier.encode(texts, self.max_length))
+
+    def token_lengths(self, texts: list[str]) -> list[int]:
+        mask = self.classifier.encode(texts, self.max_length).get("attention_mask")
+        return [] if mask is None else [int(n) for n in mask.sum(axis=1)]
+
+    def reset_peak(self) -> None:
+        pass  # the CUDA provider's arena only grows: its size at the end is its peak
+
+    def gpu_peak_mb(self) -> float | None:
+        return _process_gpu_mb() if self.device == "cuda" else None
+
+
+def _predictor(job: dict[str, Any]) -> _TorchPredictor | _OrtPredictor:
+    kind = _TorchPredictor if job["runtime"] == "pytorch" else _OrtPredictor
+    return kind(Path(job["path"]), job["device"], job["threads"], job["max_length"])
+
+
+def _process_gpu_mb() -> float | None:
+    """GPU memory held by this process (nvidia-smi), None when it cannot be read."""
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for line in out.splitlines():
+        pid, _, used = line.partition(",")
+        if pid.strip() == str(os.getpid()):
+            return float(used) * 1.048576  # MiB -> MB
+    return None
+
+
+if __name__ == "__main__":
+    raise SystemExit(child_main(sys.argv[1:]))

@@ -1,0 +1,173 @@
+"""How much work a text costs a model, and how much work this machine can do.
+
+FLOPs count the matrix products only (a multiply-add is 2 FLOPs): the projections, the
+attention scores and their weighted sum, the feed-forward network and the head. Softmax,
+layer norms, activations and embedding look-ups are left out: they are small, and the
+machine's limit figure (:func:`matmul_limit`) is a matrix-product rate, so both sides of
+"share of the limit" count the same kind of work. Padding is not counted: a text of n tokens
+costs :func:`text_flops` at length n, whatever batch it is padded into.
+
+Per encoder layer and text of n tokens (hidden h, attention width a = h, FFN width i)::
+
+    2n(3ha)  Q, K, V projections      2n(ah)  attention output projection
+    2n²a     scores Q·Kᵀ              2n²a    scores · V
+    2n(2hi)  feed-forward in and out
+
+and once per text: 2h² for a [CLS] pooler (standard heads; mean-pooled heads have none)
+plus 2hL for the classifier over L labels.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+POOLED_MODEL_TYPE = "emocompress-pooled"  # emocompress.models.pooled.MODEL_TYPE, without torch
+_LAYER_KEYS = ("num_hidden_layers", "n_layers", "num_layers")
+_HIDDEN_KEYS = ("hidden_size", "dim", "d_model")
+_FFN_KEYS = ("intermediate_size", "hidden_dim", "ffn_dim", "encoder_ffn_dim")
+# shape-plan module names that set a layer's attention width (query) or FFN width
+_ATTENTION_QUERY = ("attention.self.query", "attention.q_lin")
+_PLANNED = re.compile(r"layers?\.(\d+)\.(attention\.self\.query|attention\.q_lin|intermediate\.dense|ffn\.lin1)$")
+
+
+@dataclass(frozen=True)
+class EncoderShape:
+    """The sizes that decide a classifier's FLOPs."""
+
+    layers: int
+    hidden: int
+    intermediate: int
+    labels: int
+    pooler: bool  # a hidden x hidden dense on the [CLS] state before the classifier
+    # per-layer widths where a shape plan (pruned heads or FFN) overrides the config's
+    attention_widths: tuple[int, ...] | None = None
+    intermediates: tuple[int, ...] | None = None
+
+    def with_plan(self, plan: Mapping[str, Any] | None) -> EncoderShape:
+        """The same shape with each layer's attention and FFN width from a shape plan."""
+        if not plan:
+            return self
+        attention = [self.hidden] * self.layers
+        ffn = [self.intermediate] * self.layers
+        for name, spec in (plan.get("modules") or {}).items():
+            match = _PLANNED.search(name)
+            if match and int(match.group(1)) < self.layers and "out_features" in spec:
+                widths = attention if match.group(2) in _ATTENTION_QUERY else ffn
+                widths[int(match.group(1))] = int(spec["out_features"])
+        return replace(self, attention_widths=tuple(attention), intermediates=tuple(ffn))
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> EncoderShape:
+        """From a config.json dict (standard classifier or emocompress mean-pooled one).
+
+        Raises ValueError naming the missing key for an architecture it cannot read.
+        """
+        pooled = config.get("model_type") == POOLED_MODEL_TYPE
+        encoder = (config.get("backbone") or {}) if pooled else config
+        labels = config.get("num_labels") or len(config.get("id2label") or {})
+        if not labels:
+            raise ValueError("config.json names no labels (id2label)")
+        return cls(
+            layers=_first(encoder, _LAYER_KEYS),
+            hidden=_first(encoder, _HIDDEN_KEYS),
+            intermediate=_first(encoder, _FFN_KEYS),
+            labels=int(labels),
+            pooler=not pooled,
+        )
+
+
+def _first(config: Mapping[str, Any], keys: Sequence[str]) -> int:
+    for key in keys:
+        if isinstance(config.get(key), int):
+            return int(config[key])
+    raise ValueError(f"config.json has none of {', '.join(keys)}")
+
+
+def text_flops(shape: EncoderShape, tokens: int) -> int:
+    """Matrix-product FLOPs of one text of ``tokens`` tokens (formula in the module doc;
+    a pruned layer uses its own attention width a and FFN width i)."""
+    n, h = tokens, shape.hidden
+    attention = shape.attention_widths or (h,) * shape.layers
+    ffn = shape.intermediates or (shape.intermediate,) * shape.layers
+    layers = sum(
+        2 * n * (3 * h * a + a * h + 2 * h * i) + 4 * n * n * a
+        for a, i in zip(attention, ffn, strict=True)
+    )
+    head = (2 * h * h if shape.pooler else 0) + 2 * h * shape.labels
+    return layers + head
+
+
+def flops_per_text(shape: EncoderShape, token_lengths: Sequence[int]) -> float:
+    """Mean FLOPs per text over texts of these token lengths."""
+    if not token_lengths:
+        raise ValueError("no token lengths to average over")
+    return sum(text_flops(shape, int(n)) for n in token_lengths) / len(token_lengths)
+
+
+# ----------------------------------------------------------------------- the machine's limit
+
+
+def matmul_limit(threads: int, *, size: int = 1024, seconds: float = 0.5) -> dict[str, Any]:
+    """Measured peak rates of a square ``size`` matrix product on ``threads`` CPU threads.
+
+    ``fp32_gflops``: torch (the kernels PyTorch eager uses); ``int8_gops``: ONNX Runtime's
+    MatMulInteger (uint8 x int8 -> int32, the kernel family of dynamically quantised models),
+    None when onnxruntime is missing. Each is the best of repeated runs over ``seconds``.
+    """
+    import torch
+
+    torch.set_num_threads(threads)
+    ops = 2 * size**3
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    fp32 = ops / _best_seconds(lambda: torch.mm(a, b), seconds) / 1e9
+    int8_run = _int8_matmul(size, threads)
+    int8 = ops / _best_seconds(int8_run, seconds) / 1e9 if int8_run else None
+    return {"size": size, "threads": threads, "fp32_gflops": fp32, "int8_gops": int8}
+
+
+def _best_seconds(work: Callable[[], Any], budget: float, *, least: int = 3) -> float:
+    for _ in range(2):  # warm-up: first calls allocate and pick kernels
+        work()
+    best = float("inf")
+    started = time.perf_counter()
+    runs = 0
+    while runs < least or time.perf_counter() - started < budget:
+        begin = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - begin)
+        runs += 1
+    return best
+
+
+def _int8_matmul(size: int, threads: int) -> Callable[[], Any] | None:
+    """A callable running one ONNX Runtime MatMulInteger of two ``size`` squares."""
+    try:
+        import numpy as np
+        import onnxruntime as ort
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError:
+        return None
+    rng = np.random.default_rng(0)
+    weight = rng.integers(-127, 128, size=(size, size), dtype=np.int8)
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["A", "B"], ["Y"])],
+        "int8_limit",
+        [helper.make_tensor_value_info("A", TensorProto.UINT8, [size, size])],
+        [helper.make_tensor_value_info("Y", TensorProto.INT32, [size, size])],
+        initializer=[numpy_helper.from_array(weight, "B")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(
+        model.SerializeToString(),
+        options,
+        providers=["CPUExecutionProvider"],
+    )
+    feed = {"A": rng.integers(0, 256, size=(size, size), dtype=np.uint8)}
+    return lambda: session.run(None, feed)

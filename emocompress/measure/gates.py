@@ -1,0 +1,291 @@
+"""Quality gates: bounds a variant's metrics must meet, their evaluation, and JUnit output.
+
+A recipe gives each variant (and the teacher) optional ``gates``; after a run the runner calls
+:func:`evaluate_gates` with the variant's metrics.json and the reference variant's, and
+:func:`write_junit` turns the results into ``gates.xml`` for CI. A gate whose figure is
+missing (not measured, or ``null``) fails and says what is missing: a gate never passes by
+default. Import-light on purpose: pydantic and the standard library only.
+"""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+)
+
+from emocompress.artifacts.atomic import write_bytes
+
+JUNIT_SUITE = "emocompress.measure.gates"
+
+
+class SpeedupGate(BaseModel):
+    """``min_speedup`` in full: a bound on ``speed.runtimes.<runtime>.speedup_batch_<batch>``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: float = Field(gt=0, description="least speedup over the bench baseline")
+    runtime: str = Field(
+        "pytorch", description="runtime section of metrics.json speed, e.g. onnx_int8"
+    )
+    batch: int = Field(32, ge=1, description="batch size whose speedup is read")
+
+
+class Gates(BaseModel):
+    """Bounds on one variant's metrics. Unset (null) gates are not checked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_macro_auc: float | None = Field(None, ge=0, le=1, description="least macro AUC")
+    max_auc_drop: float | None = Field(
+        None, description="most macro AUC lost against the reference (reference minus this)"
+    )
+    max_parent_auc_drop: float | None = Field(
+        None, description="most macro AUC lost against the parent variant (parent minus this)"
+    )
+    min_auc_share: float | None = Field(
+        None, ge=0, description="least share of the reference's macro AUC kept (0.98 = 98%)"
+    )
+    min_macro_f1: float | None = Field(
+        None, ge=0, le=1, description="least macro F1 under the selected threshold strategy"
+    )
+    min_micro_f1: float | None = Field(
+        None, ge=0, le=1, description="least micro F1 under the selected threshold strategy"
+    )
+    max_mb: float | None = Field(None, gt=0, description="most weight-file size, MB (1e6 bytes)")
+    max_parameters: int | None = Field(None, ge=1, description="most parameters")
+    min_speedup: SpeedupGate | None = Field(
+        None,
+        description="least speedup over the bench baseline: a number (pytorch, batch 32) "
+        "or {value, runtime, batch}",
+    )
+    max_parity_diff: float | None = Field(
+        None, ge=0, description="most |logit| difference from PyTorch (exported variants)"
+    )
+
+    @field_validator("min_speedup", mode="before")
+    @classmethod
+    def _flat_speedup(cls, value: Any) -> Any:
+        # the short form `min_speedup: 2` means pytorch, batch 32
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return {"value": value}
+        if isinstance(value, str):
+            try:
+                return {"value": float(value)}
+            except ValueError:
+                raise ValueError("expected a number or a mapping {value, runtime, batch}") from None
+        return value
+
+    @model_serializer(mode="wrap")
+    def _only_set(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # unset gates are not checked; leaving them out keeps resolved recipes readable
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+    def active(self) -> dict[str, Any]:
+        """The gates that are set, in declaration order."""
+        return {
+            name: getattr(self, name)
+            for name in type(self).model_fields
+            if getattr(self, name) is not None
+        }
+
+
+@dataclass(frozen=True)
+class GateResult:
+    variant: str
+    gate: str
+    value: float | None  # the measured figure; None when it is missing
+    bound: float
+    passed: bool
+    message: str
+
+
+class MissingFigure(Exception):
+    """A figure a gate needs is absent or null; the message says which."""
+
+
+@dataclass(frozen=True)
+class _GateDef:
+    label: str
+    direction: Literal["min", "max"]
+    read: Callable[[Mapping[str, Any], Mapping[str, Any] | None, Any], float]
+    fmt: str = ".4f"
+
+
+def _dig(metrics: Mapping[str, Any] | None, path: str, whose: str = "metrics") -> Any:
+    node: Any = metrics
+    for key in path.split("."):
+        if not isinstance(node, Mapping) or key not in node:
+            raise MissingFigure(f"{path} is missing from the {whose}")
+        node = node[key]
+    if node is None:
+        raise MissingFigure(f"{path} is null (n/a) in the {whose}")
+    return node
+
+
+def _number(metrics: Mapping[str, Any] | None, path: str, whose: str = "metrics") -> float:
+    value = _dig(metrics, path, whose)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise MissingFigure(f"{path} is not a number in the {whose} ({value!r})")
+    return float(value)
+
+
+def _macro_auc(metrics: Mapping[str, Any], *_: Any) -> float:
+    return _number(metrics, "quality.auc.macro")
+
+
+def _reference_auc(
+    metrics: Mapping[str, Any], reference: Mapping[str, Any] | None
+) -> tuple[float, float]:
+    if reference is None:
+        raise MissingFigure("the reference variant's metrics are missing")
+    mine, theirs = (
+        _dig(metrics, "quality.report_split"),
+        _dig(reference, "quality.report_split", "reference metrics"),
+    )
+    if mine != theirs:
+        raise MissingFigure(f"reference measured on split {theirs!r}, this variant on {mine!r}")
+    return _macro_auc(metrics), _number(reference, "quality.auc.macro", "reference metrics")
+
+
+def _auc_drop(metrics: Mapping[str, Any], reference: Mapping[str, Any] | None, _: Any) -> float:
+    mine, theirs = _reference_auc(metrics, reference)
+    return theirs - mine
+
+
+def _auc_share(metrics: Mapping[str, Any], reference: Mapping[str, Any] | None, _: Any) -> float:
+    mine, theirs = _reference_auc(metrics, reference)
+    if theirs <= 0:
+        raise MissingFigure("the reference's macro AUC is 0")
+    return mine / theirs
+
+
+def _parent_auc_drop(metrics: Mapping[str, Any], *_: Any) -> float:
+    return _number(metrics, "against_parent.macro_auc_drop")
+
+
+def _selected_f1(average: str) -> Callable[..., float]:
+    def read(metrics: Mapping[str, Any], *_: Any) -> float:
+        strategy = _dig(metrics, "quality.selected_strategy")
+        return _number(metrics, f"quality.strategies.{strategy}.{average}.f1")
+
+    return read
+
+
+def _megabytes(metrics: Mapping[str, Any], *_: Any) -> float:
+    return _number(metrics, "size.bytes_on_disk") / 1e6
+
+
+def _parameters(metrics: Mapping[str, Any], *_: Any) -> float:
+    return _number(metrics, "size.parameters")
+
+
+def _speedup(metrics: Mapping[str, Any], _: Any, gate: SpeedupGate) -> float:
+    return _number(metrics, f"speed.runtimes.{gate.runtime}.speedup_batch_{gate.batch}")
+
+
+def _parity(metrics: Mapping[str, Any], *_: Any) -> float:
+    return _number(metrics, "parity.max_abs_logit_diff")
+
+
+GATES: dict[str, _GateDef] = {
+    "min_macro_auc": _GateDef("macro AUC", "min", _macro_auc),
+    "max_auc_drop": _GateDef("macro AUC drop vs reference", "max", _auc_drop),
+    "max_parent_auc_drop": _GateDef("macro AUC drop vs parent", "max", _parent_auc_drop),
+    "min_auc_share": _GateDef("share of reference macro AUC", "min", _auc_share),
+    "min_macro_f1": _GateDef("macro F1 (selected strategy)", "min", _selected_f1("macro")),
+    "min_micro_f1": _GateDef("micro F1 (selected strategy)", "min", _selected_f1("micro")),
+    "max_mb": _GateDef("size MB", "max", _megabytes, ".1f"),
+    "max_parameters": _GateDef("parameters", "max", _parameters, ",.0f"),
+    "min_speedup": _GateDef("speedup", "min", _speedup, ".2f"),
+    "max_parity_diff": _GateDef("max |logit diff| vs PyTorch", "max", _parity, ".2e"),
+}
+assert set(GATES) == set(Gates.model_fields), "every gate field needs a definition"
+
+
+def _within(value: float, bound: float, direction: str) -> bool:
+    # metrics are rounded floats: a figure equal to its bound up to float noise passes
+    if math.isclose(value, bound, rel_tol=1e-9, abs_tol=1e-12):
+        return True
+    return value >= bound if direction == "min" else value <= bound
+
+
+def _evaluate_one(
+    variant: str,
+    name: str,
+    setting: Any,
+    metrics: Mapping[str, Any],
+    reference: Mapping[str, Any] | None,
+) -> GateResult:
+    gate = GATES[name]
+    bound = float(setting.value if isinstance(setting, SpeedupGate) else setting)
+    try:
+        value = gate.read(metrics, reference, setting)
+    except MissingFigure as missing:
+        return GateResult(
+            variant, name, None, bound, False, f"{gate.label}: cannot check, {missing}"
+        )
+    passed = _within(value, bound, gate.direction)
+    word = "minimum" if gate.direction == "min" else "maximum"
+    relation = (
+        "meets the" if passed else ("is below the" if gate.direction == "min" else "is above the")
+    )
+    message = f"{gate.label} {value:{gate.fmt}} {relation} {word} {bound:{gate.fmt}}"
+    return GateResult(variant, name, value, bound, passed, message)
+
+
+def evaluate_gates(
+    variant_name: str,
+    gates: Gates,
+    metrics: Mapping[str, Any],
+    reference_metrics: Mapping[str, Any] | None,
+) -> list[GateResult]:
+    """Check every set gate of one variant; one result per gate, in declaration order."""
+    return [
+        _evaluate_one(variant_name, name, setting, metrics, reference_metrics)
+        for name, setting in gates.active().items()
+    ]
+
+
+def junit_xml(results: Iterable[GateResult]) -> bytes:
+    results = list(results)
+    failures = sum(not r.passed for r in results)
+    root = ET.Element(
+        "testsuites", name=JUNIT_SUITE, tests=str(len(results)), failures=str(failures)
+    )
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        name=JUNIT_SUITE,
+        tests=str(len(results)),
+        failures=str(failures),
+        errors="0",
+    )
+    for result in results:
+        case = ET.SubElement(
+            suite, "testcase", classname=JUNIT_SUITE, name=f"{result.variant}.{result.gate}"
+        )
+        if result.passed:
+            ET.SubElement(case, "system-out").text = result.message
+        else:
+            ET.SubElement(
+                case, "failure", message=result.message, type="gate"
+            ).text = result.message
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def write_junit(results: Iterable[GateResult], path: str | Path) -> None:
+    """Write JUnit XML (suite ``emocompress.measure.gates``, one test case per gate) atomically."""
+    write_bytes(path, junit_xml(results))

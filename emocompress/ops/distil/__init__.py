@@ -1,0 +1,1 @@
+"""distil: a smaller student learns from its teacher."""

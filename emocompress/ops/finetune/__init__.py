@@ -1,0 +1,1 @@
+"""finetune: train a multi-label head (and the encoder) on the labels."""

@@ -1,0 +1,1 @@
+"""export and quantize: ONNX variants (fp32, int8, fp16), checked against PyTorch."""

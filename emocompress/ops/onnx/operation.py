@@ -1,0 +1,154 @@
+"""export and quantize: ONNX variants, checked for parity, for ONNX Runtime.
+
+``export`` turns a PyTorch variant into an fp32 ONNX variant (dynamic axes, fused graph)
+and fails when its logits on tune-split texts drift from PyTorch by more than
+``parity_tolerance``. ``quantize`` takes an exported fp32 ONNX variant as its parent (add
+an ``export`` step first; a PyTorch parent is an error saying so) and makes an int8 or fp16
+copy; its macro-AUC drop against that parent on the report split is measured and checked
+against ``max_auc_drop`` by the runner (metrics.json ``against_parent``; gate
+``max_parent_auc_drop``, implied for every quantize step).
+
+Both record ``precision`` in their facts (bench labels runtimes with it) and ``parity`` (also
+written into metrics.json).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+
+from emocompress.errors import UserError
+from emocompress.ops.base import Operation, Settings
+
+if TYPE_CHECKING:
+    from emocompress.ops.context import OpContext
+
+
+class ExportSettings(Settings):
+    opset: int = Field(17, ge=17, description="ONNX opset")
+    optimize: bool = Field(True, description="ONNX Runtime transformer fusions (LayerNorm, GELU)")
+    parity_tolerance: float = Field(
+        1e-4, gt=0, description="largest allowed |logit difference| from PyTorch"
+    )
+    parity_texts: int = Field(64, ge=1, description="tune-split texts the parity check uses")
+
+
+class QuantizeSettings(Settings):
+    precision: Literal["int8-dynamic", "int8-static", "fp16"] = "int8-dynamic"
+    per_channel: bool = Field(True, description="int8 weights with one scale per channel")
+    calibration_texts: int = Field(256, ge=1, description="tune-split texts for int8-static")
+    max_auc_drop: float = Field(
+        0.005, ge=0, description="largest allowed macro-AUC drop against the fp32 parent"
+    )
+    parity_tolerance: float | None = Field(
+        None, gt=0, description="fail over this |logit difference| from the parent (null: record)"
+    )
+    parity_texts: int = Field(64, ge=1)
+
+
+def check_parity(ctx: OpContext, tolerance: float | None, count: int) -> dict[str, Any]:
+    """Parity of the new graph against the parent on tune texts, also put in metrics.json."""
+    from emocompress.artifacts.rundir import VariantDir
+    from emocompress.ops.onnx.export import parity
+
+    result = parity(
+        ctx.out_dir,
+        ctx.parent_path,
+        _tune_texts(ctx, count),
+        tolerance=tolerance,
+        max_length=ctx.max_length,
+        reference_name=ctx.parent_name,
+        reporter=ctx.reporter,
+    )
+    # evaluate_variant keeps sections already in metrics.json, so parity survives evaluation
+    VariantDir(ctx.out_dir).update_metrics("parity", result)
+    return result
+
+
+def _tune_texts(ctx: OpContext, count: int) -> list[str]:
+    return list(ctx.data.split("tune").texts[:count])
+
+
+def run_export(ctx: OpContext, settings: ExportSettings) -> dict[str, Any]:
+    from emocompress.ops.onnx.export import export_classifier
+
+    if (ctx.parent_path / "model.onnx").is_file():
+        raise UserError(
+            f"{ctx.variant}: parent {ctx.parent_name or ctx.parent_path} is already ONNX",
+            expected="a PyTorch variant as the parent of export",
+        )
+    facts = export_classifier(
+        ctx.parent_path,
+        ctx.out_dir,
+        max_length=ctx.max_length,
+        opset=settings.opset,
+        optimize=settings.optimize,
+        reporter=ctx.reporter,
+    )
+    facts["parity"] = check_parity(ctx, settings.parity_tolerance, settings.parity_texts)
+    ctx.reporter.log(
+        f"{ctx.variant}: parity {facts['parity']['max_abs_logit_diff']:.2g} "
+        f"(tolerance {settings.parity_tolerance:g}); fusions {facts['fusions'] or 'none'}"
+    )
+    return facts
+
+
+def parent_precision(path: Path) -> str | None:
+    from emocompress.artifacts.rundir import VariantDir
+
+    variant = VariantDir(path)
+    if not variant.lineage_file.is_file():
+        return None
+    return (variant.lineage().get("facts") or {}).get("precision")
+
+
+def run_quantize(ctx: OpContext, settings: QuantizeSettings) -> dict[str, Any]:
+    from emocompress.models.ort import OrtClassifier
+    from emocompress.ops.onnx.export import check_shapes
+    from emocompress.ops.onnx.quantize import quantize_variant
+
+    if not (ctx.parent_path / "model.onnx").is_file():
+        raise UserError(
+            f"{ctx.variant}: parent {ctx.parent_name or ctx.parent_path} is not an ONNX variant",
+            expected="an export step as the parent of quantize (op: export)",
+        )
+    if parent_precision(ctx.parent_path) not in (None, "fp32"):
+        raise UserError(
+            f"{ctx.variant}: parent {ctx.parent_name} is already "
+            f"{parent_precision(ctx.parent_path)}",
+            expected="an fp32 ONNX variant (the output of export) as the parent",
+        )
+    facts = quantize_variant(
+        ctx.parent_path,
+        ctx.out_dir,
+        settings.precision,
+        calibration_texts=_tune_texts(ctx, settings.calibration_texts),
+        per_channel=settings.per_channel,
+        max_length=ctx.max_length,
+        reporter=ctx.reporter,
+    )
+    facts["shapes_checked"] = check_shapes(OrtClassifier(ctx.out_dir))
+    facts["parity"] = check_parity(ctx, settings.parity_tolerance, settings.parity_texts)
+    # the macro-AUC drop against the fp32 parent is measured by the runner's evaluation
+    # (metrics.json "against_parent") and checked as the gate max_parent_auc_drop
+    return facts
+
+
+OPERATIONS = [
+    Operation(
+        "export",
+        "export to ONNX (dynamic axes, fused graph), checked for parity with PyTorch",
+        ExportSettings,
+        run_export,
+        produces="onnx",
+    ),
+    Operation(
+        "quantize",
+        "int8 (dynamic/static) or fp16 copy of an exported ONNX variant, AUC-drop checked",
+        QuantizeSettings,
+        run_quantize,
+        produces="onnx",
+    ),
+]

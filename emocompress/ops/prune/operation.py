@@ -1,0 +1,111 @@
+"""prune: structured (heads, FFN neurons, hidden channels, whole layers), vocabulary and
+unstructured (magnitude) pruning, with a short recovery step afterwards.
+
+See docs/pruning.md for what each mode does to the checkpoint and how it reloads.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field, model_validator
+
+from emocompress.ops.base import Operation, Settings
+from emocompress.ops.train.settings import TrainSettings
+
+if TYPE_CHECKING:
+    from emocompress.ops.context import OpContext
+
+Role = Literal["train", "tune", "report"]
+
+
+class RecoverySettings(TrainSettings):
+    """A short training run after pruning: fine-tune on the labels, or distil from the parent."""
+
+    mode: Literal["finetune", "distil", "none"] = Field(
+        "finetune", description="finetune (BCE on labels), distil (parent as teacher) or none"
+    )
+    epochs: float = Field(1, gt=0, description="passes over the training split")
+    temperature: float = Field(2.0, gt=0, description="distil: softens teacher and student logits")
+    alpha: float = Field(
+        0.5, ge=0, le=1, description="distil: weight of the hard-label BCE; 1 - alpha: soft targets"
+    )
+
+    # DistilLoss reads these; recovery distils logits only
+    @property
+    def hidden_weight(self) -> float:
+        return 0.0
+
+    @property
+    def attention_weight(self) -> float:
+        return 0.0
+
+
+class VocabSettings(Settings):
+    corpus: list[Role] = Field(
+        default_factory=lambda: ["train"],
+        min_length=1,
+        description="data roles whose texts decide which tokens are kept",
+    )
+
+
+class PruneSettings(Settings):
+    heads: float = Field(0.0, ge=0, lt=1, description="share of attention heads removed")
+    ffn: float = Field(0.0, ge=0, lt=1, description="share of FFN neurons removed")
+    hidden: float = Field(0.0, ge=0, lt=1, description="share of hidden channels removed")
+    drop_layers: list[int] = Field(default_factory=list, description="encoder layers removed")
+    scope: Literal["uniform", "global"] = Field(
+        "uniform", description="same share in every layer, or ranked across layers"
+    )
+    importance: Literal["magnitude", "taylor"] = Field(
+        "magnitude", description="L2 magnitude, or Taylor |w * grad| on tune-split batches"
+    )
+    calibration_batches: int = Field(8, ge=1, description="tune-split batches for Taylor scores")
+    calibration_batch_size: int = Field(16, ge=1)
+    sparsity: float = Field(
+        0.0, ge=0, lt=1, description="unstructured: share of encoder Linear weights set to zero"
+    )
+    vocab: VocabSettings | None = Field(
+        None, description="keep only the tokens the corpus uses (null: keep the vocabulary)"
+    )
+    recovery: RecoverySettings = Field(default_factory=RecoverySettings)
+
+    @model_validator(mode="after")
+    def _something_to_do(self) -> PruneSettings:
+        if not (
+            self.heads or self.ffn or self.hidden or self.drop_layers or self.sparsity or self.vocab
+        ):
+            raise ValueError(
+                "nothing to prune: set at least one of heads, ffn, hidden, drop_layers, "
+                "sparsity, vocab"
+            )
+        if any(i < 0 for i in self.drop_layers) or len(set(self.drop_layers)) != len(
+            self.drop_layers
+        ):
+            raise ValueError("drop_layers must be distinct layer indices >= 0")
+        return self
+
+
+def run_prune(ctx: OpContext, settings: PruneSettings) -> dict[str, Any]:
+    from emocompress.ops.prune.pipeline import prune_variant
+
+    return prune_variant(ctx, settings)
+
+
+def plan_prune(parent: dict[str, Any], settings: PruneSettings) -> dict[str, Any]:
+    """The child's config.json for --dry-run. Vocabulary pruning depends on the corpus, so the
+    planned vocabulary stays the parent's (an upper bound)."""
+    from emocompress.ops.prune.planning import planned_config
+
+    return planned_config(parent, settings)
+
+
+OPERATIONS = [
+    Operation(
+        "prune",
+        "remove heads, FFN neurons, hidden channels, layers or unused vocabulary; then recover",
+        PruneSettings,
+        run_prune,
+        plan=plan_prune,
+    )
+]

@@ -1,0 +1,1 @@
+"""Recipes: the YAML schema, loading, validation."""

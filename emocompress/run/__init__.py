@@ -1,0 +1,1 @@
+"""Running recipes: the runner, the dry run, experiment tracking."""
