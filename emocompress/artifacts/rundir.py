@@ -16,7 +16,7 @@ from emocompress.errors import UserError
 
 RUN_SCHEMA = "emocompress.run/1"
 VARIANT_SCHEMA = "emocompress.variant/1"
-METRICS_SCHEMA = "emocompress.measure.metrics/1"
+METRICS_SCHEMA = "emocompress.metrics/1"
 
 RUN_FILE = "run.json"
 RECIPE_FILE = "recipe.yaml"

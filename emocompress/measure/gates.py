@@ -27,7 +27,7 @@ from pydantic import (
 
 from emocompress.artifacts.atomic import write_bytes
 
-JUNIT_SUITE = "emocompress.measure.gates"
+JUNIT_SUITE = "emocompress.gates"
 
 
 class SpeedupGate(BaseModel):

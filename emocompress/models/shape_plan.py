@@ -6,7 +6,7 @@ hidden size implies (or different head or FFN counts per layer) cannot be rebuil
 config.json alone. Such a variant records in ``emocompress.json`` under ``shape_plan``:
 
 ```json
-{"schema": "emocompress.models.shape_plan/1",
+{"schema": "emocompress.shape_plan/1",
  "modules": {"bert.encoder.layer.0.attention.self.query":
                  {"type": "Linear", "in_features": 384, "out_features": 192, "bias": true}},
  "attention": {"bert.encoder.layer.0.attention.self":

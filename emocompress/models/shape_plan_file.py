@@ -12,7 +12,7 @@ from typing import Any
 from emocompress.errors import UserError
 
 PLAN_FILE = "shape_plan.json"
-SCHEMA = "emocompress.models.shape_plan/1"
+SCHEMA = "emocompress.shape_plan/1"
 LINEAGE_FILE = "emocompress.json"
 
 

@@ -405,8 +405,8 @@ def write_results(result: dict[str, Any], targets: Sequence[Target]) -> list[Pat
 
 
 def run_child(job: dict[str, Any], reporter: Reporter, description: str) -> dict[str, Any]:
-    """Run one job in a fresh ``python -m emocompress.measure.bench.speed``; its progress lines advance a
-    task; a UserError in the child becomes one here."""
+    """Run one job in a fresh ``python -m emocompress.measure.bench.speed``; its progress lines
+    advance a task; a UserError in the child becomes one here."""
     threads = str(job["threads"])
     env = {
         **os.environ,
@@ -414,13 +414,14 @@ def run_child(job: dict[str, Any], reporter: Reporter, description: str) -> dict
         "MKL_NUM_THREADS": threads,
         "RAYON_NUM_THREADS": threads,  # the fast tokenizers' pool
         "PYTHONPATH": os.pathsep.join(
-            [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]
+            [str(Path(__file__).resolve().parents[3]), os.environ.get("PYTHONPATH", "")]
         ),
     }
     with tempfile.TemporaryDirectory(prefix="emocompress-bench-") as tmp:
         job_file, out_file, err_file = (Path(tmp) / n for n in ("job.json", "out.json", "err"))
         job_file.write_text(json.dumps(job), encoding="utf-8")
-        command = [sys.executable, "-m", "emocompress.measure.bench.speed", str(job_file), str(out_file)]
+        child = "emocompress.measure.bench.speed"
+        command = [sys.executable, "-m", child, str(job_file), str(out_file)]
         with open(err_file, "w", encoding="utf-8") as err:
             process = subprocess.Popen(
                 command, stdout=subprocess.PIPE, stderr=err, text=True, env=env

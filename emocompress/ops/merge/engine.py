@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 FLOAT_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64"})
 # files of a variant directory that describe the parent, not the merged model
 _NOT_COPIED = frozenset({LINEAGE_FILE, METRICS_FILE, HISTORY_FILE, SAFETENSORS_INDEX, BIN_INDEX})
-METADATA_PREFIX = "emocompress.ops.merge."
+METADATA_PREFIX = "emocompress.merge."
 
 
 def merge_checkpoints(
