@@ -15,7 +15,7 @@ from emocompress.measure.gates import GateResult, Gates, SpeedupGate, evaluate_g
 
 def metrics(auc: float = 0.92, **overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "schema": "emocompress.measure.metrics/1",
+        "schema": "emocompress.metrics/1",
         "quality": {
             "report_split": "dev",
             "auc": {"micro": 0.95, "macro": auc},
@@ -156,7 +156,7 @@ def test_junit_xml_names_each_gate_and_the_failures(tmp_path: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == ["gates.xml"]  # no temporary left behind
     suite = ET.parse(path).getroot().find("testsuite")
     assert suite is not None
-    assert suite.get("name") == "emocompress.measure.gates"
+    assert suite.get("name") == "emocompress.gates"
     assert (suite.get("tests"), suite.get("failures")) == ("3", "1")
     cases = {case.get("name"): case for case in suite.iter("testcase")}
     assert list(cases) == ["teacher.min_macro_auc", "small.max_auc_drop", "small.max_mb"]

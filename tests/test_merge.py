@@ -121,10 +121,10 @@ def test_uniform_merge_streams_a_loadable_checkpoint_with_provenance(seeds, tmp_
     with safe_open(str(out / "model.safetensors"), framework="pt") as handle:
         metadata = handle.metadata()
     assert metadata["format"] == "pt"
-    assert metadata["emocompress.ops.merge.method"] == "uniform"
-    params = json.loads(metadata["emocompress.ops.merge.params"])
+    assert metadata["emocompress.merge.method"] == "uniform"
+    params = json.loads(metadata["emocompress.merge.params"])
     assert [m["weight"] for m in params["models"]] == [1, 2, 1]
-    hashes = {h["name"]: h["sha256"] for h in json.loads(metadata["emocompress.ops.merge.inputs"])}
+    hashes = {h["name"]: h["sha256"] for h in json.loads(metadata["emocompress.merge.inputs"])}
     for path in seeds:
         assert (
             hashes[path.name]
@@ -147,7 +147,7 @@ def test_large_output_is_sharded_with_an_index(seeds, tmp_path):
     index = json.loads((sharded / "model.safetensors.index.json").read_text())
     shards = sorted(p.name for p in sharded.glob("model-*.safetensors"))
     assert len(shards) > 1 and sorted(set(index["weight_map"].values())) == shards
-    assert index["metadata"]["emocompress.ops.merge.method"] == "uniform"
+    assert index["metadata"]["emocompress.merge.method"] == "uniform"
     for shard in sharded.glob("model-*.safetensors"):
         # a shard stays under the limit unless it holds one tensor larger than the limit
         tensors_in_shard = [n for n, f in index["weight_map"].items() if f == shard.name]
@@ -173,7 +173,7 @@ def test_ties_and_task_arithmetic_with_a_base_checkpoint(seeds, tmp_path):
     )
     assert torch.allclose(_merged(out)[name], torch.tensor(expected), atol=1e-6)
     with safe_open(str(out / "model.safetensors"), framework="pt") as handle:
-        hashed = json.loads(handle.metadata()["emocompress.ops.merge.inputs"])
+        hashed = json.loads(handle.metadata()["emocompress.merge.inputs"])
     assert [h["name"] for h in hashed] == ["seed1", "seed2", "seed0"]  # the base is hashed too
 
 
@@ -328,7 +328,7 @@ def test_direct_command_prints_what_it_did(seeds, tmp_path, capsys):
     assert f"merged 2 models with slerp into {out}" in printed
     assert "41 tensors" in printed
     with safe_open(str(out / "model.safetensors"), framework="pt") as handle:
-        assert json.loads(handle.metadata()["emocompress.ops.merge.params"])["params"] == {"t": 0.3}
+        assert json.loads(handle.metadata()["emocompress.merge.params"])["params"] == {"t": 0.3}
 
 
 def test_greedy_direct_ranks_on_the_tune_split(seeds, tmp_path, capsys):

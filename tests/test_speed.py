@@ -45,7 +45,7 @@ def onnx_variant(parent: Path, out: Path, precision: str = "fp32") -> Path:
         facts = quantize_variant(parent, out, precision)
     lineage = {"name": out.name, "parent": parent.name, "format": "onnx", "facts": facts}
     (out / "emocompress.json").write_text(json.dumps(lineage), encoding="utf-8")
-    (out / "metrics.json").write_text(json.dumps({"schema": "emocompress.measure.metrics/1"}))
+    (out / "metrics.json").write_text(json.dumps({"schema": "emocompress.metrics/1"}))
     return out
 
 

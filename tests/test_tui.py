@@ -57,7 +57,7 @@ def _metrics(name: str, auc: float, mb: float, ms: float | None, layers: int) ->
     shift = round(auc - 0.9, 4)
     f1s = [round(0.5 + shift + 0.1 * i, 4) for i in range(len(LABELS))]
     metrics = {
-        "schema": "emocompress.measure.metrics/1",
+        "schema": "emocompress.metrics/1",
         "variant": name,
         "labels": LABELS,
         "quality": {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 from dataclasses import dataclass
@@ -11,41 +10,46 @@ from pathlib import Path
 from typing import Any
 
 from emocompress import __version__
-from emocompress.artifacts.atomic import write_json
-from emocompress.errors import UserError
+from emocompress.artifacts.jsonfile import read_json_object
+from emocompress.artifacts.schema import (
+    CACHE_DIR,
+    GATES_XML_FILE,
+    ONNX_FILE,
+    PREDICTIONS_DIR,
+    RECIPE_FILE,
+    VARIANTS_DIR,
+    BenchFile,
+    GatesFile,
+    History,
+    Lineage,
+    Metrics,
+    RunFile,
+    ShapePlanFile,
+)
 
+# TRANSITIONAL names, removed once every writer builds the typed models
 RUN_SCHEMA = "emocompress.run/1"
 VARIANT_SCHEMA = "emocompress.variant/1"
 METRICS_SCHEMA = "emocompress.metrics/1"
+RUN_FILE = RunFile.FILE
+BENCH_FILE = BenchFile.FILE
+METRICS_FILE = Metrics.FILE
+LINEAGE_FILE = Lineage.FILE
+HISTORY_FILE = History.FILE
 
-RUN_FILE = "run.json"
-RECIPE_FILE = "recipe.yaml"
-GATES_FILE = "gates.xml"
-BENCH_FILE = "bench.json"
-METRICS_FILE = "metrics.json"
-LINEAGE_FILE = "emocompress.json"
-HISTORY_FILE = "history.json"
-PREDICTIONS_DIR = "predictions"
+
+def read_json(path: Path) -> dict[str, Any]:
+    return read_json_object(path)
 
 
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise UserError(f"{path}: file not found") from exc
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: expected a JSON object")
-    return data
-
-
 @dataclass(frozen=True)
 class VariantDir:
+    """One variant's folder; its files are read and written through the typed models."""
+
     path: Path
 
     @property
@@ -54,22 +58,33 @@ class VariantDir:
 
     @property
     def metrics_file(self) -> Path:
-        return self.path / METRICS_FILE
+        return self.path / Metrics.FILE
 
     @property
     def lineage_file(self) -> Path:
-        return self.path / LINEAGE_FILE
+        return self.path / Lineage.FILE
 
     @property
     def history_file(self) -> Path:
-        return self.path / HISTORY_FILE
+        return self.path / History.FILE
+
+    @property
+    def shape_plan_file(self) -> Path:
+        return self.path / ShapePlanFile.FILE
+
+    @property
+    def predictions_dir(self) -> Path:
+        return self.path / PREDICTIONS_DIR
 
     def predictions_file(self, split: str) -> Path:
-        return self.path / PREDICTIONS_DIR / f"{split}.npz"
+        return self.predictions_dir / f"{split}.npz"
+
+    def prediction_files(self) -> list[Path]:
+        return sorted(self.predictions_dir.glob("*.npz")) if self.predictions_dir.is_dir() else []
 
     @property
     def onnx_file(self) -> Path:
-        return self.path / "model.onnx"
+        return self.path / ONNX_FILE
 
     @property
     def is_onnx(self) -> bool:
@@ -78,17 +93,62 @@ class VariantDir:
     def is_complete(self) -> bool:
         return self.metrics_file.is_file() and self.lineage_file.is_file()
 
+    def has_metrics(self) -> bool:
+        return self.metrics_file.is_file()
+
+    def has_lineage(self) -> bool:
+        return self.lineage_file.is_file()
+
+    def load_metrics(self) -> Metrics:
+        return Metrics.read(self.metrics_file)
+
+    def load_metrics_or_none(self) -> Metrics | None:
+        return self.load_metrics() if self.metrics_file.is_file() else None
+
+    def load_lineage(self) -> Lineage:
+        return Lineage.read(self.lineage_file)
+
+    def load_lineage_or_none(self) -> Lineage | None:
+        return self.load_lineage() if self.lineage_file.is_file() else None
+
+    def load_history(self) -> History | None:
+        return History.read(self.history_file) if self.history_file.is_file() else None
+
+    def train_seconds(self) -> float | None:
+        """The one train time of a variant: the training loop's wall time in history.json."""
+        history = self.load_history()
+        return None if history is None else history.seconds
+
+    # TRANSITIONAL (removed once every reader uses the typed load_* methods): raw dicts
     def metrics(self) -> dict[str, Any]:
-        return read_json(self.metrics_file)
+        return read_json_object(self.metrics_file)
 
     def lineage(self) -> dict[str, Any]:
-        return read_json(self.lineage_file)
+        return read_json_object(self.lineage_file)
+
+    def write_metrics(self, metrics: Metrics) -> None:
+        metrics.write(self.metrics_file)
+
+    def write_lineage(self, lineage: Lineage) -> None:
+        lineage.write(self.lineage_file)
+
+    def write_history(self, history: History) -> None:
+        history.write(self.history_file)
 
     def update_metrics(self, section: str, value: Any) -> None:
-        """Replace one section of metrics.json (e.g. ``speed`` after a bench)."""
+        """TRANSITIONAL raw form of :meth:`update_sections` (one section, a dict)."""
+        from emocompress.artifacts.atomic import write_json
+
         metrics = self.metrics() if self.metrics_file.is_file() else {"schema": METRICS_SCHEMA}
         metrics[section] = value
         write_json(self.metrics_file, metrics)
+
+    def update_sections(self, **sections: Any) -> Metrics:
+        """Replace sections of metrics.json (e.g. ``speed`` after a bench); returns the result."""
+        current = self.load_metrics_or_none() or Metrics(variant=self.name)
+        updated = current.model_validate({**current.model_dump(), **sections})
+        self.write_metrics(updated)
+        return updated
 
 
 class RunDir:
@@ -99,15 +159,15 @@ class RunDir:
 
     @property
     def variants_root(self) -> Path:
-        return self.root / "variants"
+        return self.root / VARIANTS_DIR
 
     @property
     def cache_dir(self) -> Path:
-        return self.root / "cache"
+        return self.root / CACHE_DIR
 
     @property
     def run_file(self) -> Path:
-        return self.root / RUN_FILE
+        return self.root / RunFile.FILE
 
     @property
     def recipe_file(self) -> Path:
@@ -115,16 +175,25 @@ class RunDir:
 
     @property
     def gates_file(self) -> Path:
-        return self.root / GATES_FILE
+        """gates.xml (JUnit, for CI)."""
+        return self.root / GATES_XML_FILE
+
+    @property
+    def gates_json_file(self) -> Path:
+        return self.root / GatesFile.FILE
+
+    @property
+    def bench_file(self) -> Path:
+        return self.root / BenchFile.FILE
 
     def variant(self, name: str) -> VariantDir:
         return VariantDir(self.variants_root / name)
 
     def variants(self) -> list[VariantDir]:
-        """Finished variants, in the order the run made them (run.json), then by name."""
+        """Variant folders, in the order the run made them (run.json), then by name."""
         if not self.variants_root.is_dir():
             return []
-        order = list(self.state().get("steps", {})) if self.run_file.is_file() else []
+        order = list(self.state().get("steps", {}))  # TRANSITIONAL: raw, until fixtures are typed
         found = [
             VariantDir(p)
             for p in self.variants_root.iterdir()
@@ -133,17 +202,39 @@ class RunDir:
         rank = {name: i for i, name in enumerate(order)}
         return sorted(found, key=lambda v: (rank.get(v.name, len(rank)), v.name))
 
-    def state(self) -> dict[str, Any]:
+    def load_state(self) -> RunFile:
+        """run.json; an empty record when there is none yet."""
         if not self.run_file.is_file():
-            return {}
-        return read_json(self.run_file)
+            return RunFile()
+        return RunFile.read(self.run_file)
+
+    def save_state(self, state: RunFile) -> None:
+        state.write(self.run_file)
+
+    # TRANSITIONAL (removed once the runner writes RunFile): raw dicts
+    def state(self) -> dict[str, Any]:
+        return read_json_object(self.run_file) if self.run_file.is_file() else {}
 
     def write_state(self, state: dict[str, Any]) -> None:
+        from emocompress.artifacts.atomic import write_json
+
         write_json(self.run_file, state)
+
+    def load_bench(self) -> BenchFile | None:
+        return BenchFile.read(self.bench_file) if self.bench_file.is_file() else None
+
+    def write_bench(self, bench: BenchFile) -> None:
+        bench.write(self.bench_file)
+
+    def load_gates(self) -> GatesFile | None:
+        return GatesFile.read(self.gates_json_file) if self.gates_json_file.is_file() else None
+
+    def write_gates(self, gates: GatesFile) -> None:
+        gates.write(self.gates_json_file)
 
     @staticmethod
     def is_run_dir(path: Path) -> bool:
-        return (path / RUN_FILE).is_file() or (path / "variants").is_dir()
+        return (path / RunFile.FILE).is_file() or (path / VARIANTS_DIR).is_dir()
 
 
 def environment() -> dict[str, Any]:

@@ -1,0 +1,522 @@
+"""The run directory's files as typed models: the one contract between writers and readers.
+
+Every file of a run directory (docs/run-directory.md) is a pydantic model here, read with
+:meth:`ArtifactFile.read` and written with :meth:`ArtifactFile.write` (atomically). Readers
+use attributes, never string keys, so two readers of one figure cannot disagree about where
+it lives, and a writer cannot leave a key out: unknown keys and wrong types are errors.
+
+Versions. Each file carries ``schema_version`` (:data:`SCHEMA_VERSION`). Files written
+before typed models (a ``"schema": "emocompress.metrics/1"`` string, or nothing) are read as
+version 1 and upgraded in memory by the model's ``upgrade_v1``; a file from a newer
+emocompress is refused with a message saying so. Every problem is one :class:`UserError`
+naming the file, never a KeyError.
+
+Conventions. An optional section that is ``None`` was not measured and is left out of the
+file; a figure inside a section that is ``None`` was measured as not applicable and is
+written as ``null`` (shown as "n/a", never 0).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, ClassVar, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from emocompress.artifacts.jsonfile import read_json_object
+from emocompress.errors import UserError
+
+SCHEMA_VERSION = 2
+
+# names inside a run directory (the files' own names are each model's FILE)
+RECIPE_FILE = "recipe.yaml"
+GATES_XML_FILE = "gates.xml"
+VARIANTS_DIR = "variants"
+CACHE_DIR = "cache"
+PREDICTIONS_DIR = "predictions"
+# files of a model directory that the run directory's readers also look for
+ONNX_FILE = "model.onnx"
+CONFIG_FILE = "config.json"
+
+A = TypeVar("A", bound="ArtifactFile")
+
+
+class Record(BaseModel):
+    """A closed part of a file: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class OpenRecord(BaseModel):
+    """A part whose extra keys belong to its writer (versions, loss terms): kept as they are."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ArtifactFile(Record):
+    """A whole file of the run directory."""
+
+    FILE: ClassVar[str]
+    # the ``schema`` string files had before schema_version (None: they had none)
+    LEGACY_SCHEMA: ClassVar[str | None] = None
+    # sections left out of the file when None (not measured), rather than written as null
+    OPTIONAL_SECTIONS: ClassVar[tuple[str, ...]] = ()
+
+    schema_version: int = SCHEMA_VERSION
+
+    @classmethod
+    def upgrade_v1(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """Version 1 (untyped) content in today's shape; most files need no change."""
+        return data
+
+    @classmethod
+    def read(cls: type[A], path: str | Path) -> A:
+        path = Path(path)
+        data = read_json_object(path)
+        version = data.pop("schema_version", None)
+        if version is None:
+            legacy = data.pop("schema", None)
+            if legacy is not None and legacy != cls.LEGACY_SCHEMA:
+                raise UserError(
+                    f"{path}: schema {legacy!r} is not that of a {cls.FILE}",
+                    expected=cls.LEGACY_SCHEMA or f"schema_version {SCHEMA_VERSION}",
+                )
+            version = 1
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise UserError(f"{path}: schema_version {version!r} is not a positive integer")
+        if version > SCHEMA_VERSION:
+            raise UserError(
+                f"{path}: written by a newer emocompress (schema_version {version}; "
+                f"this one reads up to {SCHEMA_VERSION})",
+                expected="a newer emocompress (pip install -U emocompress)",
+            )
+        if version == 1:
+            data = cls.upgrade_v1(data)
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise UserError(
+                f"{path}: {describe_validation_error(exc)}",
+                expected=f"a {cls.FILE} as docs/run-directory.md describes",
+            ) from None
+
+    def to_json(self) -> dict[str, Any]:
+        dropped = {name for name in self.OPTIONAL_SECTIONS if getattr(self, name) is None}
+        return self.model_dump(mode="json", exclude=dropped)
+
+    def write(self, path: str | Path) -> None:
+        from emocompress.artifacts.atomic import write_json
+
+        write_json(path, self.to_json())
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """The first problem of a validation error as ``key.path: message`` (and how many more)."""
+    errors = exc.errors()
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+# ------------------------------------------------------------------------------ run.json
+
+RunStatus = Literal["running", "finished", "failed", "cancelled", "interrupted"]
+
+
+class Environment(OpenRecord):
+    """Versions and hardware (package versions are extra keys named like the package)."""
+
+    python: str | None = None
+    emocompress: str | None = None
+    cpu: str | None = None
+    cores: int | None = None
+    platform: str | None = None
+    gpu: str | None = None
+    # bench adds what the measurement ran under
+    threads: int | None = None
+    load_average: float | None = None
+
+
+class StepRecord(Record):
+    status: Literal["done"] = "done"
+    op: str
+    hash: str
+    seconds: float | None = None
+    finished: str | None = None
+
+
+class RunFile(ArtifactFile):
+    """run.json: the run's status, its finished steps and what it ran on."""
+
+    FILE: ClassVar[str] = "run.json"
+    LEGACY_SCHEMA: ClassVar[str | None] = "emocompress.run/1"
+
+    name: str | None = None
+    status: RunStatus = "running"
+    seed: int | None = None
+    started: str | None = None
+    finished: str | None = None
+    steps: dict[str, StepRecord] = Field(default_factory=dict)
+    environment: Environment = Field(default_factory=Environment)
+    gates_passed: bool | None = None
+
+
+# ------------------------------------------------------------------------ emocompress.json
+
+
+class Lineage(ArtifactFile):
+    """emocompress.json: where a variant came from and what made it."""
+
+    FILE: ClassVar[str] = "emocompress.json"
+    LEGACY_SCHEMA: ClassVar[str | None] = "emocompress.variant/1"
+
+    name: str
+    parent: str | list[str] | None = None  # None: made from a model reference (source)
+    source: str | None = None
+    operation: str
+    settings: dict[str, Any] = Field(default_factory=dict)
+    format: Literal["pytorch", "onnx"] = "pytorch"
+    shape_plan: dict[str, Any] | None = None  # the plan itself; also in shape_plan.json
+    facts: dict[str, Any] = Field(default_factory=dict)  # the operation's own record
+
+    @property
+    def parents(self) -> list[str]:
+        if self.parent is None:
+            return []
+        return [self.parent] if isinstance(self.parent, str) else list(self.parent)
+
+
+# --------------------------------------------------------------------------- metrics.json
+
+
+class SplitInfo(Record):
+    split: str
+    examples: int
+    description: str
+
+
+class DataInfo(Record):
+    train: SplitInfo | None = None
+    tune: SplitInfo | None = None
+    report: SplitInfo | None = None
+
+
+class Scores(Record):
+    f1: float | None
+    precision: float | None
+    recall: float | None
+
+
+class LabelScores(Scores):
+    support: int
+    tp: int
+    fp: int
+    fn: int
+    threshold: float | None = None
+
+
+class StrategyResult(Record):
+    params: dict[str, Any]
+    micro: Scores
+    macro: Scores
+    per_label: dict[str, LabelScores]
+    tune_macro_f1: float | None = None
+
+
+class AucFigures(Record):
+    micro: float | None
+    macro: float | None
+    per_label: dict[str, float | None]
+    labels_without_positives: list[str] = Field(default_factory=list)
+    labels_without_negatives: list[str] = Field(default_factory=list)
+
+
+class Quality(Record):
+    """Thresholds chosen on ``tune_split``; every figure measured on ``report_split``."""
+
+    tune_split: str
+    report_split: str
+    n_tune: int
+    n_report: int
+    auc: AucFigures
+    strategies: dict[str, StrategyResult]
+    selected_strategy: str
+    selected_because: str
+
+    @property
+    def selected(self) -> StrategyResult:
+        return self.strategies[self.selected_strategy]
+
+
+class Size(Record):
+    parameters: int
+    parameters_without_embeddings: int
+    bytes_on_disk: int | None
+    dtypes: dict[str, int] = Field(default_factory=dict)
+    components: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def megabytes(self) -> float | None:
+        return None if self.bytes_on_disk is None else self.bytes_on_disk / 1e6
+
+
+class BatchLatency(Record):
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    mean_ms: float | None = None
+    texts_per_s: float | None = None
+    runs: int | None = None
+
+
+class RuntimeSpeed(Record):
+    """One runtime of one variant (pytorch, onnx_fp32, onnx_int8, ...); batches by size."""
+
+    batches: dict[int, BatchLatency] = Field(default_factory=dict)
+    device: str | None = None
+    precision: str | None = None
+    threads: int | None = None
+    peak_rss_mb: float | None = None
+    gpu_peak_mb: float | None = None  # None: no GPU measured (never 0)
+    speedup: dict[int, float | None] = Field(default_factory=dict)  # by batch size
+    achieved_gflops: float | None = None
+    share_of_limit: float | None = None
+
+    def batch(self, size: int) -> BatchLatency:
+        return self.batches.get(size) or BatchLatency()
+
+
+class MachineLimit(Record):
+    size: int | None = None
+    threads: int | None = None
+    fp32_gflops: float | None = None
+    int8_gops: float | None = None
+
+
+class BenchTexts(Record):
+    source: str
+    split: str
+    seed: int | None = None
+    count: int
+    max_length: int | None = None
+
+
+class Speed(Record):
+    baseline: str | None = None  # speedups are against this variant, same bench call
+    flops_per_text: float | None = None
+    limit: MachineLimit | None = None
+    runtimes: dict[str, RuntimeSpeed] = Field(default_factory=dict)
+    machine: Environment | None = None
+    texts: BenchTexts | None = None
+    measured: str | None = None
+
+    @property
+    def primary(self) -> RuntimeSpeed | None:
+        """The runtime a variant ships with: its only one, else the first measured."""
+        return next(iter(self.runtimes.values()), None)
+
+
+class Parity(Record):
+    max_abs_logit_diff: float | None
+    tolerance: float | None  # None for int8 graphs (no fixed tolerance; the AUC gate holds)
+    texts: int
+    reference: str | None = None
+
+
+class AgainstParent(Record):
+    parent: str
+    parent_macro_auc: float | None
+    macro_auc_drop: float | None
+
+
+class TrainingSummary(Record):
+    """What training kept (no wall times: equal seeds give equal files; see history.json)."""
+
+    best_epoch: float | None = None
+    best_tune_macro_auc: float | None = None
+    steps: int = 0
+    stopped_early: bool = False
+    mode: str | None = None  # prune recovery: finetune or distil
+
+
+class Metrics(ArtifactFile):
+    """metrics.json: one schema for every variant."""
+
+    FILE: ClassVar[str] = "metrics.json"
+    LEGACY_SCHEMA: ClassVar[str | None] = "emocompress.metrics/1"
+    OPTIONAL_SECTIONS: ClassVar[tuple[str, ...]] = (
+        "data",
+        "quality",
+        "size",
+        "training",
+        "parity",
+        "quantization",
+        "pruning",
+        "merge",
+        "against_parent",
+        "speed",
+    )
+
+    variant: str
+    labels: list[str] = Field(default_factory=list)
+    data: DataInfo | None = None
+    quality: Quality | None = None
+    size: Size | None = None
+    # sections an operation contributes (Operation.metrics_sections)
+    training: TrainingSummary | None = None
+    parity: Parity | None = None
+    quantization: dict[str, Any] | None = None
+    pruning: dict[str, Any] | None = None
+    merge: dict[str, Any] | None = None
+    against_parent: AgainstParent | None = None
+    speed: Speed | None = None  # written by bench
+
+    @classmethod
+    def upgrade_v1(cls, data: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(data.get("speed"), dict):
+            data["speed"] = upgrade_speed_v1(data["speed"])
+        return data
+
+    @property
+    def macro_auc(self) -> float | None:
+        return self.quality.auc.macro if self.quality else None
+
+
+_BATCH_KEY = re.compile(r"^(speedup_)?batch_(\d+)$")
+
+
+def upgrade_speed_v1(speed: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 kept batches as ``batch_32`` / ``speedup_batch_32`` keys of each runtime."""
+    runtimes = {}
+    for name, runtime in (speed.get("runtimes") or {}).items():
+        if not isinstance(runtime, dict):
+            runtimes[name] = runtime
+            continue
+        upgraded: dict[str, Any] = {"batches": {}, "speedup": {}}
+        for key, value in runtime.items():
+            match = _BATCH_KEY.match(key)
+            if match is None:
+                upgraded[key] = value
+            else:
+                upgraded["speedup" if match.group(1) else "batches"][int(match.group(2))] = value
+        runtimes[name] = upgraded
+    return {**speed, "runtimes": runtimes}
+
+
+# --------------------------------------------------------------------------- history.json
+
+
+class HistoryStep(OpenRecord):
+    """One optimiser step; loss terms beyond ``loss`` (bce, hard, soft, ...) are extra keys."""
+
+    step: int
+    loss: float
+    lr: float | None = None
+
+
+class Evaluation(Record):
+    epoch: float
+    step: int
+    tune_macro_auc: float | None
+    tune_loss: float | None = None
+    train_loss: float | None = None
+
+
+class History(ArtifactFile):
+    """history.json: a trained variant's losses, tune evaluations and wall time."""
+
+    FILE: ClassVar[str] = "history.json"
+
+    variant: str
+    settings: dict[str, Any] = Field(default_factory=dict)
+    machine: Environment | None = None
+    threads: int | None = None
+    steps: list[HistoryStep] = Field(default_factory=list)
+    evaluations: list[Evaluation] = Field(default_factory=list)
+    best: Evaluation | None = None
+    seconds: float | None = None  # wall time of the training loop: the one train time
+    stopped_early: bool = False
+
+
+# ----------------------------------------------------------------------------- bench.json
+
+
+class BenchVariant(Record):
+    path: str
+    speed: Speed
+
+
+class BenchFile(ArtifactFile):
+    """bench.json: the last bench call of the run, every variant against one baseline."""
+
+    FILE: ClassVar[str] = "bench.json"
+    LEGACY_SCHEMA: ClassVar[str | None] = "emocompress.bench/1"
+
+    created: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+    baseline: str | None = None
+    machine: Environment = Field(default_factory=Environment)
+    limit: MachineLimit | None = None
+    texts: BenchTexts | None = None
+    variants: dict[str, BenchVariant] = Field(default_factory=dict)
+
+    @classmethod
+    def upgrade_v1(cls, data: dict[str, Any]) -> dict[str, Any]:
+        for entry in (data.get("variants") or {}).values():
+            if isinstance(entry, dict) and isinstance(entry.get("speed"), dict):
+                entry["speed"] = upgrade_speed_v1(entry["speed"])
+        return data
+
+
+# ----------------------------------------------------------------------------- gates.json
+
+
+class GateOutcome(Record):
+    variant: str
+    gate: str
+    value: float | None  # the measured figure; None when it is missing
+    bound: float
+    passed: bool
+    message: str
+
+
+class GatesFile(ArtifactFile):
+    """gates.json: every gate's outcome (gates.xml holds the same as JUnit for CI)."""
+
+    FILE: ClassVar[str] = "gates.json"
+
+    results: list[GateOutcome] = Field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(result.passed for result in self.results)
+
+
+# ------------------------------------------------------------------------ shape_plan.json
+
+
+class ShapePlanFile(ArtifactFile):
+    """shape_plan.json beside the weights: module shapes config.json cannot express.
+
+    Its content is described in :mod:`emocompress.models.shape_plan`; emocompress.json
+    holds the same plan under ``shape_plan``.
+    """
+
+    FILE: ClassVar[str] = "shape_plan.json"
+    LEGACY_SCHEMA: ClassVar[str | None] = "emocompress.shape_plan/1"
+
+    modules: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    attention: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+ARTIFACT_FILES: tuple[type[ArtifactFile], ...] = (
+    RunFile,
+    Lineage,
+    Metrics,
+    History,
+    BenchFile,
+    GatesFile,
+    ShapePlanFile,
+)
