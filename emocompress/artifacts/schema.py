@@ -141,9 +141,9 @@ class Environment(OpenRecord):
 
 class StepRecord(Record):
     status: Literal["done"] = "done"
-    op: str
-    hash: str
-    seconds: float | None = None
+    op: str = Field(description="the operation that made the variant")
+    hash: str = Field(description="sha256 of the step's inputs; equal hash: resume skips it")
+    seconds: float | None = Field(None, description="wall time of the whole step")
     finished: str | None = None
 
 
@@ -153,14 +153,18 @@ class RunFile(ArtifactFile):
     FILE: ClassVar[str] = "run.json"
     LEGACY_SCHEMA: ClassVar[str | None] = "emocompress.run/1"
 
-    name: str | None = None
+    name: str | None = Field(None, description="the recipe's name")
     status: RunStatus = "running"
     seed: int | None = None
-    started: str | None = None
+    started: str | None = Field(None, description="ISO 8601, UTC")
     finished: str | None = None
-    steps: dict[str, StepRecord] = Field(default_factory=dict)
-    environment: Environment = Field(default_factory=Environment)
-    gates_passed: bool | None = None
+    steps: dict[str, StepRecord] = Field(
+        default_factory=dict, description="finished steps by variant name, in run order"
+    )
+    environment: Environment = Field(
+        default_factory=Environment, description="package versions and hardware"
+    )
+    gates_passed: bool | None = Field(None, description="null until the gates ran")
 
 
 # ------------------------------------------------------------------------ emocompress.json
@@ -173,13 +177,21 @@ class Lineage(ArtifactFile):
     LEGACY_SCHEMA: ClassVar[str | None] = "emocompress.variant/1"
 
     name: str
-    parent: str | list[str] | None = None  # None: made from a model reference (source)
-    source: str | None = None
+    parent: str | list[str] | None = Field(
+        None, description="parent variant(s); null: made from the model reference `source`"
+    )
+    source: str | None = Field(None, description="model reference (path, hub id, pkg:NAME)")
     operation: str
-    settings: dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="the operation's settings, defaults filled in"
+    )
     format: Literal["pytorch", "onnx"] = "pytorch"
-    shape_plan: dict[str, Any] | None = None  # the plan itself; also in shape_plan.json
-    facts: dict[str, Any] = Field(default_factory=dict)  # the operation's own record
+    shape_plan: dict[str, Any] | None = Field(
+        None, description="module shapes config.json cannot express (also shape_plan.json)"
+    )
+    facts: dict[str, Any] = Field(
+        default_factory=dict, description="what the operation recorded (its own keys)"
+    )
 
     @property
     def parents(self) -> list[str]:
@@ -218,17 +230,21 @@ class LabelScores(Scores):
 
 
 class StrategyResult(Record):
-    params: dict[str, Any]
+    params: dict[str, Any] = Field(description="what was chosen on the tune split")
     micro: Scores
     macro: Scores
     per_label: dict[str, LabelScores]
-    tune_macro_f1: float | None = None
+    tune_macro_f1: float | None = Field(
+        None, description="the same strategy's macro F1 on the tune split"
+    )
 
 
 class AucFigures(Record):
     micro: float | None
-    macro: float | None
-    per_label: dict[str, float | None]
+    macro: float | None = Field(description="mean over labels with positives and negatives")
+    per_label: dict[str, float | None] = Field(
+        description="null: the label has no positive (or no negative) in the split"
+    )
     labels_without_positives: list[str] = Field(default_factory=list)
     labels_without_negatives: list[str] = Field(default_factory=list)
 
@@ -236,13 +252,15 @@ class AucFigures(Record):
 class Quality(Record):
     """Thresholds chosen on ``tune_split``; every figure measured on ``report_split``."""
 
-    tune_split: str
-    report_split: str
+    tune_split: str = Field(description="the split thresholds were chosen on")
+    report_split: str = Field(description="the split every figure was measured on")
     n_tune: int
     n_report: int
     auc: AucFigures
-    strategies: dict[str, StrategyResult]
-    selected_strategy: str
+    strategies: dict[str, StrategyResult] = Field(
+        description="threshold strategies by name (docs/metrics.md)"
+    )
+    selected_strategy: str = Field(description="highest macro F1 on the tune split")
     selected_because: str
 
     @property
@@ -251,9 +269,11 @@ class Quality(Record):
 
 
 class Size(Record):
-    parameters: int
+    parameters: int = Field(description="floating-point parameters (integer buffers not counted)")
     parameters_without_embeddings: int
-    bytes_on_disk: int | None
+    bytes_on_disk: int | None = Field(
+        description="the weight files (safetensors, or ONNX with its external data)"
+    )
     dtypes: dict[str, int] = Field(default_factory=dict)
     components: dict[str, int] = Field(default_factory=dict)
 
@@ -274,15 +294,19 @@ class BatchLatency(Record):
 class RuntimeSpeed(Record):
     """One runtime of one variant (pytorch, onnx_fp32, onnx_int8, ...); batches by size."""
 
-    batches: dict[int, BatchLatency] = Field(default_factory=dict)
+    batches: dict[int, BatchLatency] = Field(default_factory=dict, description="by batch size")
     device: str | None = None
     precision: str | None = None
     threads: int | None = None
     peak_rss_mb: float | None = None
-    gpu_peak_mb: float | None = None  # None: no GPU measured (never 0)
-    speedup: dict[int, float | None] = Field(default_factory=dict)  # by batch size
+    gpu_peak_mb: float | None = Field(None, description="null: no GPU measured (never 0)")
+    speedup: dict[int, float | None] = Field(
+        default_factory=dict, description="texts/s against the baseline's, by batch size"
+    )
     achieved_gflops: float | None = None
-    share_of_limit: float | None = None
+    share_of_limit: float | None = Field(
+        None, description="achieved GFLOP/s over the machine's measured matmul limit"
+    )
 
     def batch(self, size: int) -> BatchLatency:
         return self.batches.get(size) or BatchLatency()
@@ -304,7 +328,9 @@ class BenchTexts(Record):
 
 
 class Speed(Record):
-    baseline: str | None = None  # speedups are against this variant, same bench call
+    baseline: str | None = Field(
+        None, description="speedups are against this variant, measured in the same call"
+    )
     flops_per_text: float | None = None
     limit: MachineLimit | None = None
     runtimes: dict[str, RuntimeSpeed] = Field(default_factory=dict)
@@ -319,16 +345,18 @@ class Speed(Record):
 
 
 class Parity(Record):
-    max_abs_logit_diff: float | None
-    tolerance: float | None  # None for int8 graphs (no fixed tolerance; the AUC gate holds)
+    max_abs_logit_diff: float | None = Field(description="against the parent's logits")
+    tolerance: float | None = Field(
+        description="null for int8 graphs (no fixed tolerance; the AUC-drop gate holds)"
+    )
     texts: int
-    reference: str | None = None
+    reference: str | None = Field(None, description="the variant compared against")
 
 
 class AgainstParent(Record):
     parent: str
     parent_macro_auc: float | None
-    macro_auc_drop: float | None
+    macro_auc_drop: float | None = Field(description="parent's macro AUC minus this one's")
 
 
 class TrainingSummary(Record):
@@ -338,7 +366,7 @@ class TrainingSummary(Record):
     best_tune_macro_auc: float | None = None
     steps: int = 0
     stopped_early: bool = False
-    mode: str | None = None  # prune recovery: finetune or distil
+    mode: str | None = Field(None, description="prune recovery: finetune or distil")
 
 
 class Metrics(ArtifactFile):
@@ -371,7 +399,7 @@ class Metrics(ArtifactFile):
     pruning: dict[str, Any] | None = None
     merge: dict[str, Any] | None = None
     against_parent: AgainstParent | None = None
-    speed: Speed | None = None  # written by bench
+    speed: Speed | None = Field(None, description="written by bench")
 
     @classmethod
     def upgrade_v1(cls, data: dict[str, Any]) -> dict[str, Any]:
@@ -436,7 +464,9 @@ class History(ArtifactFile):
     steps: list[HistoryStep] = Field(default_factory=list)
     evaluations: list[Evaluation] = Field(default_factory=list)
     best: Evaluation | None = None
-    seconds: float | None = None  # wall time of the training loop: the one train time
+    seconds: float | None = Field(
+        None, description="wall time of the training loop: the one train time of a variant"
+    )
     stopped_early: bool = False
 
 
@@ -476,7 +506,7 @@ class BenchFile(ArtifactFile):
 class GateOutcome(Record):
     variant: str
     gate: str
-    value: float | None  # the measured figure; None when it is missing
+    value: float | None = Field(description="the measured figure; null when it is missing")
     bound: float
     passed: bool
     message: str
