@@ -1,0 +1,1 @@
+"""prune: structured (heads, FFN, hidden, layers), vocabulary and unstructured pruning, then recovery."""
