@@ -64,9 +64,8 @@ def _offences(path: Path, keys: set[str]) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if node.value in FILE_NAMES:
-                found.append(f"line {node.lineno}: file name {node.value!r}")
+        if isinstance(node, ast.Constant) and node.value in FILE_NAMES:
+            found.append(f"line {node.lineno}: file name {node.value!r}")
         key = None
         if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
             key = node.slice.value
