@@ -38,7 +38,7 @@ def measure(variant: Path, scratch: Path, count: int) -> dict:
     from emocompress.models.ort import predict_probs
     from emocompress.ops.onnx.export import export_classifier, parity, reference_logits_of
     from emocompress.ops.onnx.quantize import quantize_variant
-    from emocompress.recipe.schema import load_recipe
+    from emocompress.recipe.loading import load_recipe
     from emocompress.run.runner import data_context
 
     data = data_context(load_recipe(variant.parent.parent / "recipe.yaml"))

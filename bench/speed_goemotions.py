@@ -39,7 +39,7 @@ MADE = {  # variant -> (op, parent, settings)
 def prepare(run: Path, out: Path) -> Path:
     """A copy of the run's teacher and student with their ONNX variants made by the runner."""
     from emocompress.progress import Reporter
-    from emocompress.recipe.schema import load_recipe
+    from emocompress.recipe.loading import load_recipe
     from emocompress.run.runner import run_recipe
 
     state = json.loads((run / "run.json").read_text())

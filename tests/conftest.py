@@ -112,7 +112,7 @@ def tiny_run(tmp_path_factory, tiny_classifier) -> Path:
     """A finished run directory of the tiny recipe (teacher + one student). Do not modify it:
     copy it (shutil.copytree) when a test needs to change files."""
     from emocompress.progress import Reporter
-    from emocompress.recipe.schema import load_recipe
+    from emocompress.recipe.loading import load_recipe
     from emocompress.run.runner import run_recipe
 
     folder = tmp_path_factory.mktemp("tinyrun")

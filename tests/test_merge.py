@@ -344,7 +344,7 @@ def test_recipe_merges_seeded_students_and_greedy_reads_tune_predictions(tiny_cl
 
     from emocompress.artifacts.rundir import RunDir
     from emocompress.progress import Reporter
-    from emocompress.recipe.schema import load_recipe
+    from emocompress.recipe.loading import load_recipe
     from emocompress.run.runner import run_recipe
 
     students = "".join(
@@ -387,7 +387,7 @@ def test_recipe_merges_seeded_students_and_greedy_reads_tune_predictions(tiny_cl
 def test_recipe_settings_errors_name_the_key(tiny_classifier, tmp_path):
     from conftest import write_tiny_recipe
 
-    from emocompress.recipe.schema import load_recipe
+    from emocompress.recipe.loading import load_recipe
 
     extra = """
   - name: soup

@@ -63,7 +63,7 @@ EXTRA = """\
 
 def test_export_and_quantize_in_a_recipe(tmp_path, tiny_run, tiny_classifier):
     from emocompress.progress import Reporter
-    from emocompress.recipe.schema import load_recipe
+    from emocompress.recipe.loading import load_recipe
     from emocompress.run.runner import run_recipe
 
     run = tmp_path / "runs" / "tiny"
@@ -98,7 +98,7 @@ def test_export_and_quantize_in_a_recipe(tmp_path, tiny_run, tiny_classifier):
 
 def test_quantize_needs_an_onnx_parent(tmp_path, tiny_run, tiny_classifier):
     from emocompress.progress import Reporter
-    from emocompress.recipe.schema import load_recipe
+    from emocompress.recipe.loading import load_recipe
     from emocompress.run.runner import run_recipe
 
     run = tmp_path / "runs" / "tiny"
@@ -110,7 +110,7 @@ def test_quantize_needs_an_onnx_parent(tmp_path, tiny_run, tiny_classifier):
 
 
 def test_bad_settings_are_reported_before_work(tmp_path, tiny_classifier):
-    from emocompress.recipe.schema import load_recipe
+    from emocompress.recipe.loading import load_recipe
 
     extra = (
         "  - {name: o, op: export, parent: teacher, settings: {opset: 11}}\n"

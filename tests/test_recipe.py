@@ -11,11 +11,11 @@ from emocompress.measure.gates import SpeedupGate
 from emocompress.ops.distil.operation import DistilSettings
 from emocompress.ops.finetune.operation import EvaluateSettings
 from emocompress.ops.train.settings import FinetuneSettings
+from emocompress.recipe.loading import load_recipe
+from emocompress.recipe.problems import format_path
 from emocompress.recipe.schema import (
     CarveSpec,
     Recipe,
-    format_path,
-    load_recipe,
     recipe_to_yaml,
     step_settings,
     topological_order,

@@ -109,7 +109,7 @@ class RunScreen(Screen):
     def _run(self, recipe_path: str, out: str, reporter) -> None:
         from emocompress.errors import UserError
         from emocompress.progress import Cancelled
-        from emocompress.recipe.schema import load_recipe
+        from emocompress.recipe.loading import load_recipe
         from emocompress.run.runner import run_recipe
 
         try:

@@ -53,7 +53,7 @@ def run_from_args(
     from emocompress.cli.console import make_console
     from emocompress.measure.summary import summary_table
     from emocompress.progress import Reporter
-    from emocompress.recipe.schema import load_recipe
+    from emocompress.recipe.loading import load_recipe
     from emocompress.run.runner import run_recipe
 
     recipe = load_recipe(args.recipe, overrides=args.overrides)

@@ -77,7 +77,7 @@ def export_model(args: argparse.Namespace) -> int:
     from emocompress.artifacts.atomic import write_text
     from emocompress.measure.summary import summary_table
     from emocompress.progress import Reporter
-    from emocompress.recipe.schema import load_recipe
+    from emocompress.recipe.loading import load_recipe
     from emocompress.run.runner import run_recipe
 
     name = "export-" + re.sub(r"[^A-Za-z0-9_-]+", "-", model.resolve().name).strip("-")
