@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -10,33 +9,51 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from emocompress.measure.gates import GateResult, Gates, SpeedupGate, evaluate_gates, write_junit
+from emocompress.artifacts.schema import GateOutcome, Metrics
+from emocompress.measure.gates import GATES, Gates, SpeedupGate, evaluate_gates, write_junit
 
 
-def metrics(auc: float = 0.92, **overrides: Any) -> dict[str, Any]:
+def _scores(f1: float) -> dict[str, float]:
+    return {"f1": f1, "precision": f1, "recall": f1}
+
+
+def _strategy(micro: float, macro: float) -> dict[str, Any]:
+    return {"params": {}, "micro": _scores(micro), "macro": _scores(macro), "per_label": {}}
+
+
+def metrics_data(auc: float = 0.92, **overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "schema": "emocompress.metrics/1",
+        "variant": "small",
         "quality": {
+            "tune_split": "tune",
             "report_split": "dev",
-            "auc": {"micro": 0.95, "macro": auc},
-            "strategies": {
-                "fixed": {"micro": {"f1": 0.40}, "macro": {"f1": 0.30}},
-                "per_label": {"micro": {"f1": 0.55}, "macro": {"f1": 0.45}},
-            },
+            "n_tune": 10,
+            "n_report": 20,
+            "auc": {"micro": 0.95, "macro": auc, "per_label": {}},
+            "strategies": {"fixed": _strategy(0.40, 0.30), "per_label": _strategy(0.55, 0.45)},
             "selected_strategy": "per_label",
+            "selected_because": "highest macro F1 on the tune split",
         },
-        "size": {"parameters": 22_000_000, "bytes_on_disk": 88_000_000},
+        "size": {
+            "parameters": 22_000_000,
+            "parameters_without_embeddings": 10_000_000,
+            "bytes_on_disk": 88_000_000,
+        },
         "speed": {
             "runtimes": {
-                "pytorch": {"batch_32": {"p50_ms": 10}, "speedup_batch_32": 2.5},
-                "onnx_int8": {"speedup_batch_32": 4.0, "speedup_batch_1": 3.0},
+                "pytorch": {"batches": {32: {"p50_ms": 10}}, "speedup": {32: 2.5}},
+                "onnx_int8": {"speedup": {32: 4.0, 1: 3.0}},
             }
         },
-        "parity": {"max_abs_logit_diff": 2e-5},
+        "parity": {"max_abs_logit_diff": 2e-5, "tolerance": 1e-4, "texts": 8},
         "against_parent": {"parent": "big", "parent_macro_auc": 0.925, "macro_auc_drop": 0.005},
     }
     data.update(overrides)
     return data
+
+
+def metrics(auc: float = 0.92, **overrides: Any) -> Metrics:
+    return Metrics.model_validate(metrics_data(auc, **overrides))
 
 
 REFERENCE = metrics(auc=0.94)
@@ -56,7 +73,7 @@ CASES = {
 }
 
 
-def check(gate: str, bound: Any, data: dict[str, Any] | None = None) -> GateResult:
+def check(gate: str, bound: Any, data: Metrics | None = None) -> GateOutcome:
     [result] = evaluate_gates("small", Gates(**{gate: bound}), data or metrics(), REFERENCE)
     return result
 
@@ -90,19 +107,31 @@ def test_gate_fails_beyond_its_bound(gate: str) -> None:
 @pytest.mark.parametrize("gate", sorted(CASES))
 def test_gate_fails_when_its_figure_is_missing(gate: str) -> None:
     passing, _, _ = CASES[gate]
-    [result] = evaluate_gates("small", Gates(**{gate: passing}), {}, {})
+    empty = Metrics(variant="small")
+    [result] = evaluate_gates("small", Gates(**{gate: passing}), empty, Metrics(variant="ref"))
     assert not result.passed and result.value is None
     assert "cannot check" in result.message and "missing" in result.message
 
 
 def test_missing_message_names_the_figure() -> None:
-    data = metrics()
-    del data["size"]["bytes_on_disk"]
+    data = metrics(size=None)
     assert "size.bytes_on_disk is missing" in check("max_mb", 100, data).message
 
 
+def test_no_metrics_at_all_fails_every_gate() -> None:
+    [result] = evaluate_gates("small", Gates(max_mb=100), None, REFERENCE)
+    assert not result.passed and "metrics.json is missing" in result.message
+
+
+def test_unknown_gate_name_is_one_user_error() -> None:
+    from emocompress.errors import UserError
+
+    with pytest.raises(UserError, match="unknown gate 'max_speed'.*max_mb"):
+        GATES.lookup("max_speed")
+
+
 def test_null_figure_fails_as_not_applicable() -> None:
-    data = metrics(parity={"max_abs_logit_diff": None})
+    data = metrics(parity={"max_abs_logit_diff": None, "tolerance": None, "texts": 8})
     result = check("max_parity_diff", 1.0, data)
     assert not result.passed and "null (n/a)" in result.message
 
@@ -113,8 +142,9 @@ def test_reference_gates_need_reference_metrics() -> None:
 
 
 def test_reference_on_another_split_cannot_be_compared() -> None:
-    other = copy.deepcopy(REFERENCE)
-    other["quality"]["report_split"] = "test"
+    data = metrics_data(auc=0.94)
+    data["quality"]["report_split"] = "test"
+    other = Metrics.model_validate(data)
     [result] = evaluate_gates("small", Gates(min_auc_share=0.5), metrics(), other)
     assert not result.passed and "'test'" in result.message
 
@@ -130,7 +160,7 @@ def test_speedup_short_and_long_forms() -> None:
     long = Gates(min_speedup={"value": 3.5, "runtime": "onnx_int8", "batch": 1})
     assert check("min_speedup", long.min_speedup).value == 3.0
     result = check("min_speedup", {"value": 1, "runtime": "onnx_fp16"})
-    assert not result.passed and "speed.runtimes.onnx_fp16.speedup_batch_32" in result.message
+    assert not result.passed and "speed.runtimes.onnx_fp16.speedup.32" in result.message
 
 
 def test_unset_gates_are_not_checked_and_order_is_stable() -> None:

@@ -366,7 +366,7 @@ def test_recipe_merges_seeded_students_and_greedy_reads_tune_predictions(tiny_cl
     recipe = load_recipe(write_tiny_recipe(tmp_path, tiny_classifier, extra=students + soups))
     run_recipe(recipe, tmp_path / "run", reporter=Reporter("quiet"))
     run = RunDir(tmp_path / "run")
-    greedy = run.variant("greedy-soup").lineage()["facts"]["greedy"]
+    greedy = run.variant("greedy-soup").lineage()["facts"]["merge"]["greedy"]
     assert [c["from"] for c in greedy["candidates"]] == ["predictions/tune.npz"] * 3
     aucs = [c["tune_macro_auc"] for c in greedy["candidates"]]
     assert aucs == sorted(aucs, reverse=True)

@@ -45,8 +45,8 @@ def test_export_is_fused_and_records_precision(exported):
 def test_parity_on_texts_against_pytorch(exported):
     source, out, _ = exported
     result = parity(out, source, TEXTS, tolerance=1e-4, max_length=32, reference_name="teacher")
-    assert result["texts"] == len(TEXTS) and result["reference"] == "teacher"
-    assert 0 <= result["max_abs_logit_diff"] < 1e-4
+    assert result.texts == len(TEXTS) and result.reference == "teacher"
+    assert 0 <= result.max_abs_logit_diff < 1e-4
 
 
 def test_parity_failure_is_an_error_with_the_figure(exported):
@@ -87,8 +87,6 @@ def test_missing_graph_is_a_user_error(tmp_path):
 
 
 def test_ort_module_never_imports_torch():
-    code = (
-        "import sys, emocompress.models.ort; print('torch' in sys.modules, 'transformers' in sys.modules)"
-    )
+    code = "import sys, emocompress.models.ort; print('torch' in sys.modules, 'transformers' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

@@ -16,6 +16,7 @@ from emocompress.cli import main
 from emocompress.data.readers import load_splits
 from emocompress.errors import UserError
 from emocompress.models.classifier import load_classifier, load_tokenizer, save_classifier
+from emocompress.models.shape_plan_file import read_shape_plan, write_shape_plan
 from emocompress.ops.prune.blocks import blocks_of
 from emocompress.ops.prune.operation import PruneSettings
 from emocompress.ops.prune.pipeline import calibration_batches, finish, prune_model
@@ -36,10 +37,8 @@ def _prune(path: Path, out: Path, **settings) -> tuple[dict, torch.nn.Module]:
         model, tokenizer, settings, calibration=calibration, corpus=TRAIN.texts
     )
     facts = finish(model, settings, facts)
-    save_classifier(model, tokenizer, out)
-    lineage = {"shape_plan": facts.pop("shape_plan")}
-    (out / "emocompress.json").write_text(json.dumps(lineage), encoding="utf-8")
-    return {**facts, **lineage}, model
+    save_classifier(model, tokenizer, out)  # writes the shape plan beside the weights
+    return {**facts, "shape_plan": read_shape_plan(out)}, model
 
 
 def _logits(model, path: Path) -> torch.Tensor:
@@ -122,7 +121,7 @@ def test_a_shape_plan_that_does_not_fit_the_weights_is_a_user_error(tiny_classif
     plan = facts["shape_plan"]
     name = next(iter(plan["modules"]))
     plan["modules"][name]["out_features"] += 1
-    (tmp_path / "out" / "emocompress.json").write_text(json.dumps({"shape_plan": plan}))
+    write_shape_plan(tmp_path / "out", plan)
     with pytest.raises(UserError, match="do not match the shape plan"):
         load_classifier(tmp_path / "out")
 

@@ -363,7 +363,9 @@ def test_yaml_merge_keys_give_defaults_that_written_keys_override(tmp_path):
         load_recipe(recipe)
     assert "x-student" in str(error.value)
     recipe.write_text(recipe.read_text().replace("x-student: &student", "description: &student"))
-    with pytest.raises(UserError):  # a mapping is not a description either: the anchor must live in place
+    with pytest.raises(
+        UserError
+    ):  # a mapping is not a description either: the anchor must live in place
         load_recipe(recipe)
     text = (
         "name: anchors\n"

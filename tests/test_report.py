@@ -14,6 +14,7 @@ import pytest
 
 from emocompress.artifacts.predictions import load_predictions
 from emocompress.artifacts.rundir import RunDir
+from emocompress.artifacts.schema import BenchFile, BenchVariant, Environment, MachineLimit
 from emocompress.cli import main
 from emocompress.errors import UserError
 from emocompress.measure.metrics import apply_thresholds, auc_scores, prf
@@ -215,18 +216,19 @@ def test_comparison_percentages_on_a_hand_case():
     assert "micro AUC" not in rows  # measured on neither side
 
 
-def _timings(p50_b1: float, p50_b4: float, rss: float) -> dict:
-    """What a bench child reports for one variant (emocompress.measure.bench.speed), with chosen numbers."""
-    batch = {
-        f"batch_{size}": {
-            "p50_ms": ms,
-            "p95_ms": ms * 1.1,
-            "p99_ms": ms * 1.2,
-            "texts_per_s": size * 1000 / ms,
-        }
+def _timings(p50_b1: float, p50_b4: float, rss: float):
+    """What a bench child reports for one variant (emocompress.measure.bench.speed), with
+    chosen numbers."""
+    from emocompress.artifacts.schema import BatchLatency, RuntimeSpeed
+    from emocompress.measure.bench.speed import Measured
+
+    batches = {
+        size: BatchLatency(
+            p50_ms=ms, p95_ms=ms * 1.1, p99_ms=ms * 1.2, texts_per_s=size * 1000 / ms
+        )
         for size, ms in ((1, p50_b1), (4, p50_b4))
     }
-    return {**batch, "peak_rss_mb": rss, "gpu_peak_mb": None, "token_lengths": [12, 20]}
+    return Measured(RuntimeSpeed(batches=batches, peak_rss_mb=rss), [12, 20])
 
 
 def test_bench_results_feed_efficiency_and_latency(tiny_run, tmp_path):
@@ -242,21 +244,23 @@ def test_bench_results_feed_efficiency_and_latency(tiny_run, tmp_path):
         "teacher": {"pytorch": _timings(8.0, 20.0, 400.0)},
         "student-1l": {"pytorch": _timings(4.0, 8.0, 300.0)},
     }
-    limit = {"size": 1024, "threads": 1, "fp32_gflops": 100.0, "int8_gops": None}
+    limit = MachineLimit(size=1024, threads=1, fp32_gflops=100.0, int8_gops=None)
     sections = speed_sections(
         targets, measured, "teacher", limit, BenchSettings(batch_sizes=[1, 4])
     )
     for section in sections.values():
-        section["machine"] = {"cpu": "test cpu", "cores": 2, "threads": 1, "gpu": None}
-    write_results(
-        {"limit": limit, "variants": {n: {"speed": s} for n, s in sections.items()}}, targets
+        section.machine = Environment(cpu="test cpu", cores=2, threads=1, gpu=None)
+    bench = BenchFile(
+        limit=limit,
+        variants={t.name: BenchVariant(path=str(t.path), speed=sections[t.name]) for t in targets},
     )
+    write_results(bench, targets)
     result = write_report(run, formats=("png",), csv=False)
     text = result.markdown.read_text()
 
     row = _table_row(_section(text, "## Efficiency"), "student-1l")
     assert row[3:6] == ["b1 2.00, b4 2.50", "0.75", "500.0 (b4)"]
-    achieved = sections["student-1l"]["runtimes"]["pytorch"]["achieved_gflops"]
+    achieved = sections["student-1l"].runtimes["pytorch"].achieved_gflops
     assert row[6:] == [f"{achieved:.2f}", f"{achieved / 100.0:.1%}"]
     assert "at 100.0 GFLOP/s fp32" in text
     latency = _table_row(_section(text, "### student-1l vs teacher"), "p50 latency batch 1 (ms)")

@@ -224,8 +224,8 @@ def test_recipe_bench_section_feeds_the_speedup_gate(tmp_path, tiny_classifier):
     assert main(["run", str(recipe), "--out", str(out), "--quiet"]) == 1  # no model is 1000x faster
     student = _metrics(out, "student-1l")
     assert student["speed"]["baseline"] == "teacher"
-    assert _metrics(out, "teacher")["speed"]["runtimes"]["pytorch"]["speedup_batch_32"] == 1.0
-    assert student["speed"]["runtimes"]["pytorch"]["speedup_batch_32"] > 0
+    assert _metrics(out, "teacher")["speed"]["runtimes"]["pytorch"]["speedup"]["32"] == 1.0
+    assert student["speed"]["runtimes"]["pytorch"]["speedup"]["32"] > 0
     suite = ET.parse(out / "gates.xml").getroot()
     failed = [
         case.get("name") for case in suite.iter("testcase") if case.find("failure") is not None

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from emocompress.artifacts.rundir import RunDir, read_json
+from emocompress.artifacts.jsonfile import read_json_object as read_json
+from emocompress.artifacts.rundir import RunDir, VariantDir
+from emocompress.artifacts.schema import BenchFile, Lineage, Metrics
 from emocompress.cli import main
 from emocompress.errors import UserError
 from emocompress.measure.bench.settings import BenchSettings
 from emocompress.measure.bench.speed import (
-    BENCH_FILE,
     Target,
     choose_baseline,
     find_targets,
@@ -43,9 +44,11 @@ def onnx_variant(parent: Path, out: Path, precision: str = "fp32") -> Path:
         facts = export_classifier(parent, out, max_length=32)
     else:
         facts = quantize_variant(parent, out, precision)
-    lineage = {"name": out.name, "parent": parent.name, "format": "onnx", "facts": facts}
-    (out / "emocompress.json").write_text(json.dumps(lineage), encoding="utf-8")
-    (out / "metrics.json").write_text(json.dumps({"schema": "emocompress.metrics/1"}))
+    variant = VariantDir(out)
+    variant.write_lineage(
+        Lineage(name=out.name, parent=parent.name, operation="export", format="onnx", facts=facts)
+    )
+    variant.write_metrics(Metrics(variant=out.name))
     return out
 
 
@@ -58,7 +61,7 @@ def bench_run(tiny_run, tmp_path_factory):
     onnx_variant(variants / "student-1l", variants / "student-1l-onnx")
     onnx_variant(variants / "student-1l-onnx", variants / "student-1l-int8", "int8-dynamic")
     result = run_bench(SETTINGS, RunDir(root), Reporter("quiet"))
-    return root, result
+    return root, result.to_json()
 
 
 def test_every_variant_has_its_runtime_and_ordered_figures(bench_run) -> None:
@@ -78,7 +81,7 @@ def test_every_variant_has_its_runtime_and_ordered_figures(bench_run) -> None:
     for entry in result["variants"].values():
         for figures in entry["speed"]["runtimes"].values():
             for size in (1, 4):
-                batch = figures[f"batch_{size}"]
+                batch = figures["batches"][str(size)]
                 assert 0 < batch["p50_ms"] <= batch["p95_ms"] <= batch["p99_ms"]
                 assert batch["texts_per_s"] > 0 and batch["runs"] == 3
             assert figures["peak_rss_mb"] > 10
@@ -91,21 +94,23 @@ def test_speedups_are_ratios_to_the_baseline_in_the_same_call(bench_run) -> None
     _, result = bench_run
     speeds = {n: v["speed"]["runtimes"] for n, v in result["variants"].items()}
     teacher = speeds["teacher"]["pytorch"]
-    assert teacher["speedup_batch_1"] == 1.0 and teacher["speedup_batch_4"] == 1.0
+    assert teacher["speedup"] == {"1": 1.0, "4": 1.0}
     for runtimes in speeds.values():
         for figures in runtimes.values():
             for size in (1, 4):
-                key = f"batch_{size}"
-                expected = figures[key]["texts_per_s"] / teacher[key]["texts_per_s"]
-                assert figures[f"speedup_batch_{size}"] == pytest.approx(expected, rel=1e-12)
+                key = str(size)
+                mine, theirs = figures["batches"][key], teacher["batches"][key]
+                expected = mine["texts_per_s"] / theirs["texts_per_s"]
+                assert figures["speedup"][key] == pytest.approx(expected, rel=1e-12)
 
 
 def test_results_are_written_to_metrics_and_bench_json(bench_run) -> None:
     root, result = bench_run
-    assert read_json(root / BENCH_FILE) == json.loads(json.dumps(result))
-    metrics = read_json(root / "variants" / "student-1l" / "metrics.json")
-    assert metrics["speed"] == result["variants"]["student-1l"]["speed"]
-    assert metrics["quality"]["auc"]["macro"] is not None  # other sections kept
+    run = RunDir(root)
+    assert run.load_bench().to_json() == result
+    metrics = run.variant("student-1l").load_metrics()
+    assert metrics.speed.model_dump(mode="json") == result["variants"]["student-1l"]["speed"]
+    assert metrics.quality.auc.macro is not None  # other sections kept
     assert result["settings"] == SETTINGS.model_dump(mode="json")
 
 
@@ -139,8 +144,8 @@ def test_time_batches_walks_the_texts_in_order_and_wraps() -> None:
     seen: list[list[str]] = []
     figures = time_batches(seen.append, ["a", "b", "c"], 2, runs=3, warmup=1)
     assert seen == [["a", "b"], ["c", "a"], ["b", "c"], ["a", "b"]]
-    assert 0 < figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"]
-    assert figures["runs"] == 3
+    assert 0 < figures.p50_ms <= figures.p95_ms <= figures.p99_ms
+    assert figures.runs == 3
 
 
 def test_text_sample_is_seeded_and_may_repeat() -> None:
@@ -171,8 +176,9 @@ def test_bad_inputs_are_user_errors(tiny_classifier, tmp_path) -> None:
 def test_unknown_precision_and_unknown_variant(bench_run, tmp_path) -> None:
     root, _ = bench_run
     onnx = shutil.copytree(root / "variants" / "student-1l-onnx", tmp_path / "odd")
-    lineage = read_json(onnx / "emocompress.json")
-    (onnx / "emocompress.json").write_text(json.dumps({**lineage, "facts": {"precision": "int3"}}))
+    variant = VariantDir(onnx)
+    odd = variant.load_lineage().model_copy(update={"facts": {"precision": "int3"}})
+    variant.write_lineage(odd)
     with pytest.raises(UserError, match="unknown ONNX precision 'int3'"):
         runtime_of(onnx)
     with pytest.raises(UserError, match="no finished variant named ghost"):
@@ -196,7 +202,7 @@ def test_peak_memory_is_the_childs_own(bench_run) -> None:
     job.update(path=str(root / "variants" / "student-1l-int8"), batch_sizes=[1], runs=1)
     job.update(warmup=0, max_length=16, texts=["hello there"])
     figures = run_child(job, Reporter("quiet"), "ballast")
-    assert 10 < figures["peak_rss_mb"] < 350 and len(ballast) == 400_000_000
+    assert 10 < figures["runtime"]["peak_rss_mb"] < 350 and len(ballast) == 400_000_000
 
 
 def test_cli_json_and_errors(bench_run, tmp_path, capsys) -> None:
@@ -207,7 +213,7 @@ def test_cli_json_and_errors(bench_run, tmp_path, capsys) -> None:
     assert main([*args, "--n-texts", "4", "--batch-sizes", "2,1", "--threads", "1", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     figures = result["variants"]["int8"]["speed"]["runtimes"]["onnx_int8"]
-    assert figures["speedup_batch_2"] == 1.0 and figures["threads"] == 1
+    assert figures["speedup"]["2"] == 1.0 and figures["threads"] == 1
     assert result["settings"]["batch_sizes"] == [1, 2]
     assert (alone / "metrics.json").read_bytes() == before  # not in a run: left as it was
     for bad, message in [
@@ -229,7 +235,7 @@ def test_table_says_na_for_gpu_memory(bench_run) -> None:
 
     _, result = bench_run
     console = Console(record=True, width=200)
-    console.print(speed_table(result))
+    console.print(speed_table(BenchFile.model_validate(result)))
     text = console.export_text()
     assert "student-1l-int8" in text and "onnx_int8" in text and "1.00x" in text
     assert " n/a " in text and " 0 " not in text

@@ -39,6 +39,9 @@ def _strategy(params: dict, f1s: list[float], tune: float, thresholds: list | No
             "precision": round(min(1.0, f1 + 0.05), 3),
             "recall": round(max(0.0, f1 - 0.05), 3),
             "support": 10 + 5 * i,
+            "tp": 5 + i,
+            "fp": 2,
+            "fn": 5 + 4 * i,
             "threshold": None if thresholds is None else thresholds[i],
         }
         for i, (label, f1) in enumerate(zip(LABELS, f1s, strict=True))
@@ -131,7 +134,7 @@ def write_synthetic_run(root: Path) -> Path:
         (folder / "emocompress.json").write_text(json.dumps(lineage))
         (folder / "metrics.json").write_text(json.dumps(_metrics(name, auc, mb, ms, layers)))
         save_file(_weights(layers), str(folder / "model.safetensors"))
-        steps[name] = {"status": "done", "op": op}
+        steps[name] = {"status": "done", "op": op, "hash": "0" * 64}
     (run / "run.json").write_text(json.dumps({"schema": "emocompress.run/1", "steps": steps}))
     (run / "recipe.yaml").write_text("name: synthetic\nreference: teacher\n")
     return run
@@ -327,7 +330,9 @@ async def test_cancel_a_recipe_run(tmp_path, monkeypatch, tiny_classifier):
     monkeypatch.chdir(tmp_path)
     recipe = write_tiny_recipe(tmp_path, tiny_classifier, name="cancelled")
     # long enough training that the cancel lands while the teacher is being trained
-    recipe.write_text(recipe.read_text().replace("finetune: {epochs: 1,", "finetune: {epochs: 500,"))
+    recipe.write_text(
+        recipe.read_text().replace("finetune: {epochs: 1,", "finetune: {epochs: 500,")
+    )
     app = _app([tmp_path], recipe=str(recipe))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("r", "ctrl+s")

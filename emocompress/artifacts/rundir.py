@@ -119,12 +119,13 @@ class VariantDir:
         history = self.load_history()
         return None if history is None else history.seconds
 
-    # TRANSITIONAL (removed once every reader uses the typed load_* methods): raw dicts
+    # TRANSITIONAL, for the readers not yet on the typed models (report, TUI): the same
+    # validated, upgraded content as plain data in today's layout, never the raw file
     def metrics(self) -> dict[str, Any]:
-        return read_json_object(self.metrics_file)
+        return self.load_metrics().to_json()
 
     def lineage(self) -> dict[str, Any]:
-        return read_json_object(self.lineage_file)
+        return self.load_lineage().to_json()
 
     def write_metrics(self, metrics: Metrics) -> None:
         metrics.write(self.metrics_file)
@@ -211,9 +212,9 @@ class RunDir:
     def save_state(self, state: RunFile) -> None:
         state.write(self.run_file)
 
-    # TRANSITIONAL (removed once the runner writes RunFile): raw dicts
+    # TRANSITIONAL, for the readers not yet on the typed models: validated plain data
     def state(self) -> dict[str, Any]:
-        return read_json_object(self.run_file) if self.run_file.is_file() else {}
+        return self.load_state().to_json() if self.run_file.is_file() else {}
 
     def write_state(self, state: dict[str, Any]) -> None:
         from emocompress.artifacts.atomic import write_json

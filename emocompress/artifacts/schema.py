@@ -321,7 +321,7 @@ class MachineLimit(Record):
 
 class BenchTexts(Record):
     source: str
-    split: str
+    split: str | None = Field(None, description="null: the texts are lines of a file")
     seed: int | None = None
     count: int
     max_length: int | None = None

@@ -23,7 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from emocompress.artifacts.atomic import atomic_dir, write_json, write_text
+from emocompress.artifacts.jsonfile import read_json_object
+from emocompress.artifacts.rundir import VariantDir
+from emocompress.artifacts.schema import CONFIG_FILE, Lineage, Metrics
 from emocompress.errors import UserError
+from emocompress.format import NA, fmt
 from emocompress.models.ort import LABELS_FILE, MODEL_FILE, TOKENIZER_FILE, read_label_names
 
 THRESHOLDS_FILE = "thresholds.json"
@@ -32,40 +36,36 @@ COPIED = (
     MODEL_FILE,
     MODEL_FILE + ".data",
     TOKENIZER_FILE,
-    "config.json",
-    "metrics.json",
-    "emocompress.json",
+    CONFIG_FILE,
+    Metrics.FILE,
+    Lineage.FILE,
 )
 
 
-def _read(path: Path) -> dict[str, Any]:
-    from emocompress.artifacts.rundir import read_json
-
-    return read_json(path)
-
-
-def selected_thresholds(metrics: dict[str, Any]) -> dict[str, Any]:
-    """``{"strategy": name, "params": {...}, "tune_split": ...}`` from metrics.json."""
-    quality = metrics.get("quality") or {}
-    strategy = quality.get("selected_strategy")
-    params = ((quality.get("strategies") or {}).get(strategy) or {}).get("params")
-    if not strategy or params is None:
+def selected_thresholds(metrics: Metrics) -> dict[str, Any]:
+    """``{"strategy": name, "params": {...}, "tune_split": ...}`` from the variant's metrics."""
+    quality = metrics.quality
+    if quality is None or quality.selected_strategy not in quality.strategies:
         raise UserError(
-            "metrics.json has no selected threshold strategy",
+            f"{Metrics.FILE} has no selected threshold strategy",
             expected="a variant measured by emocompress (run or eval)",
         )
-    return {"strategy": strategy, "params": params, "tune_split": quality.get("tune_split")}
+    return {
+        "strategy": quality.selected_strategy,
+        "params": quality.selected.params,
+        "tune_split": quality.tune_split,
+    }
 
 
-def lineage_chain(variant: Path) -> list[dict[str, Any]]:
+def lineage_chain(variant: Path) -> list[Lineage]:
     """The variant's lineage, then its parent's, ... while they are in the same run folder."""
-    chain: list[dict[str, Any]] = []
-    current: Path | None = variant
-    while current is not None and (current / "emocompress.json").is_file():
-        lineage = _read(current / "emocompress.json")
+    chain: list[Lineage] = []
+    current: VariantDir | None = VariantDir(variant)
+    while current is not None and current.has_lineage():
+        lineage = current.load_lineage()
         chain.append(lineage)
-        parent = lineage.get("parent")
-        current = current.parent / parent if isinstance(parent, str) else None
+        parent = lineage.parent
+        current = VariantDir(current.path.parent / parent) if isinstance(parent, str) else None
         if len(chain) > 50:  # a cycle in hand-edited files
             break
     return chain
@@ -74,15 +74,17 @@ def lineage_chain(variant: Path) -> list[dict[str, Any]]:
 def write_bundle(variant: str | Path, out: str | Path) -> Path:
     """Write the bundle of the finished ONNX variant ``variant`` to ``out`` (atomically)."""
     variant, out = Path(variant), Path(out)
+    source = VariantDir(variant)
     if not (variant / MODEL_FILE).is_file():
         raise UserError(f"{variant}: no {MODEL_FILE}", expected="an exported ONNX variant")
-    if not (variant / "metrics.json").is_file():
+    if not source.has_metrics():
         raise UserError(
-            f"{variant}: no metrics.json", expected="a measured variant (thresholds come from it)"
+            f"{variant}: no {Metrics.FILE}",
+            expected="a measured variant (thresholds come from it)",
         )
     if out.resolve() == variant.resolve():
         raise UserError(f"{out}: the bundle cannot be written over its own variant")
-    metrics = _read(variant / "metrics.json")
+    metrics = source.load_metrics()
     thresholds = selected_thresholds(metrics)
     labels = read_label_names(variant)
     with atomic_dir(out) as tmp:
@@ -95,41 +97,35 @@ def write_bundle(variant: str | Path, out: str | Path) -> Path:
     return out
 
 
-def _figure(value: Any, spec: str = ".4f") -> str:
-    return "n/a" if value is None else format(value, spec)
-
-
 def model_card(
-    variant: Path, metrics: dict[str, Any], thresholds: dict[str, Any], labels: list[str]
+    variant: Path, metrics: Metrics, thresholds: dict[str, Any], labels: list[str]
 ) -> str:
-    from emocompress.measure.summary import dig, selected_f1
+    from emocompress.measure.summary import selected_f1
 
     chain = lineage_chain(variant)
-    facts = (chain[0].get("facts") or {}) if chain else {}
+    facts = chain[0].facts if chain else {}
     steps = [
-        f"- `{c.get('name')}`: {c.get('operation')} from "
-        f"{c.get('parent') or c.get('source')}"
-        + (f" ({(c.get('facts') or {}).get('precision')})" if c.get("format") == "onnx" else "")
+        f"- `{c.name}`: {c.operation} from {c.parent or c.source}"
+        + (f" ({c.facts.get('precision')})" if c.format == "onnx" else "")
         for c in chain
     ]
-    quality = metrics.get("quality") or {}
-    parity = metrics.get("parity") or facts.get("parity") or {}
-    size_mb = dig(metrics, "size", "bytes_on_disk")
+    quality, parity, size = metrics.quality, metrics.parity, metrics.size
     rows = [
-        ("macro AUC", _figure(dig(quality, "auc", "macro"))),
-        ("micro AUC", _figure(dig(quality, "auc", "micro"))),
-        (f"macro F1 ({thresholds['strategy']} thresholds)", _figure(selected_f1(metrics))),
-        ("micro F1", _figure(selected_f1(metrics, "micro"))),
-        ("size on disk", "n/a" if size_mb is None else f"{size_mb / 1e6:.1f} MB"),
-        ("precision", str(facts.get("precision", "n/a"))),
+        ("macro AUC", fmt(quality.auc.macro if quality else None, ".4f")),
+        ("micro AUC", fmt(quality.auc.micro if quality else None, ".4f")),
+        (f"macro F1 ({thresholds['strategy']} thresholds)", fmt(selected_f1(metrics), ".4f")),
+        ("micro F1", fmt(selected_f1(metrics, "micro"), ".4f")),
+        ("size on disk", NA if size is None else f"{fmt(size.megabytes, '.1f')} MB"),
+        ("precision", fmt(facts.get("precision"))),
         (
             "parity (max abs logit diff)",
-            f"{_figure(parity.get('max_abs_logit_diff'), '.2g')} against "
-            f"{parity.get('reference', 'n/a')} on {parity.get('texts', 'n/a')} texts",
+            f"{fmt(parity.max_abs_logit_diff if parity else None, '.2g')} against "
+            f"{fmt(parity.reference if parity else None)} on "
+            f"{fmt(parity.texts if parity else None)} texts",
         ),
     ]
     table = "\n".join(f"| {name} | {value} |" for name, value in rows)
-    return f"""# {metrics.get("variant") or variant.name}
+    return f"""# {metrics.variant or variant.name}
 
 Multi-label emotion classifier ({len(labels)} labels), ONNX, made by emocompress.
 
@@ -139,8 +135,9 @@ Multi-label emotion classifier ({len(labels)} labels), ONNX, made by emocompress
 
 ## Figures
 
-Measured on the `{quality.get("report_split")}` split ({quality.get("n_report")} texts);
-thresholds chosen on `{quality.get("tune_split")}` ({quality.get("n_tune")} texts).
+Measured on the `{fmt(quality and quality.report_split)}` split \
+({fmt(quality and quality.n_report)} texts); thresholds chosen on \
+`{fmt(quality and quality.tune_split)}` ({fmt(quality and quality.n_tune)} texts).
 
 | figure | value |
 | --- | --- |
@@ -167,8 +164,8 @@ the threshold in `thresholds.json` (strategy `{thresholds["strategy"]}`). Texts 
 
 def _read_tokenizer_length(variant: Path) -> int | None:
     try:
-        data = json.loads((variant / TOKENIZER_FILE).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        data = read_json_object(variant / TOKENIZER_FILE)
+    except UserError:
         return None
     return (data.get("truncation") or {}).get("max_length")
 
@@ -184,7 +181,7 @@ def predict_texts(bundle: str | Path, texts: list[str], *, batch_size: int = 64)
         raise UserError(f"{bundle}: no {THRESHOLDS_FILE}", expected="a bundle (emocompress export)")
     model = OrtClassifier(bundle)
     probs = model.probs(texts, batch_size=batch_size)
-    chosen = apply_thresholds(probs, _read(bundle / THRESHOLDS_FILE), model.label_names)
+    chosen = apply_thresholds(probs, read_json_object(bundle / THRESHOLDS_FILE), model.label_names)
     results = []
     for text, row, picked in zip(texts, probs, chosen, strict=True):
         order = sorted(range(len(row)), key=lambda j: -row[j])

@@ -4,14 +4,16 @@ the quality section (thresholds chosen on tune, figures on report) and the size 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel
 
 from emocompress.artifacts.predictions import save_predictions
-from emocompress.artifacts.rundir import METRICS_SCHEMA, VariantDir
+from emocompress.artifacts.rundir import VariantDir
+from emocompress.artifacts.schema import AgainstParent, DataInfo, Metrics, Quality, Size
 from emocompress.measure.metrics import compute_quality
 from emocompress.ops.context import DataContext
 from emocompress.progress import Reporter
@@ -28,7 +30,7 @@ def score_texts(
     description: str = "scoring",
 ) -> tuple[np.ndarray, list[str]]:
     """Probabilities (n, L) and label names from whichever runtime the variant is for."""
-    if (variant_path / "model.onnx").is_file():
+    if VariantDir(variant_path).is_onnx:
         from emocompress.models.ort import predict_probs as ort_predict_probs
 
         return ort_predict_probs(variant_path, texts, batch_size=batch_size, max_length=max_length)
@@ -56,13 +58,15 @@ def evaluate_variant(
     batch_size: int = 64,
     device: str = "cpu",
     reporter: Reporter | None = None,
-    extra: dict[str, Any] | None = None,
+    sections: Mapping[str, Any] | None = None,
     parent: VariantDir | None = None,
-) -> dict[str, Any]:
+) -> Metrics:
     """Write predictions/<split>.npz and metrics.json into ``variant_path``; return the metrics.
 
-    With ``parent`` (the variant this one was made from), metrics.json also holds
-    ``against_parent``: the macro-AUC drop on the same report split.
+    ``sections`` are the operation's own metrics sections (training, parity, ...). With
+    ``parent`` (the variant this one was made from), metrics.json also holds
+    ``against_parent``: the macro-AUC drop on the same report split. Sections measured
+    earlier and not measured again (a bench's speed) are kept.
     """
     from emocompress.data.readers import check_label_set
     from emocompress.models.inspect import size_summary
@@ -87,44 +91,49 @@ def evaluate_variant(
         )
         scored[role] = (split, probs)
     (tune, tune_probs), (report, report_probs) = scored["tune"], scored["report"]
-    quality = compute_quality(
-        tune_probs,
-        tune.labels,
-        report_probs,
-        report.labels,
-        report.label_names,
-        tune_split=tune.name,
-        report_split=report.name,
+    quality = Quality.model_validate(
+        compute_quality(
+            tune_probs,
+            tune.labels,
+            report_probs,
+            report.labels,
+            report.label_names,
+            tune_split=tune.name,
+            report_split=report.name,
+        )
     )
-    previous = variant.metrics() if variant.metrics_file.is_file() else {}
-    metrics = {
-        **previous,
-        "schema": METRICS_SCHEMA,
+    measured: dict[str, Any] = {
         "variant": name or variant.name,
         "labels": list(report.label_names),
-        "data": data.describe(),
+        "data": DataInfo.model_validate(data.describe()),
         "quality": quality,
-        "size": size_summary(variant.path),
-        **(extra or {}),
+        "size": Size.model_validate(size_summary(variant.path)),
+        **(sections or {}),
     }
     if parent is not None:
-        metrics["against_parent"] = against_parent(metrics, parent)
-    from emocompress.artifacts.atomic import write_json
-
-    write_json(variant.metrics_file, metrics)
+        measured["against_parent"] = against_parent(quality, parent)
+    previous = variant.load_metrics_or_none()
+    metrics = Metrics.model_validate(
+        {**(previous.model_dump() if previous else {}), **_dumped(measured)}
+    )
+    variant.write_metrics(metrics)
     return metrics
 
 
-def against_parent(metrics: dict[str, Any], parent: VariantDir) -> dict[str, Any]:
-    """The variant's macro AUC against its parent's, on the same report split."""
-    parent_metrics = parent.metrics() if parent.metrics_file.is_file() else {}
-    parent_quality = parent_metrics.get("quality") or {}
-    mine = metrics["quality"]["auc"]["macro"]
-    theirs = (parent_quality.get("auc") or {}).get("macro")
-    same_split = parent_quality.get("report_split") == metrics["quality"]["report_split"]
-    drop = theirs - mine if same_split and None not in (mine, theirs) else None
+def _dumped(sections: Mapping[str, Any]) -> dict[str, Any]:
+    """Sections as plain data, whether given as models or dicts (validated together after)."""
     return {
-        "parent": parent.name,
-        "parent_macro_auc": theirs if same_split else None,
-        "macro_auc_drop": drop,
+        key: value.model_dump() if isinstance(value, BaseModel) else value
+        for key, value in sections.items()
     }
+
+
+def against_parent(quality: Quality, parent: VariantDir) -> AgainstParent:
+    """The variant's macro AUC against its parent's, on the same report split."""
+    parent_metrics = parent.load_metrics_or_none()
+    theirs = parent_metrics.quality if parent_metrics is not None else None
+    same_split = theirs is not None and theirs.report_split == quality.report_split
+    parent_auc = theirs.auc.macro if same_split and theirs is not None else None
+    mine = quality.auc.macro
+    drop = parent_auc - mine if parent_auc is not None and mine is not None else None
+    return AgainstParent(parent=parent.name, parent_macro_auc=parent_auc, macro_auc_drop=drop)

@@ -31,7 +31,9 @@ _HIDDEN_KEYS = ("hidden_size", "dim", "d_model")
 _FFN_KEYS = ("intermediate_size", "hidden_dim", "ffn_dim", "encoder_ffn_dim")
 # shape-plan module names that set a layer's attention width (query) or FFN width
 _ATTENTION_QUERY = ("attention.self.query", "attention.q_lin")
-_PLANNED = re.compile(r"layers?\.(\d+)\.(attention\.self\.query|attention\.q_lin|intermediate\.dense|ffn\.lin1)$")
+_PLANNED = re.compile(
+    r"layers?\.(\d+)\.(attention\.self\.query|attention\.q_lin|intermediate\.dense|ffn\.lin1)$"
+)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Quality gates: bounds a variant's metrics must meet, their evaluation, and JUnit output.
 
 A recipe gives each variant (and the teacher) optional ``gates``; after a run the runner calls
-:func:`evaluate_gates` with the variant's metrics.json and the reference variant's, and
+:func:`evaluate_gates` with the variant's typed metrics and the reference variant's, and
 :func:`write_junit` turns the results into ``gates.xml`` for CI. A gate whose figure is
 missing (not measured, or ``null``) fails and says what is missing: a gate never passes by
 default. Import-light on purpose: pydantic and the standard library only.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -26,12 +26,14 @@ from pydantic import (
 )
 
 from emocompress.artifacts.atomic import write_bytes
+from emocompress.artifacts.schema import GateOutcome, Metrics
+from emocompress.registry import Registry
 
 JUNIT_SUITE = "emocompress.gates"
 
 
 class SpeedupGate(BaseModel):
-    """``min_speedup`` in full: a bound on ``speed.runtimes.<runtime>.speedup_batch_<batch>``."""
+    """``min_speedup`` in full: a bound on ``speed.runtimes.<runtime>.speedup.<batch>``."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -101,116 +103,115 @@ class Gates(BaseModel):
         }
 
 
-@dataclass(frozen=True)
-class GateResult:
-    variant: str
-    gate: str
-    value: float | None  # the measured figure; None when it is missing
-    bound: float
-    passed: bool
-    message: str
-
-
 class MissingFigure(Exception):
     """A figure a gate needs is absent or null; the message says which."""
 
 
 @dataclass(frozen=True)
-class _GateDef:
+class GateDef:
+    """One kind of gate: its field in :class:`Gates`, how it reads its figure, its bound's sense."""
+
+    name: str
     label: str
     direction: Literal["min", "max"]
-    read: Callable[[Mapping[str, Any], Mapping[str, Any] | None, Any], float]
+    read: Callable[[Metrics, Metrics | None, Any], float]
     fmt: str = ".4f"
 
 
-def _dig(metrics: Mapping[str, Any] | None, path: str, whose: str = "metrics") -> Any:
+def _figure(metrics: Metrics | None, path: str, whose: str = "metrics") -> float:
+    """The number at ``path`` (attributes of the typed metrics, then keys of their maps)."""
     node: Any = metrics
-    for key in path.split("."):
-        if not isinstance(node, Mapping) or key not in node:
+    for part in path.split("."):
+        if node is None:
             raise MissingFigure(f"{path} is missing from the {whose}")
-        node = node[key]
+        if isinstance(node, dict):
+            key: Any = int(part) if part.isdigit() else part
+            if key not in node:
+                raise MissingFigure(f"{path} is missing from the {whose}")
+            node = node[key]
+        else:
+            node = getattr(node, part)
     if node is None:
         raise MissingFigure(f"{path} is null (n/a) in the {whose}")
-    return node
+    if isinstance(node, bool) or not isinstance(node, int | float):
+        raise MissingFigure(f"{path} is not a number in the {whose} ({node!r})")
+    return float(node)
 
 
-def _number(metrics: Mapping[str, Any] | None, path: str, whose: str = "metrics") -> float:
-    value = _dig(metrics, path, whose)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise MissingFigure(f"{path} is not a number in the {whose} ({value!r})")
-    return float(value)
+def _macro_auc(metrics: Metrics, *_: Any) -> float:
+    return _figure(metrics, "quality.auc.macro")
 
 
-def _macro_auc(metrics: Mapping[str, Any], *_: Any) -> float:
-    return _number(metrics, "quality.auc.macro")
-
-
-def _reference_auc(
-    metrics: Mapping[str, Any], reference: Mapping[str, Any] | None
-) -> tuple[float, float]:
+def _reference_auc(metrics: Metrics, reference: Metrics | None) -> tuple[float, float]:
     if reference is None:
         raise MissingFigure("the reference variant's metrics are missing")
-    mine, theirs = (
-        _dig(metrics, "quality.report_split"),
-        _dig(reference, "quality.report_split", "reference metrics"),
-    )
+    if metrics.quality is None or reference.quality is None:
+        whose = "metrics" if metrics.quality is None else "reference metrics"
+        raise MissingFigure(f"quality is missing from the {whose}")
+    mine, theirs = metrics.quality.report_split, reference.quality.report_split
     if mine != theirs:
         raise MissingFigure(f"reference measured on split {theirs!r}, this variant on {mine!r}")
-    return _macro_auc(metrics), _number(reference, "quality.auc.macro", "reference metrics")
+    return _macro_auc(metrics), _figure(reference, "quality.auc.macro", "reference metrics")
 
 
-def _auc_drop(metrics: Mapping[str, Any], reference: Mapping[str, Any] | None, _: Any) -> float:
+def _auc_drop(metrics: Metrics, reference: Metrics | None, _: Any) -> float:
     mine, theirs = _reference_auc(metrics, reference)
     return theirs - mine
 
 
-def _auc_share(metrics: Mapping[str, Any], reference: Mapping[str, Any] | None, _: Any) -> float:
+def _auc_share(metrics: Metrics, reference: Metrics | None, _: Any) -> float:
     mine, theirs = _reference_auc(metrics, reference)
     if theirs <= 0:
         raise MissingFigure("the reference's macro AUC is 0")
     return mine / theirs
 
 
-def _parent_auc_drop(metrics: Mapping[str, Any], *_: Any) -> float:
-    return _number(metrics, "against_parent.macro_auc_drop")
+def _parent_auc_drop(metrics: Metrics, *_: Any) -> float:
+    return _figure(metrics, "against_parent.macro_auc_drop")
 
 
-def _selected_f1(average: str) -> Callable[..., float]:
-    def read(metrics: Mapping[str, Any], *_: Any) -> float:
-        strategy = _dig(metrics, "quality.selected_strategy")
-        return _number(metrics, f"quality.strategies.{strategy}.{average}.f1")
+def _selected_f1(average: Literal["micro", "macro"]) -> Callable[..., float]:
+    def read(metrics: Metrics, *_: Any) -> float:
+        if metrics.quality is None:
+            raise MissingFigure("quality is missing from the metrics")
+        strategy = metrics.quality.selected_strategy
+        return _figure(metrics, f"quality.strategies.{strategy}.{average}.f1")
 
     return read
 
 
-def _megabytes(metrics: Mapping[str, Any], *_: Any) -> float:
-    return _number(metrics, "size.bytes_on_disk") / 1e6
+def _megabytes(metrics: Metrics, *_: Any) -> float:
+    return _figure(metrics, "size.bytes_on_disk") / 1e6
 
 
-def _parameters(metrics: Mapping[str, Any], *_: Any) -> float:
-    return _number(metrics, "size.parameters")
+def _parameters(metrics: Metrics, *_: Any) -> float:
+    return _figure(metrics, "size.parameters")
 
 
-def _speedup(metrics: Mapping[str, Any], _: Any, gate: SpeedupGate) -> float:
-    return _number(metrics, f"speed.runtimes.{gate.runtime}.speedup_batch_{gate.batch}")
+def _speedup(metrics: Metrics, _: Any, gate: SpeedupGate) -> float:
+    return _figure(metrics, f"speed.runtimes.{gate.runtime}.speedup.{gate.batch}")
 
 
-def _parity(metrics: Mapping[str, Any], *_: Any) -> float:
-    return _number(metrics, "parity.max_abs_logit_diff")
+def _parity(metrics: Metrics, *_: Any) -> float:
+    return _figure(metrics, "parity.max_abs_logit_diff")
 
 
-GATES: dict[str, _GateDef] = {
-    "min_macro_auc": _GateDef("macro AUC", "min", _macro_auc),
-    "max_auc_drop": _GateDef("macro AUC drop vs reference", "max", _auc_drop),
-    "max_parent_auc_drop": _GateDef("macro AUC drop vs parent", "max", _parent_auc_drop),
-    "min_auc_share": _GateDef("share of reference macro AUC", "min", _auc_share),
-    "min_macro_f1": _GateDef("macro F1 (selected strategy)", "min", _selected_f1("macro")),
-    "min_micro_f1": _GateDef("micro F1 (selected strategy)", "min", _selected_f1("micro")),
-    "max_mb": _GateDef("size MB", "max", _megabytes, ".1f"),
-    "max_parameters": _GateDef("parameters", "max", _parameters, ",.0f"),
-    "min_speedup": _GateDef("speedup", "min", _speedup, ".2f"),
-    "max_parity_diff": _GateDef("max |logit diff| vs PyTorch", "max", _parity, ".2e"),
-}
+GATES: Registry[GateDef] = Registry(
+    "gate",
+    [
+        GateDef("min_macro_auc", "macro AUC", "min", _macro_auc),
+        GateDef("max_auc_drop", "macro AUC drop vs reference", "max", _auc_drop),
+        GateDef("max_parent_auc_drop", "macro AUC drop vs parent", "max", _parent_auc_drop),
+        GateDef("min_auc_share", "share of reference macro AUC", "min", _auc_share),
+        GateDef("min_macro_f1", "macro F1 (selected strategy)", "min", _selected_f1("macro")),
+        GateDef("min_micro_f1", "micro F1 (selected strategy)", "min", _selected_f1("micro")),
+        GateDef("max_mb", "size MB", "max", _megabytes, ".1f"),
+        GateDef("max_parameters", "parameters", "max", _parameters, ",.0f"),
+        GateDef("min_speedup", "speedup", "min", _speedup, ".2f"),
+        GateDef("max_parity_diff", "max |logit diff| vs PyTorch", "max", _parity, ".2e"),
+    ],
+    name=lambda gate: gate.name,
+)
 assert set(GATES) == set(Gates.model_fields), "every gate field needs a definition"
 
 
@@ -222,19 +223,22 @@ def _within(value: float, bound: float, direction: str) -> bool:
 
 
 def _evaluate_one(
-    variant: str,
-    name: str,
-    setting: Any,
-    metrics: Mapping[str, Any],
-    reference: Mapping[str, Any] | None,
-) -> GateResult:
-    gate = GATES[name]
+    variant: str, name: str, setting: Any, metrics: Metrics | None, reference: Metrics | None
+) -> GateOutcome:
+    gate = GATES.lookup(name)
     bound = float(setting.value if isinstance(setting, SpeedupGate) else setting)
     try:
+        if metrics is None:
+            raise MissingFigure("metrics.json is missing")
         value = gate.read(metrics, reference, setting)
     except MissingFigure as missing:
-        return GateResult(
-            variant, name, None, bound, False, f"{gate.label}: cannot check, {missing}"
+        return GateOutcome(
+            variant=variant,
+            gate=name,
+            value=None,
+            bound=bound,
+            passed=False,
+            message=f"{gate.label}: cannot check, {missing}",
         )
     passed = _within(value, bound, gate.direction)
     word = "minimum" if gate.direction == "min" else "maximum"
@@ -242,23 +246,22 @@ def _evaluate_one(
         "meets the" if passed else ("is below the" if gate.direction == "min" else "is above the")
     )
     message = f"{gate.label} {value:{gate.fmt}} {relation} {word} {bound:{gate.fmt}}"
-    return GateResult(variant, name, value, bound, passed, message)
+    return GateOutcome(
+        variant=variant, gate=name, value=value, bound=bound, passed=passed, message=message
+    )
 
 
 def evaluate_gates(
-    variant_name: str,
-    gates: Gates,
-    metrics: Mapping[str, Any],
-    reference_metrics: Mapping[str, Any] | None,
-) -> list[GateResult]:
-    """Check every set gate of one variant; one result per gate, in declaration order."""
+    variant: str, gates: Gates, metrics: Metrics | None, reference: Metrics | None
+) -> list[GateOutcome]:
+    """Check every set gate of one variant; one outcome per gate, in declaration order."""
     return [
-        _evaluate_one(variant_name, name, setting, metrics, reference_metrics)
+        _evaluate_one(variant, name, setting, metrics, reference)
         for name, setting in gates.active().items()
     ]
 
 
-def junit_xml(results: Iterable[GateResult]) -> bytes:
+def junit_xml(results: Iterable[GateOutcome]) -> bytes:
     results = list(results)
     failures = sum(not r.passed for r in results)
     root = ET.Element(
@@ -286,6 +289,6 @@ def junit_xml(results: Iterable[GateResult]) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
-def write_junit(results: Iterable[GateResult], path: str | Path) -> None:
-    """Write JUnit XML (suite ``emocompress.measure.gates``, one test case per gate) atomically."""
+def write_junit(results: Iterable[GateOutcome], path: str | Path) -> None:
+    """Write JUnit XML (suite ``emocompress.gates``, one test case per gate) atomically."""
     write_bytes(path, junit_xml(results))

@@ -9,10 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from emocompress.artifacts.rundir import VariantDir
+from emocompress.artifacts.schema import Metrics, RuntimeSpeed
+from emocompress.format import fmt
 
 
 def dig(data: Any, *keys: Any) -> Any:
-    """``data[k1][k2]...`` or None when any step is missing."""
+    """TRANSITIONAL, for the readers still on plain data (report, TUI): ``data[k1][k2]...``,
+    or None when any step is missing."""
     for key in keys:
         if not isinstance(data, dict) or key not in data:
             return None
@@ -20,55 +23,49 @@ def dig(data: Any, *keys: Any) -> Any:
     return data
 
 
-def selected_f1(metrics: dict[str, Any], average: str = "macro") -> float | None:
-    quality = metrics.get("quality") or {}
-    strategy = quality.get("selected_strategy")
-    return dig(quality, "strategies", strategy, average, "f1")
+def selected_f1(metrics: Metrics | None, average: str = "macro") -> float | None:
+    """F1 (micro or macro) under the threshold strategy selected on the tune split."""
+    if metrics is None or metrics.quality is None:
+        return None
+    scores = (
+        metrics.quality.selected.micro if average == "micro" else metrics.quality.selected.macro
+    )
+    return scores.f1
 
 
-def variant_row(
-    variant: VariantDir, reference_metrics: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    metrics = variant.metrics()
-    lineage = variant.lineage() if variant.lineage_file.is_file() else {}
-    macro_auc = dig(metrics, "quality", "auc", "macro")
-    reference_auc = dig(reference_metrics, "quality", "auc", "macro")
-    speed = dig(metrics, "speed", "runtimes") or {}
-    runtime = next(iter(speed), None)
-    bytes_on_disk = dig(metrics, "size", "bytes_on_disk")
+def variant_row(variant: VariantDir, reference: Metrics | None = None) -> dict[str, Any]:
+    metrics = variant.load_metrics()
+    lineage = variant.load_lineage_or_none()
+    quality, size = metrics.quality, metrics.size
+    macro_auc = metrics.macro_auc
+    reference_auc = reference.macro_auc if reference is not None else None
+    runtimes = metrics.speed.runtimes if metrics.speed else {}
+    runtime = next(iter(runtimes), None)
+    speed = runtimes[runtime] if runtime else RuntimeSpeed()
+    parent = None
+    if lineage is not None:
+        parent = lineage.parent or lineage.source
     return {
         "variant": variant.name,
-        "operation": lineage.get("operation"),
-        "parent": lineage.get("parent") or lineage.get("source"),
-        "parameters": dig(metrics, "size", "parameters"),
-        "parameters_without_embeddings": dig(metrics, "size", "parameters_without_embeddings"),
-        "mb": bytes_on_disk / 1e6 if bytes_on_disk is not None else None,
+        "operation": lineage.operation if lineage else None,
+        "parent": parent,
+        "parameters": size.parameters if size else None,
+        "parameters_without_embeddings": size.parameters_without_embeddings if size else None,
+        "mb": size.megabytes if size else None,
         "macro_auc": macro_auc,
-        "micro_auc": dig(metrics, "quality", "auc", "micro"),
+        "micro_auc": quality.auc.micro if quality else None,
         "auc_share": macro_auc / reference_auc if macro_auc is not None and reference_auc else None,
         "macro_f1": selected_f1(metrics),
         "micro_f1": selected_f1(metrics, "micro"),
-        "strategy": dig(metrics, "quality", "selected_strategy"),
+        "strategy": quality.selected_strategy if quality else None,
         "runtime": runtime,
-        "p50_ms_batch_1": dig(speed, runtime, "batch_1", "p50_ms") if runtime else None,
-        "p50_ms_batch_32": dig(speed, runtime, "batch_32", "p50_ms") if runtime else None,
-        "texts_per_s": dig(speed, runtime, "batch_32", "texts_per_s") if runtime else None,
-        "peak_rss_mb": dig(speed, runtime, "peak_rss_mb") if runtime else None,
-        "gpu_peak_mb": dig(speed, runtime, "gpu_peak_mb") if runtime else None,
-        "train_seconds": _train_seconds(variant),
+        "p50_ms_batch_1": speed.batch(1).p50_ms,
+        "p50_ms_batch_32": speed.batch(32).p50_ms,
+        "texts_per_s": speed.batch(32).texts_per_s,
+        "peak_rss_mb": speed.peak_rss_mb,
+        "gpu_peak_mb": speed.gpu_peak_mb,
+        "train_seconds": variant.train_seconds(),
     }
-
-
-def _train_seconds(variant: VariantDir) -> float | None:
-    if not variant.history_file.is_file():
-        return None
-    from emocompress.artifacts.rundir import read_json
-
-    return read_json(variant.history_file).get("seconds")
-
-
-def _fmt(value: Any, spec: str) -> str:
-    return "n/a" if value is None else format(value, spec)
 
 
 def summary_table(rows: list[dict[str, Any]], title: str = "variants"):
@@ -103,5 +100,5 @@ def summary_table(rows: list[dict[str, Any]], title: str = "variants"):
     for header, _, spec in shown:
         table.add_column(header, justify="left" if spec == "s" else "right", no_wrap=True)
     for row in rows:
-        table.add_row(*[_fmt(row.get(key), spec) for _, key, spec in shown])
+        table.add_row(*[fmt(row.get(key), spec) for _, key, spec in shown])
     return table

@@ -150,12 +150,11 @@ def save_classifier(
         }
         shutil.copyfile(pooled_model.__file__, out / REMOTE_CODE_FILE)
     model.save_pretrained(str(out))
-    from emocompress.artifacts.atomic import write_json
-    from emocompress.models.shape_plan import PLAN_FILE, shape_plan_of
+    from emocompress.models.shape_plan import shape_plan_of, write_shape_plan
 
     plan = shape_plan_of(model)  # shapes config.json cannot express travel with the weights
     if plan is not None:
-        write_json(out / PLAN_FILE, plan)
+        write_shape_plan(out, plan)
     if tokenizer is not None:
         tokenizer.save_pretrained(str(out))
 

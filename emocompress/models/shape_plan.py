@@ -3,11 +3,11 @@
 BERT-family attention in transformers 5 takes its head size from ``hidden_size /
 num_attention_heads`` and has no ``prune_heads``, so a model with fewer heads than its
 hidden size implies (or different head or FFN counts per layer) cannot be rebuilt from
-config.json alone. Such a variant records in ``emocompress.json`` under ``shape_plan``:
+config.json alone. Such a variant carries a shape plan (beside its weights, and in its
+lineage under ``shape_plan``; :mod:`emocompress.models.shape_plan_file` reads and writes it):
 
 ```json
-{"schema": "emocompress.shape_plan/1",
- "modules": {"bert.encoder.layer.0.attention.self.query":
+{"modules": {"bert.encoder.layer.0.attention.self.query":
                  {"type": "Linear", "in_features": 384, "out_features": 192, "bias": true}},
  "attention": {"bert.encoder.layer.0.attention.self":
                  {"num_attention_heads": 6, "attention_head_size": 32}}}
@@ -30,7 +30,7 @@ from torch import nn
 from transformers import PreTrainedModel
 
 from emocompress.errors import UserError
-from emocompress.models.shape_plan_file import PLAN_FILE, SCHEMA, read_shape_plan  # noqa: F401
+from emocompress.models.shape_plan_file import read_shape_plan, write_shape_plan  # noqa: F401
 
 _ATTENTION_ATTRIBUTES = ("num_attention_heads", "attention_head_size")
 
@@ -67,7 +67,7 @@ def renumber_layers(plan: dict[str, Any], keep: list[int]) -> dict[str, Any]:
     """The plan of a model that keeps only encoder layers ``keep`` (layer keep[i] -> i)."""
     from emocompress.models.classifier import renumber_layer_key
 
-    renamed: dict[str, Any] = {"schema": plan["schema"]}
+    renamed: dict[str, Any] = {}
     for section in ("modules", "attention"):
         renamed[section] = {}
         for name, spec in plan.get(section, {}).items():
@@ -184,4 +184,4 @@ def shape_plan_of(model: PreTrainedModel) -> dict[str, Any] | None:
                 attention[name] = mine
     if not modules and not attention:
         return None
-    return {"schema": SCHEMA, "modules": modules, "attention": attention}
+    return {"modules": modules, "attention": attention}

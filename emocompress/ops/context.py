@@ -90,10 +90,12 @@ class DataContext:
 
 @dataclass
 class OpContext:
+    """``data`` is None only in direct commands given no data; operations that need it say so."""
+
     run: RunDir
     variant: str
     out_dir: Path
-    data: DataContext
+    data: DataContext | None
     parent_name: str | None
     parent_path: Path
     seed: int = 13
@@ -104,9 +106,16 @@ class OpContext:
     extra_parents: list[tuple[str, Path]] = field(default_factory=list)
 
     @property
+    def dataset(self) -> DataContext:
+        """The data, or one error saying that this operation needs it."""
+        if self.data is None:
+            raise UserError(f"{self.variant}: this operation needs data", expected="--data SOURCE")
+        return self.data
+
+    @property
     def label_names(self) -> tuple[str, ...]:
-        return self.data.label_names
+        return self.dataset.label_names
 
     @property
     def max_length(self) -> int:
-        return self.data.max_length
+        return self.dataset.max_length

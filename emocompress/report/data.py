@@ -18,11 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from emocompress.artifacts.rundir import RUN_FILE, RunDir, VariantDir, read_json
+from emocompress.artifacts.rundir import RunDir, VariantDir
+from emocompress.artifacts.schema import BenchFile, Metrics, RunFile
 from emocompress.errors import UserError
 from emocompress.measure.summary import dig, variant_row
-
-BENCH_FILE = "bench.json"
 
 
 @dataclass
@@ -45,7 +44,8 @@ class VariantData:
     """One finished variant: its files, parsed, and what its predictions say."""
 
     dir: VariantDir
-    metrics: dict[str, Any]
+    typed: Metrics  # metrics.json as read through the contract
+    metrics: dict[str, Any]  # the same, as plain data (TRANSITIONAL: sections not yet typed)
     lineage: dict[str, Any]
     history: dict[str, Any] | None
     row: dict[str, Any]  # summary.variant_row against the baseline, plus a few keys (_row)
@@ -107,6 +107,11 @@ class VariantData:
     def trained(self) -> bool:
         return bool(self.history and self.history.get("steps"))
 
+    @property
+    def train_seconds(self) -> float | None:
+        """The one train time of the variant (history.json), as every other reader shows it."""
+        return self.dir.train_seconds()
+
 
 @dataclass
 class ReportData:
@@ -114,7 +119,7 @@ class ReportData:
     state: dict[str, Any]  # run.json
     variants: list[VariantData]
     baseline: str
-    bench: dict[str, Any] | None  # bench.json when bench ran
+    bench: BenchFile | None  # bench.json when bench ran
     skipped: list[str]  # variant folders without metrics.json / emocompress.json
 
     @property
@@ -150,7 +155,7 @@ def gather(run_dir: str | Path, baseline: str | None = None, *, verify: bool = T
         raise UserError(f"{run.root}: no such directory", expected="a run directory")
     if not RunDir.is_run_dir(run.root):
         raise UserError(
-            f"{run.root}: not a run directory", expected=f"{RUN_FILE} and variants/ inside"
+            f"{run.root}: not a run directory", expected=f"{RunFile.FILE} and variants/ inside"
         )
     state = run.state()
     found = run.variants()
@@ -160,7 +165,7 @@ def gather(run_dir: str | Path, baseline: str | None = None, *, verify: bool = T
             f"{run.root}: no finished variant",
             expected="variants/<name>/metrics.json and emocompress.json (run the recipe first)",
         )
-    unchecked = [_read_variant(v, {}, state, verify=False) for v in complete]
+    unchecked = [_read_variant(v, None, state, verify=False) for v in complete]
     names = [v.name for v in unchecked if not v.not_evaluated]
     if not names:
         reasons = "; ".join(f"{v.name}: {v.not_evaluated}" for v in unchecked)
@@ -171,15 +176,14 @@ def gather(run_dir: str | Path, baseline: str | None = None, *, verify: bool = T
             f"baseline {baseline!r} is not a finished, evaluated variant of {run.root}",
             expected=f"one of {', '.join(names)}",
         )
-    base_metrics = next(v for v in unchecked if v.name == baseline).metrics
+    base_metrics = next(v for v in unchecked if v.name == baseline).typed
     variants = [_read_variant(v.dir, base_metrics, state, verify) for v in unchecked]
-    bench_file = run.root / BENCH_FILE
     return ReportData(
         run=run,
         state=state,
         variants=variants,
         baseline=baseline,
-        bench=read_json(bench_file) if bench_file.is_file() else None,
+        bench=run.load_bench(),
         skipped=[v.name for v in found if not v.is_complete()],
     )
 
@@ -202,16 +206,19 @@ def _default_baseline(run: RunDir, names: list[str]) -> str:
 
 
 def _read_variant(
-    vdir: VariantDir, base_metrics: dict[str, Any], state: dict[str, Any], verify: bool
+    vdir: VariantDir, base_metrics: Metrics | None, state: dict[str, Any], verify: bool
 ) -> VariantData:
-    metrics = vdir.metrics()
-    history = read_json(vdir.history_file) if vdir.history_file.is_file() else None
+    typed = vdir.load_metrics()
+    metrics = typed.to_json()
+    loaded = vdir.load_history()
+    history = loaded.to_json() if loaded is not None else None
     data = VariantData(
         dir=vdir,
+        typed=typed,
         metrics=metrics,
         lineage=vdir.lineage(),
         history=history,
-        row=_row(vdir, metrics, base_metrics),
+        row=_row(vdir, typed, base_metrics),
         step=dig(state, "steps", vdir.name) or {},
     )
     if verify and not data.not_evaluated:
@@ -219,24 +226,22 @@ def _read_variant(
     return data
 
 
-def _row(vdir: VariantDir, metrics: dict[str, Any], base_metrics: dict[str, Any]) -> dict:
+def _row(vdir: VariantDir, metrics: Metrics, base_metrics: Metrics | None) -> dict:
     """emocompress.measure.summary.variant_row plus the figures the comparison adds to it."""
-    quality = metrics.get("quality") or {}
-    selected = dig(quality, "strategies", quality.get("selected_strategy")) or {}
     row = variant_row(vdir, base_metrics)
-    runtime = dig(metrics, "speed", "runtimes", row["runtime"]) if row["runtime"] else None
-    batches = sorted(
-        int(k[6:]) for k in runtime or {} if k.startswith("batch_") and k[6:].isdigit()
+    runtime = (
+        metrics.speed.runtimes.get(row["runtime"]) if metrics.speed and row["runtime"] else None
     )
-    largest = batches[-1] if batches else None
+    largest = max(runtime.batches) if runtime and runtime.batches else None
+    selected = metrics.quality.selected if metrics.quality else None
     return {
         **row,
         # p50 latency at the largest batch measured (the latency of the trade-off figure)
         "latency_batch": largest,
-        "latency_ms": dig(runtime, f"batch_{largest}", "p50_ms") if largest else None,
-        "macro_precision": dig(selected, "macro", "precision"),
-        "macro_recall": dig(selected, "macro", "recall"),
-        "bytes_on_disk": dig(metrics, "size", "bytes_on_disk"),
+        "latency_ms": runtime.batch(largest).p50_ms if runtime and largest else None,
+        "macro_precision": selected.macro.precision if selected else None,
+        "macro_recall": selected.macro.recall if selected else None,
+        "bytes_on_disk": metrics.size.bytes_on_disk if metrics.size else None,
     }
 
 

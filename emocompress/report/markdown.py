@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from emocompress.artifacts.schema import Environment, MachineLimit
 from emocompress.measure.summary import dig
 from emocompress.report.data import (
     ReportData,
@@ -214,12 +215,6 @@ def _comparison(data: ReportData) -> str:
     return "\n".join(out)
 
 
-def _batches(runtime: Mapping[str, Any]) -> list[str]:
-    """The runtime's measured batch keys ("batch_1", "batch_32", ...) by batch size."""
-    keys = [k for k in runtime if k.startswith("batch_") and k[6:].isdigit()]
-    return sorted(keys, key=lambda k: int(k[6:]))
-
-
 def _device_of(runtime: str) -> str:
     return "cuda" if runtime.endswith("_cuda") else "cpu"
 
@@ -227,18 +222,15 @@ def _device_of(runtime: str) -> str:
 def _rss_ratio(data: ReportData, v: VariantData, runtime: str) -> float | None:
     """Peak RSS over the bench baseline's, on the same device and from the same bench call
     (same baseline and limit figure recorded), as speed.py computes its speedups."""
-    speed = v.metrics.get("speed") or {}
-    name = speed.get("baseline")
-    if name not in {x.name for x in data.variants}:
+    speed = v.typed.speed
+    if speed is None or speed.baseline not in {x.name for x in data.variants}:
         return None
-    other = data.variant(name).metrics.get("speed") or {}
-    if other.get("baseline") != name or other.get("limit") != speed.get("limit"):
+    other = data.variant(speed.baseline).typed.speed
+    if other is None or other.baseline != speed.baseline or other.limit != speed.limit:
         return None
-    same_device = [
-        r for k, r in (other.get("runtimes") or {}).items() if _device_of(k) == _device_of(runtime)
-    ]
-    mine = dig(speed, "runtimes", runtime, "peak_rss_mb")
-    theirs = same_device[0].get("peak_rss_mb") if same_device else None
+    same_device = [r for k, r in other.runtimes.items() if _device_of(k) == _device_of(runtime)]
+    mine = speed.runtimes[runtime].peak_rss_mb
+    theirs = same_device[0].peak_rss_mb if same_device else None
     return mine / theirs if mine is not None and theirs else None
 
 
@@ -246,19 +238,20 @@ def _efficiency(data: ReportData) -> str:
     out = ["## Efficiency", ""]
     rows = []
     for v in data.variants:
-        for runtime, r in (dig(v.metrics, "speed", "runtimes") or {}).items():
-            largest = (_batches(r) or ["batch_1"])[-1]
+        speed = v.typed.speed
+        for runtime, r in (speed.runtimes if speed else {}).items():
+            largest = max(r.batches, default=1)
             rows.append(
                 [
                     v.name,
                     runtime,
-                    dig(v.metrics, "speed", "baseline") or NA,
-                    ", ".join(f"b{k[6:]} {fmt(r.get('speedup_' + k), '.2f')}" for k in _batches(r))
+                    fmt(speed.baseline),
+                    ", ".join(f"b{b} {fmt(r.speedup.get(b), '.2f')}" for b in sorted(r.batches))
                     or NA,
                     fmt(_rss_ratio(data, v, runtime), ".2f"),
-                    f"{fmt(dig(r, largest, 'texts_per_s'), '.1f')} (b{largest[6:]})",
-                    fmt(r.get("achieved_gflops"), ".2f"),
-                    fmt(r.get("share_of_limit"), ".1%"),
+                    f"{fmt(r.batch(largest).texts_per_s, '.1f')} (b{largest})",
+                    fmt(r.achieved_gflops, ".2f"),
+                    fmt(r.share_of_limit, ".1%"),
                 ]
             )
     if not rows:
@@ -268,11 +261,9 @@ def _efficiency(data: ReportData) -> str:
         )
         return "\n".join(out)
     limit = (
-        dig(data.bench, "limit")
-        or next(
-            (v.metrics["speed"].get("limit") for v in data.variants if v.metrics.get("speed")), None
-        )
-        or {}
+        (data.bench.limit if data.bench else None)
+        or next((v.typed.speed.limit for v in data.variants if v.typed.speed), None)
+        or MachineLimit()
     )
     out += [
         "Speedups (throughput over the bench baseline's, same batch size and device) and peak "
@@ -280,9 +271,9 @@ def _efficiency(data: ReportData) -> str:
         "variant they are relative to; a ratio is n/a when that variant was not measured in "
         "the same call. Achieved GFLOP/s counts the matrix products of a text (emocompress."
         "flops) at the largest batch; the share is of the machine's limit figure: a measured "
-        f"{fmt(limit.get('size'))}x{fmt(limit.get('size'))} matrix product at "
-        f"{fmt(limit.get('fp32_gflops'), '.1f')} GFLOP/s fp32 and "
-        f"{fmt(limit.get('int8_gops'), '.1f')} GOP/s int8 on {fmt(limit.get('threads'))} "
+        f"{fmt(limit.size)}x{fmt(limit.size)} matrix product at "
+        f"{fmt(limit.fp32_gflops, '.1f')} GFLOP/s fp32 and "
+        f"{fmt(limit.int8_gops, '.1f')} GOP/s int8 on {fmt(limit.threads)} "
         f"threads ({'bench.json' if data.bench else 'metrics.json'} `limit`).",
         "",
         md_table(
@@ -408,7 +399,7 @@ def _training_lines(v: VariantData) -> list[str]:
         md_table(
             ["item", "value"],
             [
-                ["train time (s)", fmt(training.get("train_seconds"), ".1f")],
+                ["train time (s)", fmt(v.train_seconds, ".1f")],
                 ["optimiser steps", fmt(training.get("steps"))],
                 ["best epoch (checkpoint kept)", fmt(training.get("best_epoch"), "g")],
                 ["best tune macro AUC", fmt(training.get("best_tune_macro_auc"))],
@@ -473,22 +464,22 @@ def _size_lines(v: VariantData) -> list[str]:
 
 
 def _speed_lines(v: VariantData) -> list[str]:
-    speed = v.metrics.get("speed")
-    if not speed:
+    speed = v.typed.speed
+    if speed is None:
         return ["Not measured (no `speed` section in metrics.json: bench has not run)."]
     rows = [
         [
             runtime,
-            batch[6:],
-            *(fmt(dig(r, batch, key), ".2f") for key in ("p50_ms", "p95_ms", "p99_ms")),
-            fmt(dig(r, batch, "texts_per_s"), ".1f"),
-            fmt(r.get("peak_rss_mb"), ".1f"),
-            fmt(r.get("gpu_peak_mb"), ".1f"),
+            str(size),
+            *(fmt(b, ".2f") for b in (batch.p50_ms, batch.p95_ms, batch.p99_ms)),
+            fmt(batch.texts_per_s, ".1f"),
+            fmt(r.peak_rss_mb, ".1f"),
+            fmt(r.gpu_peak_mb, ".1f"),
         ]
-        for runtime, r in (speed.get("runtimes") or {}).items()
-        for batch in _batches(r)
+        for runtime, r in speed.runtimes.items()
+        for size, batch in sorted(r.batches.items())
     ]
-    machine = speed.get("machine") or {}
+    machine = speed.machine or Environment()
     return [
         md_table(
             [
@@ -504,8 +495,8 @@ def _speed_lines(v: VariantData) -> list[str]:
             rows,
             "llrrrrrr",
         ),
-        f"Measured on {machine.get('cpu', NA)}, {fmt(machine.get('threads'))} threads, GPU "
-        f"{machine.get('gpu') or 'none'}; FLOPs per text {fmt(speed.get('flops_per_text'), ',.0f')}. "
+        f"Measured on {fmt(machine.cpu)}, {fmt(machine.threads)} threads, GPU "
+        f"{machine.gpu or 'none'}; FLOPs per text {fmt(speed.flops_per_text, ',.0f')}. "
         "From metrics.json `speed`.",
     ]
 

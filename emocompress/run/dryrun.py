@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from emocompress.errors import UserError
@@ -76,7 +77,31 @@ def build_on_meta(config: dict[str, Any], num_labels: int):
         return AutoModelForSequenceClassification.from_config(encoder)
 
 
-def estimate(model, config: dict[str, Any], *, batch: int, seq: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Estimate:
+    """Sizes and memory estimates of one planned variant (no weights behind them)."""
+
+    parameters: int
+    without_embeddings: int
+    layers: int
+    hidden: int
+    heads: int
+    ffn: int
+    bytes_fp32: int
+    inference_memory_bytes: int
+    training_memory_bytes: int
+
+
+@dataclass(frozen=True)
+class PlannedVariant:
+    variant: str
+    op: str
+    parent: str
+    batch: int
+    estimate: Estimate
+
+
+def estimate(model, config: dict[str, Any], *, batch: int, seq: int) -> Estimate:
     """Parameter counts and memory estimates for one variant.
 
     inference: weights + the largest layer's activations at (batch, seq):
@@ -97,20 +122,20 @@ def estimate(model, config: dict[str, Any], *, batch: int, seq: int) -> dict[str
     layers = getattr(encoder, "num_hidden_layers", None) or getattr(encoder, "n_layers", 1)
     per_layer = (batch * seq * (4 * hidden + ffn) + batch * heads * seq * seq) * FP32
     weights = total * FP32
-    return {
-        "parameters": total,
-        "parameters_without_embeddings": total - embeddings,
-        "layers": layers,
-        "hidden": hidden,
-        "heads": heads,
-        "ffn": ffn,
-        "bytes_fp32": weights,
-        "inference_memory_bytes": weights + per_layer,
-        "training_memory_bytes": 4 * weights + layers * per_layer,
-    }
+    return Estimate(
+        parameters=total,
+        without_embeddings=total - embeddings,
+        layers=layers,
+        hidden=hidden,
+        heads=heads,
+        ffn=ffn,
+        bytes_fp32=weights,
+        inference_memory_bytes=weights + per_layer,
+        training_memory_bytes=4 * weights + layers * per_layer,
+    )
 
 
-def plan_recipe(recipe: Any) -> list[dict[str, Any]]:
+def plan_recipe(recipe: Any) -> list[PlannedVariant]:
     from emocompress.ops.registry import get_operation
 
     configs: dict[str, dict[str, Any]] = {}
@@ -129,13 +154,13 @@ def plan_recipe(recipe: Any) -> list[dict[str, Any]]:
         model = build_on_meta(config, label_count)
         train_batch = getattr(step.settings, "batch_size", batch)
         rows.append(
-            {
-                "variant": step.name,
-                "op": step.op,
-                "parent": parents[0] if parents else step.source,
-                "batch": train_batch,
-                **estimate(model, config, batch=train_batch, seq=recipe.data.max_length),
-            }
+            PlannedVariant(
+                variant=step.name,
+                op=step.op,
+                parent=str(parents[0] if parents else step.source),
+                batch=train_batch,
+                estimate=estimate(model, config, batch=train_batch, seq=recipe.data.max_length),
+            )
         )
     return rows
 
@@ -158,7 +183,7 @@ def dry_run(recipe_path: str, overrides: Sequence[str] = ()) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from emocompress.recipe.schema import load_recipe
+    from emocompress.recipe.loading import load_recipe
 
     recipe = load_recipe(recipe_path, overrides=overrides)
     rows = plan_recipe(recipe)
@@ -179,22 +204,23 @@ def dry_run(recipe_path: str, overrides: Sequence[str] = ()) -> int:
     ):
         table.add_column(header, justify="left" if header in {"variant", "op", "from"} else "right")
     for row in rows:
+        sizes = row.estimate
         table.add_row(
-            row["variant"],
-            row["op"],
-            str(row["parent"]),
-            str(row["layers"]),
-            str(row["hidden"]),
-            f"{row['parameters']:,}",
-            f"{row['parameters_without_embeddings']:,}",
-            f"{row['bytes_fp32'] / 1e6:,.0f}",
-            f"{row['inference_memory_bytes'] / 1e6:,.0f}",
-            f"{row['training_memory_bytes'] / 1e6:,.0f}",
+            row.variant,
+            row.op,
+            row.parent,
+            str(sizes.layers),
+            str(sizes.hidden),
+            f"{sizes.parameters:,}",
+            f"{sizes.without_embeddings:,}",
+            f"{sizes.bytes_fp32 / 1e6:,.0f}",
+            f"{sizes.inference_memory_bytes / 1e6:,.0f}",
+            f"{sizes.training_memory_bytes / 1e6:,.0f}",
         )
     console = Console(width=max(Console().width, 130))
     console.print(table)
     console.print(
-        f"memory estimates: batch {rows[0]['batch'] if rows else '-'} x {recipe.data.max_length} tokens, fp32;"
+        f"memory estimates: batch {rows[0].batch if rows else '-'} x {recipe.data.max_length} tokens, fp32;"
         " training assumes AdamW. The recipe is valid."
     )
     return 0

@@ -2,9 +2,11 @@
 
 A step is skipped on ``resume`` when its variant directory is complete and the hash of its
 inputs (operation, settings, parent's hash or model reference, data, seed) is the one
-recorded in run.json. Each variant is built in a temporary directory and renamed into place
+recorded in run.json. Each variant is made by :func:`emocompress.run.variant.make_variant`
+(as the direct commands make theirs): built in a temporary directory and renamed into place
 only when its model, lineage and metrics are all written, so a run killed at any moment
-leaves either a finished variant or none.
+leaves either a finished variant or none. The runner knows no operation by name: what an
+operation adds to metrics.json and the gates it implies are declared by the operation.
 """
 
 from __future__ import annotations
@@ -18,23 +20,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emocompress.artifacts.atomic import atomic_dir, write_json, write_text
-from emocompress.artifacts.rundir import VARIANT_SCHEMA, RunDir, environment, now
+from emocompress.artifacts.atomic import write_text
+from emocompress.artifacts.rundir import RunDir, environment, now
+from emocompress.artifacts.schema import Environment, GateOutcome, GatesFile, RunFile, StepRecord
 from emocompress.errors import UserError
-from emocompress.ops.context import DataContext, OpContext
+from emocompress.ops.context import DataContext
 from emocompress.ops.registry import get_operation
 from emocompress.ops.train import distributed
 from emocompress.progress import Reporter
-
-# facts an operation returns that also belong in metrics.json (the rest stays in lineage)
-METRICS_FACTS = ("training", "parity", "quantization", "pruning", "merge")
+from emocompress.run.variant import Parent, StepOptions, make_variant, operation_context
 
 
 @dataclass
 class RunResult:
     run_dir: RunDir
     rows: list[dict[str, Any]] = field(default_factory=list)
-    gate_results: list[Any] = field(default_factory=list)
+    gate_results: list[GateOutcome] = field(default_factory=list)
     ran: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
@@ -140,9 +141,9 @@ def run_recipe(
         state = _start_run(recipe, run_dir, resume=resume, fresh=fresh)
     distributed.wait_for_everyone()
     if not main:
-        state = run_dir.state()
+        state = run_dir.load_state()
     data = data_context(recipe)
-    device = distributed.device_or(resolve_device(recipe.device))
+    options = step_options(recipe)
     steps = select_steps(recipe.steps(), ops, variants)
     result = RunResult(run_dir)
     hashes: dict[str, str] = {}
@@ -150,36 +151,27 @@ def run_recipe(
         for step in steps:
             digest = step_hash(step, hashes, recipe)
             hashes[step.name] = digest
-            recorded = state["steps"].get(step.name, {})
-            variant = run_dir.variant(step.name)
-            if (
-                recorded.get("hash") == digest
-                and recorded.get("status") == "done"
-                and variant.is_complete()
-            ):
+            recorded = state.steps.get(step.name)
+            if recorded is not None and recorded.hash == digest and _finished(run_dir, step):
                 reporter.log(f"{step.name}: finished earlier with the same inputs, skipped")
                 result.skipped.append(step.name)
                 continue
             reporter.check_cancelled()
             if not main:
-                _run_step_helper_process(step, recipe, run_dir, data, device)
+                _run_step_helper_process(step, run_dir, data, options)
                 distributed.wait_for_everyone()
                 continue
-            seconds = _run_step(step, recipe, run_dir, data, device, reporter)
-            state["steps"][step.name] = {
-                "status": "done",
-                "op": step.op,
-                "hash": digest,
-                "seconds": round(seconds, 2),
-                "finished": now(),
-            }
-            run_dir.write_state(state)
+            seconds = _run_step(step, run_dir, data, options, reporter)
+            state.steps[step.name] = StepRecord(
+                op=step.op, hash=digest, seconds=round(seconds, 2), finished=now()
+            )
+            run_dir.save_state(state)
             distributed.wait_for_everyone()
             result.ran.append(step.name)
     except BaseException:
         if main:
-            state["status"] = "failed"
-            run_dir.write_state(state)
+            state.status = "failed"
+            run_dir.save_state(state)
         raise
     if not main:
         return result
@@ -187,15 +179,32 @@ def run_recipe(
         _bench(recipe, run_dir, reporter)
     result.rows = summary_rows(run_dir, recipe)
     result.gate_results = check_gates(recipe, run_dir, steps)
-    state["status"] = "finished"
-    state["finished"] = now()
-    state["gates_passed"] = result.gates_passed
-    run_dir.write_state(state)
+    state.status = "finished"
+    state.finished = now()
+    state.gates_passed = result.gates_passed
+    run_dir.save_state(state)
     _track(recipe, run_dir, reporter)
     return result
 
 
-def _start_run(recipe: Any, run_dir: RunDir, *, resume: bool, fresh: bool) -> dict[str, Any]:
+def step_options(recipe: Any) -> StepOptions:
+    return StepOptions(
+        seed=recipe.seed,
+        device=distributed.device_or(resolve_device(recipe.device)),
+        threads=recipe.threads,
+        eval_batch_size=recipe.evaluation.batch_size,
+    )
+
+
+def _finished(run_dir: RunDir, step: Any) -> bool:
+    """The variant is complete: metrics too, unless its operation is not evaluated."""
+    variant = run_dir.variant(step.name)
+    if get_operation(step.op).evaluate:
+        return variant.is_complete()
+    return variant.has_lineage()
+
+
+def _start_run(recipe: Any, run_dir: RunDir, *, resume: bool, fresh: bool) -> RunFile:
     """Create or reopen the run directory; return run.json's state marked running."""
     from emocompress.recipe.schema import recipe_to_yaml
 
@@ -209,19 +218,18 @@ def _start_run(recipe: Any, run_dir: RunDir, *, resume: bool, fresh: bool) -> di
     run_dir.root.mkdir(parents=True, exist_ok=True)
     write_text(run_dir.recipe_file, recipe_to_yaml(recipe))
     _remove_stale_temporaries(run_dir)
-    state = run_dir.state() or {"schema": "emocompress.run/1", "steps": {}}
-    state.update(
-        {
+    state = run_dir.load_state().model_copy(
+        update={
             "name": recipe.name,
             "status": "running",
             "seed": recipe.seed,
             "started": now(),
             "finished": None,
-            "environment": environment(),
+            "gates_passed": None,
+            "environment": Environment(**environment()),
         }
     )
-    state.setdefault("steps", {})
-    run_dir.write_state(state)
+    run_dir.save_state(state)
     return state
 
 
@@ -234,121 +242,77 @@ def _remove_stale_temporaries(run_dir: RunDir) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
-def _run_step(
-    step: Any, recipe: Any, run_dir: RunDir, data: DataContext, device: str, reporter: Reporter
-) -> float:
-    from emocompress.models.shape_plan import read_shape_plan
-
-    operation = get_operation(step.op)
-    parents = _parents(step)
-    for name in parents:
+def _parents_of(step: Any, run_dir: RunDir) -> list[Parent]:
+    """The step's parents as finished variants of the run, or its model reference."""
+    names = _parents(step)
+    if not names:
+        return [Parent.of_reference(step.source)]
+    for name in names:
         if not run_dir.variant(name).is_complete():
             raise UserError(
                 f"{step.name}: parent variant {name!r} is not finished ({run_dir.variant(name).path})"
             )
-    reporter.log(f"{step.name}: {step.op} from {parents or step.source}")
-    started = time.perf_counter()
-    with atomic_dir(run_dir.variant(step.name).path) as tmp:
-        ctx = _op_context(step, recipe, run_dir, data, device, reporter, tmp)
-        facts = operation.run(ctx, step.settings) or {}
-        lineage = {
-            "schema": VARIANT_SCHEMA,
-            "name": step.name,
-            "parent": parents[0] if len(parents) == 1 else (parents or None),
-            "source": step.source,
-            "operation": step.op,
-            "settings": step.settings.model_dump(mode="json"),
-            "format": operation.produces,
-            "shape_plan": facts.pop("shape_plan", None) or read_shape_plan(tmp),
-            "facts": facts,
-        }
-        write_json(tmp / "emocompress.json", lineage)
-        extra = {key: facts[key] for key in METRICS_FACTS if key in facts} or None
-        if operation.evaluate:
-            from emocompress.measure.evaluation import evaluate_variant
+    return [Parent.of_variant(run_dir.variant(name)) for name in names]
 
-            metrics = evaluate_variant(
-                tmp,
-                data,
-                name=step.name,
-                batch_size=recipe.evaluation.batch_size,
-                device=device,
-                reporter=reporter,
-                extra=extra,
-                parent=run_dir.variant(parents[0]) if len(parents) == 1 else None,
-            )
-            auc = metrics["quality"]["auc"]["macro"]
-            reporter.log(
-                f"{step.name}: macro-AUC {auc:.4f} on {metrics['quality']['report_split']}"
-            )
+
+def _run_step(
+    step: Any, run_dir: RunDir, data: DataContext, options: StepOptions, reporter: Reporter
+) -> float:
+    parents = _parents_of(step, run_dir)
+    reporter.log(f"{step.name}: {step.op} from {_parents(step) or step.source}")
+    started = time.perf_counter()
+    metrics = make_variant(
+        get_operation(step.op),
+        step.settings,
+        parents=parents,
+        out=run_dir.variant(step.name).path,
+        data=data,
+        run=run_dir,
+        options=options,
+        reporter=reporter,
+    )
+    if metrics is not None and metrics.quality is not None:
+        auc = metrics.quality.auc.macro
+        shown = "n/a" if auc is None else f"{auc:.4f}"
+        reporter.log(f"{step.name}: macro-AUC {shown} on {metrics.quality.report_split}")
     seconds = time.perf_counter() - started
     reporter.log(f"{step.name}: done in {seconds:.1f}s")
     return seconds
 
 
 def _run_step_helper_process(
-    step: Any, recipe: Any, run_dir: RunDir, data: DataContext, device: str
+    step: Any, run_dir: RunDir, data: DataContext, options: StepOptions
 ) -> None:
     """A non-main process under Accelerate: train alongside the main one, write nothing."""
     import tempfile
 
+    parents = _parents_of(step, run_dir)
     with tempfile.TemporaryDirectory() as scratch:
-        ctx = _op_context(step, recipe, run_dir, data, device, Reporter("quiet"), Path(scratch))
+        ctx = operation_context(
+            parents, Path(scratch), data, run_dir, options, Reporter("quiet"), name=step.name
+        )
         get_operation(step.op).run(ctx, step.settings)
 
 
-def _op_context(
-    step: Any,
-    recipe: Any,
-    run_dir: RunDir,
-    data: DataContext,
-    device: str,
-    reporter: Reporter,
-    out_dir: Path,
-) -> OpContext:
-    """What the step's operation receives: parents as variant folders, or the model reference."""
-    from emocompress.models.reference import resolve_model_path
-
-    parents = _parents(step)
-    if parents:
-        named = [(name, run_dir.variant(name).path) for name in parents]
-    else:
-        named = [(None, resolve_model_path(step.source))]
-    return OpContext(
-        run=run_dir,
-        variant=step.name,
-        out_dir=out_dir,
-        data=data,
-        parent_name=named[0][0],
-        parent_path=Path(named[0][1]),
-        seed=recipe.seed,
-        device=device,
-        threads=recipe.threads,
-        eval_batch_size=recipe.evaluation.batch_size,
-        reporter=reporter,
-        extra_parents=[(n or "", Path(p)) for n, p in named[1:]],
-    )
+def gates_of(step: Any) -> Any:
+    """The step's gates, with those its operation implies where the recipe left them unset."""
+    operation = get_operation(step.op)
+    implied = operation.implied_gates(step.settings) if operation.implied_gates else {}
+    unset = {name: bound for name, bound in implied.items() if getattr(step.gates, name) is None}
+    return step.gates.model_copy(update=unset) if unset else step.gates
 
 
-def default_gates(step: Any) -> Any:
-    """Gates an operation implies: a quantised graph may lose at most its max_auc_drop."""
-    limit = getattr(step.settings, "max_auc_drop", None)
-    if step.op == "quantize" and limit is not None and step.gates.max_parent_auc_drop is None:
-        return step.gates.model_copy(update={"max_parent_auc_drop": limit})
-    return step.gates
-
-
-def check_gates(recipe: Any, run_dir: RunDir, steps: list[Any]) -> list[Any]:
+def check_gates(recipe: Any, run_dir: RunDir, steps: list[Any]) -> list[GateOutcome]:
+    """Every step's gates, written as gates.json and as JUnit XML (gates.xml) for CI."""
     from emocompress.measure.gates import evaluate_gates, write_junit
 
-    reference = run_dir.variant(recipe.reference)
-    reference_metrics = reference.metrics() if reference.is_complete() else None
-    results: list[Any] = []
+    reference = run_dir.variant(recipe.reference).load_metrics_or_none()
+    results: list[GateOutcome] = []
     for step in steps:
-        variant = run_dir.variant(step.name)
-        metrics = variant.metrics() if variant.metrics_file.is_file() else {}
-        results.extend(evaluate_gates(step.name, default_gates(step), metrics, reference_metrics))
+        metrics = run_dir.variant(step.name).load_metrics_or_none()
+        results.extend(evaluate_gates(step.name, gates_of(step), metrics, reference))
     write_junit(results, run_dir.gates_file)
+    run_dir.write_gates(GatesFile(results=results))
     return results
 
 
@@ -357,11 +321,8 @@ def summary_rows(run_dir: RunDir, recipe: Any | None = None) -> list[dict[str, A
     from emocompress.measure.summary import variant_row
 
     reference_name = getattr(recipe, "reference", None) or "teacher"
-    reference = run_dir.variant(reference_name)
-    reference_metrics = reference.metrics() if reference.metrics_file.is_file() else None
-    return [
-        variant_row(v, reference_metrics) for v in run_dir.variants() if v.metrics_file.is_file()
-    ]
+    reference = run_dir.variant(reference_name).load_metrics_or_none()
+    return [variant_row(v, reference) for v in run_dir.variants() if v.has_metrics()]
 
 
 def _bench(recipe: Any, run_dir: RunDir, reporter: Reporter) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from emocompress.artifacts.rundir import RunDir, VariantDir, read_json
+from emocompress.artifacts.rundir import RunDir, VariantDir
 from emocompress.errors import UserError
 from emocompress.measure.summary import variant_row
 from emocompress.progress import Reporter
@@ -31,24 +31,27 @@ def variant_scalars(row: dict[str, Any]) -> dict[str, float]:
 
 
 def variant_params(variant: VariantDir) -> dict[str, str]:
-    lineage = variant.lineage() if variant.lineage_file.is_file() else {}
+    lineage = variant.load_lineage_or_none()
+    if lineage is None:
+        return {"operation": "None", "parent": "None"}
     flat = {
-        "operation": str(lineage.get("operation")),
-        "parent": str(lineage.get("parent") or lineage.get("source")),
+        "operation": lineage.operation,
+        "parent": str(lineage.parent or lineage.source),
     }
-    flat.update(_flatten(lineage.get("settings") or {}, "settings"))
+    flat.update(_flatten(lineage.settings, "settings"))
     return flat
 
 
 def curves(variant: VariantDir) -> Iterator[tuple[str, float, int]]:
-    """(name, value, step) points from history.json: training loss and tune macro-AUC."""
-    if not variant.history_file.is_file():
+    """(name, value, step) points of the training history: loss and tune macro-AUC."""
+    history = variant.load_history()
+    if history is None:
         return
-    history = read_json(variant.history_file)
-    for point in history.get("steps", []):
-        yield "train_loss", float(point["loss"]), int(point["step"])
-    for point in history.get("evaluations", []):
-        yield "tune_macro_auc", float(point["tune_macro_auc"]), int(point["step"])
+    for point in history.steps:
+        yield "train_loss", float(point.loss), point.step
+    for evaluation in history.evaluations:
+        if evaluation.tune_macro_auc is not None:
+            yield "tune_macro_auc", float(evaluation.tune_macro_auc), evaluation.step
 
 
 def _flatten(data: dict[str, Any], prefix: str) -> dict[str, str]:
@@ -73,9 +76,8 @@ class TrackedVariant:
 
 
 def tracked_variants(run_dir: RunDir, reference: str = "teacher") -> list[TrackedVariant]:
-    reference_dir = run_dir.variant(reference)
-    reference_metrics = reference_dir.metrics() if reference_dir.metrics_file.is_file() else None
-    run_name = run_dir.state().get("name", run_dir.root.name)
+    reference_metrics = run_dir.variant(reference).load_metrics_or_none()
+    run_name = run_dir.load_state().name or run_dir.root.name
     return [
         TrackedVariant(
             f"{run_name}/{v.name}",
@@ -84,7 +86,7 @@ def tracked_variants(run_dir: RunDir, reference: str = "teacher") -> list[Tracke
             list(curves(v)),
         )
         for v in run_dir.variants()
-        if v.metrics_file.is_file()
+        if v.has_metrics()
     ]
 
 

@@ -25,6 +25,9 @@ import argparse
 import json
 from typing import Any
 
+from emocompress.artifacts.schema import BenchFile, MachineLimit
+from emocompress.format import NA, fmt
+
 NAME = "bench"
 HELP = "measure latency, throughput and memory of variants (each in its own process)"
 ORDER = 40
@@ -82,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     result = measure_variants(targets, settings, sample, baseline=baseline, reporter=reporter)
     written = write_results(result, targets)
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(result.to_json(), indent=2))
         return 0
     from rich.console import Console
 
@@ -167,14 +170,14 @@ def _is_tty() -> bool:
 # ---------------------------------------------------------------------------- the table
 
 
-def speed_table(result: dict[str, Any]) -> Any:
+def speed_table(result: BenchFile) -> Any:
     """One row per variant and runtime: latencies, throughput, speedup, memory, % limit."""
     from rich.table import Table
 
-    sizes = result["settings"]["batch_sizes"]
+    sizes = result.settings["batch_sizes"]
     largest = max(sizes)
     table = Table(
-        title=f"bench: baseline {result['baseline']}, {result['machine']['threads']} threads",
+        title=f"bench: baseline {result.baseline}, {fmt(result.machine.threads)} threads",
         title_justify="left",
     )
     for header in ("variant", "runtime"):
@@ -185,41 +188,35 @@ def speed_table(result: dict[str, Any]) -> Any:
     table.add_column(f"speedup b{largest}", justify="right")
     for header in ("peak RSS MB", "GPU MB", "GFLOP/text", "% limit"):
         table.add_column(header, justify="right")
-    for name, entry in result["variants"].items():
-        speed = entry["speed"]
-        flops = speed["flops_per_text"]
-        for runtime, figures in speed["runtimes"].items():
+    for name, entry in result.variants.items():
+        flops = entry.speed.flops_per_text
+        for runtime, figures in entry.speed.runtimes.items():
             latencies = [
-                f"{figures[f'batch_{s}']['p50_ms']:.1f} / {figures[f'batch_{s}']['p95_ms']:.1f}"
+                f"{fmt(figures.batch(s).p50_ms, '.1f')} / {fmt(figures.batch(s).p95_ms, '.1f')}"
                 for s in sizes
             ]
-            share = figures["share_of_limit"]
+            share = figures.share_of_limit
+            speedup = figures.speedup.get(largest)
             table.add_row(
                 name,
                 runtime,
                 *latencies,
-                f"{figures[f'batch_{largest}']['texts_per_s']:.1f}",
-                _fmt(figures[f"speedup_batch_{largest}"], ".2f", "x"),
-                f"{figures['peak_rss_mb']:.0f}",
-                _fmt(figures["gpu_peak_mb"], ".0f"),
-                _fmt(flops / 1e9 if flops else None, ".3f"),
-                _fmt(100 * share if share is not None else None, ".1f", "%"),
+                fmt(figures.batch(largest).texts_per_s, ".1f"),
+                NA if speedup is None else f"{speedup:.2f}x",
+                fmt(figures.peak_rss_mb, ".0f"),
+                fmt(figures.gpu_peak_mb, ".0f"),
+                fmt(flops / 1e9 if flops else None, ".3f"),
+                NA if share is None else f"{100 * share:.1f}%",
             )
     return table
 
 
-def _fmt(value: float | None, spec: str, unit: str = "") -> str:
-    return "n/a" if value is None else format(value, spec) + unit
-
-
-def _footer(result: dict[str, Any]) -> str:
-    machine, limit = result["machine"], result["limit"]
-    int8 = limit.get("int8_gops")
-    texts = result["texts"]
+def _footer(result: BenchFile) -> str:
+    machine, limit, texts = result.machine, result.limit or MachineLimit(), result.texts
+    where = f"{texts.count} from {texts.source} {texts.split}" if texts else NA
     return (
-        f"machine: {machine['cpu']}, {machine['cores']} cores, GPU {machine['gpu'] or 'none'}; "
-        f"limit: fp32 {limit['fp32_gflops']:.0f} GFLOP/s, "
-        f"int8 {_fmt(int8, '.0f')} GOP/s ({limit['size']}² matmul); "
-        f"texts: {texts['count']} from {texts['source']} {texts.get('split') or ''}, "
-        f"max length {texts['max_length']}"
+        f"machine: {fmt(machine.cpu)}, {fmt(machine.cores)} cores, GPU {machine.gpu or 'none'}; "
+        f"limit: fp32 {fmt(limit.fp32_gflops, '.0f')} GFLOP/s, "
+        f"int8 {fmt(limit.int8_gops, '.0f')} GOP/s ({fmt(limit.size)}² matmul); "
+        f"texts: {where}, max length {fmt(texts.max_length if texts else None)}"
     )

@@ -15,6 +15,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from emocompress.artifacts.rundir import VariantDir
+from emocompress.artifacts.schema import PREDICTIONS_DIR, Lineage, Metrics
+
 NAME = "eval"
 HELP = "measure a classifier on a data split (thresholds tuned on another)"
 ORDER = 5
@@ -90,15 +93,16 @@ def run(args: argparse.Namespace) -> int:
         reporter=Reporter("quiet" if args.json else None),
     )
     if args.json:
-        print(json.dumps(metrics, indent=2))
+        print(json.dumps(metrics.to_json(), indent=2))
         return 0
     console = make_console()
-    quality = metrics["quality"]
+    quality = metrics.to_json()["quality"]  # the terminal tables take plain data
     console.print(quality_table(quality))
     console.print(label_extremes_table(quality))
     if args.all_labels:
         console.print(per_label_table(quality))
-    console.print(f"metrics: {out / 'metrics.json'}  predictions: {out / 'predictions'}")
+    variant = VariantDir(out)
+    console.print(f"metrics: {variant.metrics_file}  predictions: {variant.predictions_dir}")
     return 0
 
 
@@ -107,7 +111,7 @@ def _link_model(model_path: Path, out: Path) -> None:
     if out.resolve() == model_path.resolve():
         return
     for item in model_path.iterdir():
-        if item.name in {"metrics.json", "predictions", "emocompress.json"}:
+        if item.name in {Metrics.FILE, PREDICTIONS_DIR, Lineage.FILE}:
             continue
         target = out / item.name
         if target.is_symlink() or target.exists():

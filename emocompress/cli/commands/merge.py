@@ -115,14 +115,15 @@ def merge_directly(args: argparse.Namespace) -> int:
 
 
 def describe(facts: dict, out: Path) -> list[str]:
-    count = len(facts["models"])
-    lines = [f"merged {count} model{'s' * (count != 1)} with {facts['method']} into {out}"]
-    for model in facts["models"]:
+    merged = facts["merge"]  # what was merged; the rest of the facts: hashes, files, time
+    count = len(merged["models"])
+    lines = [f"merged {count} model{'s' * (count != 1)} with {merged['method']} into {out}"]
+    for model in merged["models"]:
         extra = f", density {model['density']}" if "density" in model else ""
         lines.append(f"  {model['name']}: weight {model['weight']}{extra}")
-    if facts.get("base"):
-        lines.append(f"  base: {facts['base']}")
-    greedy = facts.get("greedy")
+    if merged.get("base"):
+        lines.append(f"  base: {merged['base']}")
+    greedy = merged.get("greedy")
     if greedy:
         for candidate in greedy["candidates"]:
             lines.append(

@@ -30,8 +30,14 @@ HELP = "prune heads, FFN neurons, hidden channels, layers, vocabulary or weights
 ORDER = 25
 
 
+# today's flag names of settings whose generated name differs
+RENAME = {"recovery.mode": "recovery"}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from emocompress.cli.commands._recipe_cli import add_recipe_arguments
+    from emocompress.cli.settings_flags import add_settings_flags
+    from emocompress.ops.prune.operation import PruneSettings
 
     parser.add_argument(
         "model", nargs="?", metavar="MODEL", help="classifier to prune directly (no recipe)"
@@ -40,29 +46,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--variant", action="append", metavar="NAME", help="with --recipe: only this variant"
     )
-    direct = parser.add_argument_group("direct pruning of MODEL")
-    direct.add_argument("--heads", type=float, default=0.0, help="share of heads removed")
-    direct.add_argument("--ffn", type=float, default=0.0, help="share of FFN neurons removed")
-    direct.add_argument(
-        "--hidden", type=float, default=0.0, help="share of hidden channels removed"
+    direct = parser.add_argument_group(
+        "direct pruning of MODEL (the prune settings; recovery defaults to finetune with "
+        "--data, none without)"
     )
-    direct.add_argument(
-        "--drop-layers", default="", metavar="I,J", help="encoder layers to remove, e.g. 3,5"
-    )
-    direct.add_argument("--scope", choices=("uniform", "global"), default="uniform")
-    direct.add_argument("--importance", choices=("magnitude", "taylor"), default="magnitude")
-    direct.add_argument("--sparsity", type=float, default=0.0, help="unstructured zero share")
-    direct.add_argument(
-        "--vocab", action="store_true", help="keep only the tokens of the --data train split"
-    )
+    add_settings_flags(direct, PruneSettings, rename=RENAME)
     direct.add_argument("--data", metavar="SOURCE", help="demo | GoEmotions directory | file")
-    direct.add_argument(
-        "--recovery",
-        choices=("none", "finetune", "distil"),
-        default=None,
-        help="recovery after pruning (default: finetune with --data, none without)",
-    )
-    direct.add_argument("--recovery-epochs", type=float, default=1.0)
     direct.add_argument("--max-length", type=int, default=128)
     direct.add_argument("--max-examples", type=int, metavar="N", help="cap every split at N")
     direct.add_argument("--seed", type=int, default=13)
@@ -84,76 +73,33 @@ def run(args: argparse.Namespace) -> int:
 
 
 def settings_from_args(args: argparse.Namespace) -> Any:
-    from pydantic import ValidationError
-
-    from emocompress.errors import UserError
+    from emocompress.cli.settings_flags import settings_from_flags
     from emocompress.ops.prune.operation import PruneSettings
 
-    try:
-        drop = [int(i) for i in args.drop_layers.split(",") if i.strip()]
-    except ValueError as exc:
-        raise UserError(f"--drop-layers {args.drop_layers!r}: expected integers like 3,5") from exc
-    recovery = args.recovery or ("finetune" if args.data else "none")
-    try:
-        return PruneSettings(
-            heads=args.heads,
-            ffn=args.ffn,
-            hidden=args.hidden,
-            drop_layers=drop,
-            scope=args.scope,
-            importance=args.importance,
-            sparsity=args.sparsity,
-            vocab={} if args.vocab else None,
-            recovery={"mode": recovery, "epochs": args.recovery_epochs},
-        )
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
-        raise UserError(f"bad prune settings: {problems}") from exc
+    recovery = "finetune" if args.data else "none"
+    return settings_from_flags(
+        args, PruneSettings, rename=RENAME, defaults={"recovery": {"mode": recovery}}
+    )
 
 
 def _run_direct(args: argparse.Namespace) -> int:
-    import tempfile
-
-    from emocompress.artifacts.atomic import atomic_dir, write_json
-    from emocompress.artifacts.rundir import VARIANT_SCHEMA
-    from emocompress.models.reference import resolve_model_path
+    from emocompress.artifacts.rundir import VariantDir
+    from emocompress.ops.registry import get_operation
     from emocompress.progress import Reporter
+    from emocompress.run.variant import Parent, StepOptions, make_variant
 
     settings = settings_from_args(args)
-    model_path = resolve_model_path(args.model)
     out = Path(args.out)
-    reporter = Reporter("quiet" if args.quiet else None)
-    with tempfile.TemporaryDirectory() as scratch, atomic_dir(out) as tmp:
-        data = _data(args) if args.data else None
-        if data is not None:
-            facts = _prune_with_data(model_path, settings, tmp, data, Path(scratch), reporter, args)
-        else:
-            from emocompress.ops.prune.pipeline import prune_checkpoint
-
-            facts = prune_checkpoint(model_path, settings, tmp, reporter=reporter)
-        shape_plan = facts.pop("shape_plan", None)
-        write_json(
-            tmp / "emocompress.json",
-            {
-                "schema": VARIANT_SCHEMA,
-                "name": out.name,
-                "parent": None,
-                "source": args.model,
-                "operation": "prune",
-                "settings": settings.model_dump(mode="json"),
-                "format": "pytorch",
-                "shape_plan": shape_plan,
-                "facts": facts,
-            },
-        )
-        if data is not None:
-            from emocompress.measure.evaluation import evaluate_variant
-
-            extra = {"training": facts["training"]} if "training" in facts else None
-            evaluate_variant(tmp, data, name=out.name, reporter=reporter, extra=extra)
-    _print_summary(facts, out)
+    metrics = make_variant(
+        get_operation("prune"),
+        settings,
+        parents=[Parent.of_reference(args.model)],
+        out=out,
+        data=_data(args) if args.data else None,
+        options=StepOptions(seed=args.seed),
+        reporter=Reporter("quiet" if args.quiet else None),
+    )
+    _print_summary(VariantDir(out).load_lineage().facts, metrics, out)
     return 0
 
 
@@ -170,25 +116,7 @@ def _data(args: argparse.Namespace) -> Any:
     )
 
 
-def _prune_with_data(model_path, settings, out_dir, data, scratch, reporter, args) -> dict:
-    from emocompress.artifacts.rundir import RunDir
-    from emocompress.ops.context import OpContext
-    from emocompress.ops.prune.pipeline import prune_variant
-
-    ctx = OpContext(
-        run=RunDir(scratch),
-        variant=Path(args.out).name,
-        out_dir=out_dir,
-        data=data,
-        parent_name=None,
-        parent_path=model_path,
-        seed=args.seed,
-        reporter=reporter,
-    )
-    return prune_variant(ctx, settings)
-
-
-def _print_summary(facts: dict[str, Any], out: Path) -> None:
+def _print_summary(facts: dict[str, Any], metrics: Any, out: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -222,7 +150,9 @@ def _print_summary(facts: dict[str, Any], out: Path) -> None:
             f"sparsity: {s['sparsity_of_pruned_weights']:.1%} of encoder Linear weights are zero "
             f"({s['note']})"
         )
-    if "training" in facts:
-        t = facts["training"]
-        console.print(f"recovery ({t['mode']}): best tune macro-AUC {t['best_tune_macro_auc']}")
+    training = metrics.training if metrics is not None else None
+    if training is not None:
+        console.print(
+            f"recovery ({training.mode}): best tune macro-AUC {training.best_tune_macro_auc}"
+        )
     console.print(f"loads with: {facts['loads_with']}")

@@ -5,8 +5,8 @@ JOB OUT``) per variant and device, so that the peak RSS it reports is that varia
 warm-up runs, then timed runs of texts in (tokenisation included) and logits out, at each
 batch size; then speedups against a baseline variant measured in the same call, FLOPs per
 text and the share of the machine's measured matmul limit (:mod:`emocompress.measure.flops`).
-:func:`write_results` puts each variant's ``speed`` section into its metrics.json and
-``bench.json`` at the run root. :func:`run_bench` does both for a run directory (the runner
+:func:`write_results` puts each variant's ``speed`` section into its metrics and the whole
+call (:class:`~emocompress.artifacts.schema.BenchFile`) at the run root. :func:`run_bench` does both for a run directory (the runner
 calls it for a recipe's ``bench:`` section). docs/bench.md describes every figure.
 
 Runtimes: ``pytorch`` for a safetensors variant; for a variant with model.onnx,
@@ -29,12 +29,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emocompress.artifacts.rundir import BENCH_FILE, RunDir, VariantDir, now, read_json
+from emocompress.artifacts.jsonfile import read_json_object
+from emocompress.artifacts.rundir import RunDir, VariantDir, now
+from emocompress.artifacts.schema import (
+    CONFIG_FILE,
+    VARIANTS_DIR,
+    BatchLatency,
+    BenchFile,
+    BenchTexts,
+    BenchVariant,
+    Environment,
+    MachineLimit,
+    RuntimeSpeed,
+    Speed,
+)
 from emocompress.errors import UserError
 from emocompress.measure.bench.settings import BenchSettings
 from emocompress.progress import Reporter
 
-SCHEMA = "emocompress.bench/1"
 SEED = 13  # texts and batch order: the same in every bench call
 ONNX_PRECISIONS = ("fp32", "fp16", "int8")  # runtime names: onnx_<precision family>
 
@@ -51,7 +63,7 @@ class Target:
     def run_root(self) -> Path | None:
         """The run directory holding this variant, if it is one's."""
         root = self.path.parent.parent
-        in_run = self.path.parent.name == "variants" and RunDir.is_run_dir(root)
+        in_run = self.path.parent.name == VARIANTS_DIR and RunDir.is_run_dir(root)
         return root if in_run else None
 
 
@@ -63,8 +75,16 @@ class TextSample:
     max_length: int
     origin: dict[str, Any] = field(default_factory=dict)
 
-    def describe(self) -> dict[str, Any]:
-        return {**self.origin, "count": len(self.texts), "max_length": self.max_length}
+    def describe(self) -> BenchTexts:
+        return BenchTexts(**self.origin, count=len(self.texts), max_length=self.max_length)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One runtime of one variant as its child process measured it."""
+
+    runtime: RuntimeSpeed
+    token_lengths: list[int]
 
 
 # ---------------------------------------------------------------------------- what to measure
@@ -85,8 +105,8 @@ def runtime_of(path: Path) -> str:
 
 def precision_of(variant: VariantDir) -> str:
     """The ``precision`` fact of an ONNX variant's lineage (fp32 when unstated)."""
-    facts = (variant.lineage().get("facts") or {}) if variant.lineage_file.is_file() else {}
-    return str(facts.get("precision") or "fp32")
+    lineage = variant.load_lineage_or_none()
+    return str((lineage.facts.get("precision") if lineage else None) or "fp32")
 
 
 def precision_family(precision: str) -> str:
@@ -201,9 +221,9 @@ def default_threads() -> int:
 # ---------------------------------------------------------------------------- the bench
 
 
-def run_bench(settings: BenchSettings, run_dir: RunDir, reporter: Reporter) -> dict[str, Any]:
-    """Measure a run's variants (``settings.variants`` or all), write metrics.json sections
-    and bench.json; return bench.json's content."""
+def run_bench(settings: BenchSettings, run_dir: RunDir, reporter: Reporter) -> BenchFile:
+    """Measure a run's variants (``settings.variants`` or all), write their speed sections
+    and the run's bench file; return it."""
     every = {t.name: t for t in find_targets([run_dir.root])}
     chosen = settings.variants or list(every)
     unknown = [name for name in chosen if name not in every]
@@ -233,51 +253,71 @@ def measure_variants(
     *,
     baseline: str,
     reporter: Reporter,
-) -> dict[str, Any]:
-    """Measure every target in its own child process; return bench.json's content."""
+) -> BenchFile:
+    """Measure every target in its own child process; return the bench file's content."""
     from emocompress.artifacts.rundir import environment
 
     threads = settings.threads or default_threads()
     # other work on the machine slows every figure: record how busy it was
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     host = run_child({"kind": "limit", "threads": threads}, reporter, "bench: machine limit")
-    machine = {**environment(), "threads": threads, "gpu": host["gpu"], "load_average": load}
-    measured: dict[str, dict[str, dict[str, Any]]] = {}
+    limit = MachineLimit.model_validate(host["limit"])
+    machine = Environment.model_validate(
+        {**environment(), "threads": threads, "gpu": host["gpu"], "load_average": load}
+    )
+    measured: dict[str, dict[str, Measured]] = {}
     for target in targets:
         measured[target.name] = {}
         for device in devices_for(target, host):
-            job = {
-                "kind": "measure",
-                "precision": precision_of(VariantDir(target.path))
-                if target.runtime != "pytorch"
-                else "fp32",
-                "path": str(target.path),
-                "runtime": target.runtime,
-                "device": device,
-                "threads": threads,
-                "batch_sizes": settings.batch_sizes,
-                "runs": settings.runs,
-                "warmup": settings.warmup,
-                "max_length": sample.max_length,
-                "texts": sample.texts,
-            }
             key = target.runtime if device == "cpu" else f"{target.runtime}_{device}"
-            result = run_child(job, reporter, f"bench: {target.name} {key}")
+            result = _measured(
+                run_child(
+                    _job(target, device, threads, settings, sample),
+                    reporter,
+                    f"bench: {target.name} {key}",
+                )
+            )
             measured[target.name][key] = result
-            reporter.log(f"bench: {target.name} {key}: {_one_line(result, settings)}")
-    sections = speed_sections(targets, measured, baseline, host["limit"], settings)
-    for section in sections.values():
-        section.update(machine=machine, texts=sample.describe(), measured=now())
-    return {
-        "schema": SCHEMA,
-        "created": now(),
-        "settings": settings.model_dump(mode="json"),
-        "baseline": baseline,
-        "machine": machine,
-        "limit": host["limit"],
-        "texts": sample.describe(),
-        "variants": {t.name: {"path": str(t.path), "speed": sections[t.name]} for t in targets},
+            reporter.log(f"bench: {target.name} {key}: {_one_line(result.runtime, settings)}")
+    texts = sample.describe()
+    sections = {
+        name: speed.model_copy(update={"machine": machine, "texts": texts, "measured": now()})
+        for name, speed in speed_sections(targets, measured, baseline, limit, settings).items()
     }
+    return BenchFile(
+        created=now(),
+        settings=settings.model_dump(mode="json"),
+        baseline=baseline,
+        machine=machine,
+        limit=limit,
+        texts=texts,
+        variants={t.name: BenchVariant(path=str(t.path), speed=sections[t.name]) for t in targets},
+    )
+
+
+def _job(
+    target: Target, device: str, threads: int, settings: BenchSettings, sample: TextSample
+) -> dict[str, Any]:
+    """What one child process measures."""
+    onnx = target.runtime != "pytorch"
+    return {
+        "kind": "measure",
+        "precision": precision_of(VariantDir(target.path)) if onnx else "fp32",
+        "path": str(target.path),
+        "runtime": target.runtime,
+        "device": device,
+        "threads": threads,
+        "batch_sizes": settings.batch_sizes,
+        "runs": settings.runs,
+        "warmup": settings.warmup,
+        "max_length": sample.max_length,
+        "texts": sample.texts,
+    }
+
+
+def _measured(result: dict[str, Any]) -> Measured:
+    """A child's result (JSON) as the typed figures."""
+    return Measured(RuntimeSpeed.model_validate(result["runtime"]), list(result["lengths"]))
 
 
 def devices_for(target: Target, host: dict[str, Any]) -> list[str]:
@@ -291,34 +331,34 @@ def devices_for(target: Target, host: dict[str, Any]) -> list[str]:
 
 def speed_sections(
     targets: Sequence[Target],
-    measured: dict[str, dict[str, dict[str, Any]]],
+    measured: dict[str, dict[str, Measured]],
     baseline: str,
-    limit: dict[str, Any],
+    limit: MachineLimit,
     settings: BenchSettings,
-) -> dict[str, dict[str, Any]]:
-    """Each variant's metrics.json ``speed`` section (machine and texts are added later)."""
-    reference = {_device(key): figures for key, figures in measured[baseline].items()}
-    largest = f"batch_{max(settings.batch_sizes)}"
-    sections: dict[str, dict[str, Any]] = {}
+) -> dict[str, Speed]:
+    """Each variant's speed section (machine and texts are added later)."""
+    reference = {_device(key): m.runtime for key, m in measured[baseline].items()}
+    largest = max(settings.batch_sizes)
+    sections: dict[str, Speed] = {}
     for target in targets:
         flops = _flops_per_text(target, next(iter(measured[target.name].values())))
         runtimes = {}
         for key, figures in measured[target.name].items():
-            entry = {k: v for k, v in figures.items() if k != "token_lengths"}
+            runtime = figures.runtime
             base = reference.get(_device(key))
-            for size in settings.batch_sizes:
-                entry[f"speedup_batch_{size}"] = _ratio(figures, base, f"batch_{size}")
-            achieved = flops * figures[largest]["texts_per_s"] / 1e9 if flops else None
+            throughput = runtime.batch(largest).texts_per_s
+            achieved = flops * throughput / 1e9 if flops and throughput is not None else None
             ceiling = _limit_for(key, limit)
-            entry["achieved_gflops"] = achieved
-            entry["share_of_limit"] = achieved / ceiling if achieved and ceiling else None
-            runtimes[key] = entry
-        sections[target.name] = {
-            "baseline": baseline,
-            "flops_per_text": flops,
-            "limit": limit,
-            "runtimes": runtimes,
-        }
+            runtimes[key] = runtime.model_copy(
+                update={
+                    "speedup": {size: _ratio(runtime, base, size) for size in settings.batch_sizes},
+                    "achieved_gflops": achieved,
+                    "share_of_limit": achieved / ceiling if achieved and ceiling else None,
+                }
+            )
+        sections[target.name] = Speed(
+            baseline=baseline, flops_per_text=flops, limit=limit, runtimes=runtimes
+        )
     return sections
 
 
@@ -326,33 +366,35 @@ def _device(runtime_key: str) -> str:
     return "cuda" if runtime_key.endswith("_cuda") else "cpu"
 
 
-def _ratio(figures: dict[str, Any], base: dict[str, Any] | None, batch: str) -> float | None:
+def _ratio(figures: RuntimeSpeed, base: RuntimeSpeed | None, size: int) -> float | None:
     """Throughput over the baseline's, same batch and device (1.0 for the baseline itself)."""
     if base is None:
         return None
-    return figures[batch]["texts_per_s"] / base[batch]["texts_per_s"]
+    mine, theirs = figures.batch(size).texts_per_s, base.batch(size).texts_per_s
+    return mine / theirs if mine is not None and theirs else None
 
 
-def _limit_for(runtime_key: str, limit: dict[str, Any]) -> float | None:
+def _limit_for(runtime_key: str, limit: MachineLimit) -> float | None:
     """The CPU matmul rate a runtime can reach: int8 for int8 models, fp32 otherwise."""
     if _device(runtime_key) != "cpu":
         return None  # the limit is a CPU figure
-    return limit.get("int8_gops") if runtime_key == "onnx_int8" else limit.get("fp32_gflops")
+    return limit.int8_gops if runtime_key == "onnx_int8" else limit.fp32_gflops
 
 
-def _flops_per_text(target: Target, figures: dict[str, Any]) -> float | None:
+def _flops_per_text(target: Target, figures: Measured) -> float | None:
     from emocompress.measure.flops import EncoderShape, flops_per_text
 
     config = _config_of(target)
-    lengths = figures.get("token_lengths") or []
-    if config is None or not lengths:
+    if config is None or not figures.token_lengths:
         return None
     from emocompress.models.shape_plan_file import read_shape_plan
 
     plans = [read_shape_plan(p) for p in (target.path, *_parent_paths(target))]
     plan = next((p for p in plans if p), None)
     try:
-        return flops_per_text(EncoderShape.from_config(config).with_plan(plan), lengths)
+        return flops_per_text(
+            EncoderShape.from_config(config).with_plan(plan), figures.token_lengths
+        )
     except ValueError:
         return None  # an architecture flops.py cannot read: n/a rather than a wrong figure
 
@@ -360,45 +402,50 @@ def _flops_per_text(target: Target, figures: dict[str, Any]) -> float | None:
 def _config_of(target: Target) -> dict[str, Any] | None:
     """config.json of the variant, or of its parent in the same run (ONNX exports)."""
     for folder in (target.path, *_parent_paths(target)):
-        if (folder / "config.json").is_file():
-            return read_json(folder / "config.json")
+        if (folder / CONFIG_FILE).is_file():
+            return read_json_object(folder / CONFIG_FILE)
     return None
 
 
 def _parent_paths(target: Target) -> list[Path]:
     """The variant's parent folder in the same run, when it names one."""
-    lineage = VariantDir(target.path)
-    parent = lineage.lineage().get("parent") if lineage.lineage_file.is_file() else None
+    lineage = VariantDir(target.path).load_lineage_or_none()
+    parent = lineage.parent if lineage is not None else None
     return [target.path.parent / parent] if isinstance(parent, str) else []
 
 
-def _one_line(result: dict[str, Any], settings: BenchSettings) -> str:
+def _one_line(runtime: RuntimeSpeed, settings: BenchSettings) -> str:
     parts = [
-        f"b{size} p50 {result[f'batch_{size}']['p50_ms']:.1f} ms" for size in settings.batch_sizes
+        f"b{size} p50 {_fmt(runtime.batch(size).p50_ms, '.1f')} ms" for size in settings.batch_sizes
     ]
-    largest = result[f"batch_{max(settings.batch_sizes)}"]["texts_per_s"]
-    return ", ".join(parts) + f", {largest:.1f} texts/s, peak RSS {result['peak_rss_mb']:.0f} MB"
+    largest = runtime.batch(max(settings.batch_sizes)).texts_per_s
+    return (
+        ", ".join(parts)
+        + f", {_fmt(largest, '.1f')} texts/s, peak RSS {_fmt(runtime.peak_rss_mb, '.0f')} MB"
+    )
 
 
-def write_results(result: dict[str, Any], targets: Sequence[Target]) -> list[Path]:
-    """Each run variant's metrics.json ``speed`` section, and bench.json in each run root.
+def _fmt(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def write_results(bench: BenchFile, targets: Sequence[Target]) -> list[Path]:
+    """Each run variant's speed section, and the bench file in each run root.
 
     Folders outside a run (a model directory, an installed package) are not written to.
-    Returns the bench.json files written.
+    Returns the bench files written.
     """
-    from emocompress.artifacts.atomic import write_json
-
-    roots: list[Path] = []
+    roots: list[RunDir] = []
     for target in targets:
         variant = VariantDir(target.path)
-        if target.run_root is None or not variant.lineage_file.is_file():
+        if target.run_root is None or not variant.has_lineage():
             continue
-        variant.update_metrics("speed", result["variants"][target.name]["speed"])
-        if target.run_root not in roots:
-            roots.append(target.run_root)
+        variant.update_sections(speed=bench.variants[target.name].speed)
+        if all(root.root != target.run_root for root in roots):
+            roots.append(RunDir(target.run_root))
     for root in roots:
-        write_json(root / BENCH_FILE, result)
-    return [root / BENCH_FILE for root in roots]
+        root.write_bench(bench)
+    return [root.bench_file for root in roots]
 
 
 # ---------------------------------------------------------------------------- child processes
@@ -503,19 +550,19 @@ def _measure(job: dict[str, Any]) -> dict[str, Any]:
         print("step", flush=True)  # the parent advances its progress bar per line
 
     predictor.reset_peak()
-    result: dict[str, Any] = {
-        f"batch_{size}": time_batches(predictor, texts, size, job["runs"], job["warmup"], tick)
+    batches = {
+        size: time_batches(predictor, texts, size, job["runs"], job["warmup"], tick)
         for size in sizes
     }
-    result.update(
+    runtime = RuntimeSpeed(
+        batches=batches,
         device=job["device"],
         precision=job.get("precision", "fp32"),
         threads=job["threads"],
         peak_rss_mb=peak_rss_mb(),
         gpu_peak_mb=predictor.gpu_peak_mb(),
-        token_lengths=predictor.token_lengths(texts),
     )
-    return result
+    return {"runtime": runtime.model_dump(mode="json"), "lengths": predictor.token_lengths(texts)}
 
 
 def time_batches(
@@ -525,7 +572,7 @@ def time_batches(
     runs: int,
     warmup: int,
     tick: Callable[[], None] = lambda: None,
-) -> dict[str, float]:
+) -> BatchLatency:
     """Latency percentiles (ms) and throughput of ``predict`` on consecutive batches of
     ``texts`` (wrapping around), after ``warmup`` untimed batches."""
     import numpy as np
@@ -546,14 +593,14 @@ def time_batches(
         tick()
     ms = np.asarray(seconds) * 1000.0
     p50, p95, p99 = np.percentile(ms, [50, 95, 99])
-    return {
-        "p50_ms": float(p50),
-        "p95_ms": float(p95),
-        "p99_ms": float(p99),
-        "mean_ms": float(ms.mean()),
-        "texts_per_s": batch_size * runs / float(np.sum(seconds)),
-        "runs": runs,
-    }
+    return BatchLatency(
+        p50_ms=float(p50),
+        p95_ms=float(p95),
+        p99_ms=float(p99),
+        mean_ms=float(ms.mean()),
+        texts_per_s=batch_size * runs / float(np.sum(seconds)),
+        runs=runs,
+    )
 
 
 def peak_rss_mb() -> float:

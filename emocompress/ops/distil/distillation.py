@@ -53,7 +53,7 @@ def teacher_logits(
     ctx: OpContext,
 ) -> np.ndarray:
     """The teacher's logits on the train split, cached by (weights, texts, max length)."""
-    texts = ctx.data.split("train").texts
+    texts = ctx.dataset.split("train").texts
     key = hashlib.sha256()
     for weights in sorted(ctx.parent_path.glob("*.safetensors")):
         key.update(_file_digest(weights).encode())
@@ -243,7 +243,7 @@ def distil(ctx: OpContext, settings: DistilSettings) -> dict[str, Any]:
             )
     else:
         teacher = None  # free the teacher's memory: soft targets come from the cache
-    train_split = ctx.data.split("train")
+    train_split = ctx.dataset.split("train")
     labels = torch.from_numpy(train_split.labels.astype(np.float32)).to(ctx.device)
     encoded: Encoded = encode(tokenizer, train_split.texts, ctx.max_length)
     loss = DistilLoss(settings, labels, soft, teacher, pairs, projection)

@@ -84,6 +84,7 @@ OPERATIONS = [
         "train a smaller student on the teacher's outputs",
         DistilSettings,
         run_distil,
+        metrics_sections=("training",),
         plan=plan_distil,
     )
 ]

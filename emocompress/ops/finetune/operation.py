@@ -38,6 +38,7 @@ OPERATIONS = [
         "fine-tune a model on the training split (BCE)",
         FinetuneSettings,
         run_finetune,
+        metrics_sections=("training",),
         plan=plan_finetune,
     ),
     Operation("evaluate", "measure a model as it is", EvaluateSettings, run_evaluate),

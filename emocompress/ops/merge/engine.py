@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from emocompress.artifacts.rundir import HISTORY_FILE, LINEAGE_FILE, METRICS_FILE
+from emocompress.artifacts.schema import History, Lineage, Metrics
 from emocompress.errors import UserError
 from emocompress.models.checkpoint import BIN_INDEX, SAFETENSORS_INDEX, TensorInfo
 from emocompress.ops.merge.base import MergeMethod, MethodParams, TensorInputs
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 FLOAT_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64"})
 # files of a variant directory that describe the parent, not the merged model
-_NOT_COPIED = frozenset({LINEAGE_FILE, METRICS_FILE, HISTORY_FILE, SAFETENSORS_INDEX, BIN_INDEX})
+# (a shape plan is copied: the merged tensors have the inputs' shapes)
+_NOT_COPIED = frozenset({Lineage.FILE, Metrics.FILE, History.FILE, SAFETENSORS_INDEX, BIN_INDEX})
 METADATA_PREFIX = "emocompress.merge."
 
 
@@ -41,14 +42,19 @@ def merge_checkpoints(
     tuning: Any = None,
     reporter: Reporter | None = None,
 ) -> dict[str, Any]:
-    """Merge ``models`` (and ``base``) into ``out_dir``; return the facts for the lineage."""
+    """Merge ``models`` (and ``base``) into ``out_dir``; return the facts for the lineage.
+
+    ``merge`` in the facts (the method, its parameters, the models and the base, and what a
+    soup chose) is also the variant's metrics section; the rest (input hashes, files, wall
+    time) is the lineage's alone.
+    """
     reporter = reporter or Reporter("quiet")
     started = time.perf_counter()
     check_arguments(method, models, base)
     layout = check_compatible([*models, *([base] if base else [])])
-    facts: dict[str, Any] = {"method": method.name}
+    selection = None
     if method.select is not None:
-        chosen, facts[method.name] = method.select(models, tuning)
+        chosen, selection = method.select(models, tuning)
         models = [models[i] for i in chosen]
     reporter.log(f"merge: hashing {len(models) + bool(base)} input(s)")
     metadata = merge_metadata(method, params, models, base)
@@ -63,11 +69,15 @@ def merge_checkpoints(
         description=f"merging {len(models)} models ({method.name})",
     )
     copy_side_files(models[0].path, out_dir)
-    facts.update(json.loads(metadata[METADATA_PREFIX + "params"]))
-    facts["inputs"] = json.loads(metadata[METADATA_PREFIX + "inputs"])
-    facts.update(written)
-    facts["seconds"] = round(time.perf_counter() - started, 2)
-    return facts
+    merge = json.loads(metadata[METADATA_PREFIX + "params"])
+    if selection is not None:
+        merge[method.name] = selection
+    return {
+        "merge": merge,
+        "inputs": json.loads(metadata[METADATA_PREFIX + "inputs"]),
+        **written,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
 
 
 def check_arguments(method: MergeMethod, models: list[MergeInput], base: MergeInput | None) -> None:

@@ -47,9 +47,8 @@ class MergeInput:
     @cached_property
     def label_names(self) -> list[str] | None:
         """The config's id2label in id order; None when config.json has no labels."""
-        from emocompress.artifacts.rundir import (
-            read_json,  # not modeling: that would import transformers
-        )
+        # not emocompress.models.classifier: that would import transformers
+        from emocompress.artifacts.jsonfile import read_json_object
 
         config = self.path / "config.json"
         if not config.is_file():
@@ -57,7 +56,7 @@ class MergeInput:
                 f"{self.name}: no config.json in {self.path}",
                 expected="a Hugging Face checkpoint directory",
             )
-        id2label = read_json(config).get("id2label") or {}
+        id2label = read_json_object(config).get("id2label") or {}
         try:
             return [id2label[str(i)] for i in range(len(id2label))]
         except KeyError:

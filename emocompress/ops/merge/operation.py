@@ -165,7 +165,12 @@ def run_merge(ctx: OpContext, settings: MergeSettings) -> dict[str, Any]:
 
     available = [(ctx.parent_name or "parent", ctx.parent_path), *ctx.extra_parents]
     models, base = settings.inputs(available)
-    tuning = Tuning(ctx.data, ctx.eval_batch_size, ctx.device, ctx.reporter)
+    # without data (a direct merge), greedy refuses with a message saying what it needs
+    tuning = (
+        Tuning(ctx.data, ctx.eval_batch_size, ctx.device, ctx.reporter)
+        if ctx.data is not None
+        else None
+    )
     return merge_checkpoints(
         settings.merge_method,
         settings.method_params(),
@@ -184,5 +189,6 @@ OPERATIONS = [
         "merge checkpoints of one architecture (uniform/greedy soup, task arithmetic, TIES, SLERP)",
         MergeSettings,
         run_merge,
+        metrics_sections=("merge",),
     )
 ]

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from emocompress.artifacts.schema import Parity
 from emocompress.errors import UserError
 from emocompress.models.ort import MODEL_FILE, TOKENIZER_FILE, OrtClassifier
 from emocompress.progress import Reporter
@@ -249,10 +250,10 @@ def check_shapes(
                     f"length {length}",
                     expected=f"{expected}, all finite",
                 )
-            row: dict[str, Any] = {"batch": batch, "length": length}
+            diff = {}
             if reference is not None:
-                row["max_abs_logit_diff"] = float(np.abs(logits - reference(feeds)).max())
-            results.append(row)
+                diff = {"max_abs_logit_diff": float(np.abs(logits - reference(feeds)).max())}
+            results.append({"batch": batch, "length": length, **diff})
     return results
 
 
@@ -266,7 +267,7 @@ def parity(
     reference_name: str | None = None,
     reference_logits: np.ndarray | None = None,
     reporter: Reporter | None = None,
-) -> dict[str, Any]:
+) -> Parity:
     """Max |logit difference| between the graph and the model at ``reference_dir`` on
     ``texts``; a :class:`UserError` with the figure when it is over ``tolerance`` (None:
     measured and recorded only, as for quantised graphs, which the AUC gate judges).
@@ -284,16 +285,16 @@ def parity(
         got = OrtClassifier(onnx_dir).logits(texts, max_length=max_length)
         task.advance()
     diff = float(np.abs(got - reference_logits).max())
-    result = {
-        "max_abs_logit_diff": diff,
-        "tolerance": tolerance,
-        "texts": len(texts),
-        "reference": reference_name or Path(reference_dir).name,
-    }
+    result = Parity(
+        max_abs_logit_diff=diff,
+        tolerance=tolerance,
+        texts=len(texts),
+        reference=reference_name or Path(reference_dir).name,
+    )
     if tolerance is not None and not diff <= tolerance:  # also catches NaN
         raise UserError(
             f"{onnx_dir}: parity failed: max |logit difference| {diff:.3g} against "
-            f"{result['reference']} on {len(texts)} texts exceeds the tolerance {tolerance:g}",
+            f"{result.reference} on {len(texts)} texts exceeds the tolerance {tolerance:g}",
             expected="a faithful export (or a larger parity_tolerance in the settings)",
         )
     return result

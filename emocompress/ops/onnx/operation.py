@@ -8,8 +8,9 @@ copy; its macro-AUC drop against that parent on the report split is measured and
 against ``max_auc_drop`` by the runner (metrics.json ``against_parent``; gate
 ``max_parent_auc_drop``, implied for every quantize step).
 
-Both record ``precision`` in their facts (bench labels runtimes with it) and ``parity`` (also
-written into metrics.json).
+Both record ``precision`` in their facts (bench labels runtimes with it) and ``parity``;
+quantize also ``quantization`` (how the graph was quantised). Those two are the operations'
+``metrics_sections``: the runner copies them into metrics.json.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
+from emocompress.artifacts.rundir import VariantDir
+from emocompress.artifacts.schema import Parity
 from emocompress.errors import UserError
 from emocompress.ops.base import Operation, Settings
 
@@ -48,12 +51,11 @@ class QuantizeSettings(Settings):
     parity_texts: int = Field(64, ge=1)
 
 
-def check_parity(ctx: OpContext, tolerance: float | None, count: int) -> dict[str, Any]:
-    """Parity of the new graph against the parent on tune texts, also put in metrics.json."""
-    from emocompress.artifacts.rundir import VariantDir
+def check_parity(ctx: OpContext, tolerance: float | None, count: int) -> Parity:
+    """Parity of the new graph against the parent on tune texts."""
     from emocompress.ops.onnx.export import parity
 
-    result = parity(
+    return parity(
         ctx.out_dir,
         ctx.parent_path,
         _tune_texts(ctx, count),
@@ -62,19 +64,16 @@ def check_parity(ctx: OpContext, tolerance: float | None, count: int) -> dict[st
         reference_name=ctx.parent_name,
         reporter=ctx.reporter,
     )
-    # evaluate_variant keeps sections already in metrics.json, so parity survives evaluation
-    VariantDir(ctx.out_dir).update_metrics("parity", result)
-    return result
 
 
 def _tune_texts(ctx: OpContext, count: int) -> list[str]:
-    return list(ctx.data.split("tune").texts[:count])
+    return list(ctx.dataset.split("tune").texts[:count])
 
 
 def run_export(ctx: OpContext, settings: ExportSettings) -> dict[str, Any]:
     from emocompress.ops.onnx.export import export_classifier
 
-    if (ctx.parent_path / "model.onnx").is_file():
+    if VariantDir(ctx.parent_path).is_onnx:
         raise UserError(
             f"{ctx.variant}: parent {ctx.parent_name or ctx.parent_path} is already ONNX",
             expected="a PyTorch variant as the parent of export",
@@ -87,21 +86,17 @@ def run_export(ctx: OpContext, settings: ExportSettings) -> dict[str, Any]:
         optimize=settings.optimize,
         reporter=ctx.reporter,
     )
-    facts["parity"] = check_parity(ctx, settings.parity_tolerance, settings.parity_texts)
+    checked = check_parity(ctx, settings.parity_tolerance, settings.parity_texts)
     ctx.reporter.log(
-        f"{ctx.variant}: parity {facts['parity']['max_abs_logit_diff']:.2g} "
+        f"{ctx.variant}: parity {checked.max_abs_logit_diff:.2g} "
         f"(tolerance {settings.parity_tolerance:g}); fusions {facts['fusions'] or 'none'}"
     )
-    return facts
+    return {**facts, "parity": checked}
 
 
 def parent_precision(path: Path) -> str | None:
-    from emocompress.artifacts.rundir import VariantDir
-
-    variant = VariantDir(path)
-    if not variant.lineage_file.is_file():
-        return None
-    return (variant.lineage().get("facts") or {}).get("precision")
+    lineage = VariantDir(path).load_lineage_or_none()
+    return None if lineage is None else lineage.facts.get("precision")
 
 
 def run_quantize(ctx: OpContext, settings: QuantizeSettings) -> dict[str, Any]:
@@ -109,7 +104,7 @@ def run_quantize(ctx: OpContext, settings: QuantizeSettings) -> dict[str, Any]:
     from emocompress.ops.onnx.export import check_shapes
     from emocompress.ops.onnx.quantize import quantize_variant
 
-    if not (ctx.parent_path / "model.onnx").is_file():
+    if not VariantDir(ctx.parent_path).is_onnx:
         raise UserError(
             f"{ctx.variant}: parent {ctx.parent_name or ctx.parent_path} is not an ONNX variant",
             expected="an export step as the parent of quantize (op: export)",
@@ -120,7 +115,7 @@ def run_quantize(ctx: OpContext, settings: QuantizeSettings) -> dict[str, Any]:
             f"{parent_precision(ctx.parent_path)}",
             expected="an fp32 ONNX variant (the output of export) as the parent",
         )
-    facts = quantize_variant(
+    quantization = quantize_variant(
         ctx.parent_path,
         ctx.out_dir,
         settings.precision,
@@ -129,11 +124,19 @@ def run_quantize(ctx: OpContext, settings: QuantizeSettings) -> dict[str, Any]:
         max_length=ctx.max_length,
         reporter=ctx.reporter,
     )
-    facts["shapes_checked"] = check_shapes(OrtClassifier(ctx.out_dir))
-    facts["parity"] = check_parity(ctx, settings.parity_tolerance, settings.parity_texts)
     # the macro-AUC drop against the fp32 parent is measured by the runner's evaluation
-    # (metrics.json "against_parent") and checked as the gate max_parent_auc_drop
-    return facts
+    # (metrics.json against_parent) and checked as the implied gate max_parent_auc_drop
+    return {
+        "precision": settings.precision,
+        "quantization": quantization,
+        "shapes_checked": check_shapes(OrtClassifier(ctx.out_dir)),
+        "parity": check_parity(ctx, settings.parity_tolerance, settings.parity_texts),
+    }
+
+
+def quantize_gates(settings: QuantizeSettings) -> dict[str, float]:
+    """A quantised graph may lose at most ``max_auc_drop`` macro AUC against its parent."""
+    return {"max_parent_auc_drop": settings.max_auc_drop}
 
 
 OPERATIONS = [
@@ -143,6 +146,7 @@ OPERATIONS = [
         ExportSettings,
         run_export,
         produces="onnx",
+        metrics_sections=("parity",),
     ),
     Operation(
         "quantize",
@@ -150,5 +154,7 @@ OPERATIONS = [
         QuantizeSettings,
         run_quantize,
         produces="onnx",
+        metrics_sections=("parity", "quantization"),
+        implied_gates=quantize_gates,
     ),
 ]

@@ -87,8 +87,11 @@ class PruneSettings(Settings):
 
 
 def run_prune(ctx: OpContext, settings: PruneSettings) -> dict[str, Any]:
-    from emocompress.ops.prune.pipeline import prune_variant
+    """With data: the whole pipeline; without (a direct command): magnitude pruning only."""
+    from emocompress.ops.prune.pipeline import prune_checkpoint, prune_variant
 
+    if ctx.data is None:
+        return prune_checkpoint(ctx.parent_path, settings, ctx.out_dir, reporter=ctx.reporter)
     return prune_variant(ctx, settings)
 
 
@@ -107,5 +110,6 @@ OPERATIONS = [
         PruneSettings,
         run_prune,
         plan=plan_prune,
+        metrics_sections=("training",),
     )
 ]

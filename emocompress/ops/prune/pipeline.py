@@ -108,7 +108,8 @@ def prune_model(
 
 
 def finish(model: PreTrainedModel, settings: Any, facts: dict[str, Any]) -> dict[str, Any]:
-    """Fold sparsity masks, count parameters, derive the shape plan."""
+    """Fold sparsity masks, count parameters, say how the result loads (its shape plan is
+    saved beside the weights by save_classifier)."""
     from emocompress.models.shape_plan import shape_plan_of
     from emocompress.ops.prune.unstructured import make_permanent
 
@@ -117,7 +118,6 @@ def finish(model: PreTrainedModel, settings: Any, facts: dict[str, Any]) -> dict
     facts["after"] = parameter_counts(model)
     plan = shape_plan_of(model)
     facts["loads_with"] = PLAIN_LOAD if plan is None else PLAN_LOAD
-    facts["shape_plan"] = plan
     return facts
 
 
@@ -144,10 +144,10 @@ def prune_variant(ctx: OpContext, settings: Any) -> dict[str, Any]:
     model = load_classifier(ctx.parent_path)
     check_label_set(ctx.label_names, label_names_of(model), where=str(ctx.parent_path))
     tokenizer = load_tokenizer(ctx.parent_path)
-    tune = ctx.data.split("tune")
+    tune = ctx.dataset.split("tune")
     corpus = None
     if settings.vocab is not None:
-        corpus = [t for role in settings.vocab.corpus for t in ctx.data.split(role).texts]
+        corpus = [t for role in settings.vocab.corpus for t in ctx.dataset.split(role).texts]
     calibration = calibration_batches(
         tokenizer,
         tune.texts,

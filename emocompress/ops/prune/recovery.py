@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from emocompress.artifacts.schema import TrainingSummary
 from emocompress.ops.context import OpContext
 
 
@@ -18,7 +19,7 @@ def recover(
     tokenizer: PreTrainedTokenizerBase,
     ctx: OpContext,
     settings: Any,
-) -> dict[str, Any] | None:
+) -> TrainingSummary | None:
     """Train ``model`` in place as ``settings`` (RecoverySettings) say; None for mode none."""
     from emocompress.ops.train.loop import (
         bce_loss_fn,
@@ -32,7 +33,7 @@ def recover(
     if settings.mode == "none":
         return None
     seed_everything(effective_seed(ctx, settings))
-    labels = torch.from_numpy(ctx.data.split("train").labels.astype(np.float32)).to(ctx.device)
+    labels = torch.from_numpy(ctx.dataset.split("train").labels.astype(np.float32)).to(ctx.device)
     if settings.mode == "distil":
         loss_fn = _distil_loss(ctx, settings, labels)
     else:
@@ -40,7 +41,7 @@ def recover(
     model.to(ctx.device)
     history = train(model, tokenizer, ctx, settings, loss_fn)
     write_history(ctx, history, settings)
-    return {"mode": settings.mode, **history_summary(history)}
+    return history_summary(history, mode=settings.mode)
 
 
 def _distil_loss(ctx: OpContext, settings: Any, labels: torch.Tensor):

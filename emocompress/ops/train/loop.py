@@ -20,8 +20,8 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from emocompress.artifacts.atomic import write_json
-from emocompress.artifacts.rundir import HISTORY_FILE, machine
+from emocompress.artifacts import schema
+from emocompress.artifacts.rundir import VariantDir, machine
 from emocompress.data.batching import Encoded, collate, encode, training_batches
 from emocompress.measure.inference import predict_logits, sigmoid
 from emocompress.measure.metrics import auc_scores
@@ -53,19 +53,10 @@ def configure_threads(threads: int | None) -> None:
 @dataclass
 class History:
     steps: list[dict[str, float]] = field(default_factory=list)
-    evaluations: list[dict[str, float]] = field(default_factory=list)
-    best: dict[str, float] | None = None
+    evaluations: list[schema.Evaluation] = field(default_factory=list)
+    best: schema.Evaluation | None = None
     seconds: float = 0.0
     stopped_early: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "steps": self.steps,
-            "evaluations": self.evaluations,
-            "best": self.best,
-            "seconds": round(self.seconds, 3),
-            "stopped_early": self.stopped_early,
-        }
 
 
 def bce_loss_fn(labels: torch.Tensor) -> LossFn:
@@ -117,7 +108,7 @@ def tune_scores(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, ctx: OpContext
 ) -> tuple[float, float]:
     """Macro AUC and mean BCE on the tune split, from one prediction pass."""
-    tune = ctx.data.split("tune")
+    tune = ctx.dataset.split("tune")
     logits = predict_logits(
         model, tokenizer, tune.texts, batch_size=ctx.eval_batch_size, max_length=ctx.max_length
     )
@@ -138,7 +129,7 @@ def train(
     extra_parameters: list[nn.Parameter] | None = None,
 ) -> History:
     """Train ``model`` in place on the train split; leaves it holding the best checkpoint."""
-    train_split = ctx.data.split("train")
+    train_split = ctx.dataset.split("train")
     encoded = encoded or encode(tokenizer, train_split.texts, ctx.max_length)
     lengths = encoded.lengths
     rng = np.random.default_rng(effective_seed(ctx, settings))
@@ -174,16 +165,16 @@ def train(
         """Evaluate on tune; return True when training should stop early."""
         nonlocal best_state, best_auc, evaluations_without_gain
         auc, tune_loss = tune_scores(model, tokenizer, ctx)
-        record = {
-            "epoch": round(epoch, 4),
-            "step": step,
-            "tune_macro_auc": auc,
-            "tune_loss": tune_loss,
-            "train_loss": float(np.mean(running)) if running else float("nan"),
-        }
+        record = schema.Evaluation(
+            epoch=round(epoch, 4),
+            step=step,
+            tune_macro_auc=auc,
+            tune_loss=tune_loss,
+            train_loss=float(np.mean(running)) if running else float("nan"),
+        )
         history.evaluations.append(record)
         reporter.log(
-            f"{ctx.variant}: epoch {epoch:.2f} tune macro-AUC {auc:.4f} loss {record['train_loss']:.4f}"
+            f"{ctx.variant}: epoch {epoch:.2f} tune macro-AUC {auc:.4f} loss {record.train_loss:.4f}"
         )
         if auc > best_auc:
             best_auc = auc
@@ -238,28 +229,33 @@ def train(
 
 
 def write_history(ctx: OpContext, history: History, settings: TrainSettings) -> None:
-    write_json(
-        ctx.out_dir / HISTORY_FILE,
-        {
-            "variant": ctx.variant,
-            "settings": settings.model_dump(),
-            "machine": machine(),
-            "threads": torch.get_num_threads(),
-            **history.to_dict(),
-        },
+    """history.json of the variant being made: every step, every tune evaluation, wall time."""
+    VariantDir(ctx.out_dir).write_history(
+        schema.History(
+            variant=ctx.variant,
+            settings=settings.model_dump(mode="json"),
+            machine=schema.Environment(**machine()),
+            threads=torch.get_num_threads(),
+            steps=[schema.HistoryStep(**step) for step in history.steps],
+            evaluations=history.evaluations,
+            best=history.best,
+            seconds=round(history.seconds, 3),
+            stopped_early=history.stopped_early,
+        )
     )
 
 
-def history_summary(history: History) -> dict[str, Any]:
+def history_summary(history: History, mode: str | None = None) -> schema.TrainingSummary:
     """The training facts for metrics.json: no wall times, so equal seeds give equal files
     (durations live in history.json and run.json)."""
-    best = history.best or {}
-    return {
-        "best_epoch": best.get("epoch"),
-        "best_tune_macro_auc": best.get("tune_macro_auc"),
-        "steps": len(history.steps),
-        "stopped_early": history.stopped_early,
-    }
+    best = history.best
+    return schema.TrainingSummary(
+        best_epoch=best.epoch if best else None,
+        best_tune_macro_auc=best.tune_macro_auc if best else None,
+        steps=len(history.steps),
+        stopped_early=history.stopped_early,
+        mode=mode,
+    )
 
 
 def finetune(ctx: OpContext, settings: FinetuneSettings) -> dict[str, Any]:
@@ -273,7 +269,7 @@ def finetune(ctx: OpContext, settings: FinetuneSettings) -> dict[str, Any]:
         ctx.parent_path, ctx.label_names, pooling=settings.pooling, dropout=settings.dropout
     )
     model.to(ctx.device)
-    labels = torch.from_numpy(ctx.data.split("train").labels.astype(np.float32))
+    labels = torch.from_numpy(ctx.dataset.split("train").labels.astype(np.float32))
     history = train(model, tokenizer, ctx, settings, bce_loss_fn(labels))
     save_classifier(model.cpu(), tokenizer, ctx.out_dir)
     write_history(ctx, history, settings)

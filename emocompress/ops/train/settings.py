@@ -26,7 +26,8 @@ class TrainSettings(Settings):
     eval_every: float = Field(1.0, gt=0, description="evaluate on the tune split every N epochs")
     max_steps: int | None = Field(None, ge=1, description="hard cap on optimiser steps")
     seed: int | None = Field(
-        None, description="this variant's seed (data order, dropout, new weights); default: the recipe's"
+        None,
+        description="this variant's seed (data order, dropout, new weights); default: the recipe's",
     )
 
 

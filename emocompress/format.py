@@ -1,0 +1,36 @@
+"""The one way figures become text: "n/a" for what was not measured or does not apply, never 0.
+
+Every table (the run summary, bench, eval, the report, the TUI, bundle cards) formats its
+numbers here, so a missing figure looks the same everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+NA = "n/a"
+
+
+def fmt(value: Any, spec: str | None = None) -> str:
+    """A figure as text; :data:`NA` for None.
+
+    Without ``spec``: integers as they are, other numbers with 4 decimals; strings and
+    booleans as they are.
+    """
+    if value is None:
+        return NA
+    if isinstance(value, str | bool):
+        return str(value)
+    if spec is None:
+        spec = "d" if isinstance(value, int) else ".4f"
+    return format(value, spec)
+
+
+def fmt_signed(value: float | None, spec: str = ".4f") -> str:
+    """A difference with its sign (``+0.0123``); :data:`NA` for None."""
+    return NA if value is None else format(value, "+" + spec)
+
+
+def fmt_percent(value: float | None, digits: int = 2) -> str:
+    """A signed percentage (``+1.25%``) of a value already in percent; :data:`NA` for None."""
+    return NA if value is None else f"{value:+.{digits}f}%"
