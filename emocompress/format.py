@@ -11,8 +11,8 @@ from typing import Any
 NA = "n/a"
 
 
-def fmt(value: Any, spec: str | None = None) -> str:
-    """A figure as text; :data:`NA` for None.
+def fmt(value: Any, spec: str | None = None, unit: str = "") -> str:
+    """A figure as text followed by ``unit`` (``"x"``, ``" MB"``); :data:`NA` alone for None.
 
     Without ``spec``: integers as they are, other numbers with 4 decimals; strings and
     booleans as they are.
@@ -20,10 +20,10 @@ def fmt(value: Any, spec: str | None = None) -> str:
     if value is None:
         return NA
     if isinstance(value, str | bool):
-        return str(value)
+        return str(value) + unit
     if spec is None:
         spec = "d" if isinstance(value, int) else ".4f"
-    return format(value, spec)
+    return format(value, spec) + unit
 
 
 def fmt_signed(value: float | None, spec: str = ".4f") -> str:
@@ -34,3 +34,8 @@ def fmt_signed(value: float | None, spec: str = ".4f") -> str:
 def fmt_percent(value: float | None, digits: int = 2) -> str:
     """A signed percentage (``+1.25%``) of a value already in percent; :data:`NA` for None."""
     return NA if value is None else f"{value:+.{digits}f}%"
+
+
+def fmt_share(fraction: float | None, digits: int = 1) -> str:
+    """A fraction as an unsigned percentage (``0.125`` -> ``12.5%``); :data:`NA` for None."""
+    return NA if fraction is None else f"{100 * fraction:.{digits}f}%"
