@@ -21,7 +21,7 @@ from emocompress.ops.merge.base import TensorInputs
 from emocompress.ops.merge.engine import merge_checkpoints
 from emocompress.ops.merge.inputs import MergeInput
 from emocompress.ops.merge.operation import MergeSettings, parse_size
-from emocompress.ops.merge.registry import METHODS, get_method
+from emocompress.ops.merge.registry import METHODS
 from emocompress.ops.merge.slerp import SlerpParams
 
 # ----------------------------------------------------------------------------- methods by hand
@@ -34,7 +34,7 @@ def _merge(method: str, tensors, weights, *, base=None, densities=None, params=N
         densities or [1.0] * len(tensors),
         None if base is None else torch.tensor(base, dtype=torch.float32),
     )
-    return get_method(method).merge(inputs, params or get_method(method).params()).tolist()
+    return METHODS.lookup(method).merge(inputs, params or METHODS.lookup(method).params()).tolist()
 
 
 def test_uniform_is_the_weighted_average():
@@ -78,7 +78,7 @@ def test_slerp_follows_the_arc_and_falls_back_to_lerp():
 def test_registry_names_every_method():
     assert list(METHODS) == ["uniform", "greedy", "task_arithmetic", "ties", "slerp"]
     with pytest.raises(UserError, match="unknown merge method 'soup'"):
-        get_method("soup")
+        METHODS.lookup("soup")
 
 
 # ----------------------------------------------------------------------------- checkpoints
@@ -96,7 +96,7 @@ def _inputs(paths, weights=None) -> list[MergeInput]:
 
 
 def _uniform(paths: list[Path], out: Path, **kwargs) -> dict:
-    method = get_method("uniform")
+    method = METHODS.lookup("uniform")
     return merge_checkpoints(method, method.params(), _inputs(paths), out, **kwargs)
 
 
@@ -110,7 +110,10 @@ def test_uniform_merge_streams_a_loadable_checkpoint_with_provenance(seeds, tmp_
     out = tmp_path / "soup"
     out.mkdir()
     facts = merge_checkpoints(
-        get_method("uniform"), get_method("uniform").params(), _inputs(seeds, [1, 2, 1]), out
+        METHODS.lookup("uniform"),
+        METHODS.lookup("uniform").params(),
+        _inputs(seeds, [1, 2, 1]),
+        out,
     )
     states = [load_file(p / "model.safetensors") for p in seeds]
     merged = _merged(out)
@@ -161,7 +164,9 @@ def test_ties_and_task_arithmetic_with_a_base_checkpoint(seeds, tmp_path):
     base, *models = [MergeInput(p.name, p, 1.0, 0.5) for p in seeds]
     out = tmp_path / "ties"
     out.mkdir()
-    merge_checkpoints(get_method("ties"), get_method("ties").params(), models, out, base=base)
+    merge_checkpoints(
+        METHODS.lookup("ties"), METHODS.lookup("ties").params(), models, out, base=base
+    )
     states = [load_file(p / "model.safetensors") for p in seeds]
     name = "classifier.weight"
     expected = _merge(

@@ -1,10 +1,8 @@
-"""The ``emocompress`` command line: finds the command modules and dispatches to them."""
+"""The ``emocompress`` command line: the commands of :data:`~emocompress.cli.commands.COMMANDS`."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import pkgutil
 import sys
 from collections.abc import Sequence
 
@@ -12,18 +10,9 @@ from emocompress import __version__
 from emocompress.errors import UserError
 
 
-def _command_modules() -> list:
-    import emocompress.cli.commands as package
-
-    modules = [
-        importlib.import_module(f"{package.__name__}.{info.name}")
-        for info in pkgutil.iter_modules(package.__path__)
-        if not info.name.startswith("_")
-    ]
-    return sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.NAME))
-
-
 def build_parser() -> argparse.ArgumentParser:
+    from emocompress.cli.commands import COMMANDS
+
     parser = argparse.ArgumentParser(
         prog="emocompress",
         description=(
@@ -34,16 +23,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"emocompress {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in _command_modules():
-        doc = (module.__doc__ or module.HELP).strip()
-        command = sub.add_parser(
-            module.NAME,
-            help=module.HELP,
-            description=doc,
+    for command in COMMANDS.values():
+        parser_ = sub.add_parser(
+            command.NAME,
+            help=command.HELP,
+            description=(command.__doc__ or command.HELP).strip(),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        module.add_arguments(command)
-        command.set_defaults(_run=module.run)
+        command.add_arguments(parser_)
+        parser_.set_defaults(_run=command.run)
     return parser
 
 

@@ -1,7 +1,59 @@
-"""One module per CLI command.
+"""The CLI commands: one module per command, listed here in the order ``--help`` shows them.
 
-Each module defines ``NAME`` (the sub-command), ``HELP`` (one line), ``ORDER`` (position
-in ``--help``), ``add_arguments(parser)`` and ``run(args) -> int``. Modules are found by
-:func:`emocompress.cli.build_parser`; adding a command is adding a module. Keep module-level
-imports light: heavy libraries are imported inside ``run``.
+Each module defines ``NAME`` (the sub-command), ``HELP`` (one line), ``add_arguments(parser)``
+and ``run(args) -> int``; its docstring is the command's ``--help`` text. Adding a command is
+adding a module and naming it in :data:`COMMANDS`. Keep module-level imports light (``--help``
+imports every command module): heavy libraries are imported inside ``run``.
 """
+
+from __future__ import annotations
+
+import argparse
+from typing import Protocol
+
+from emocompress.cli.commands import (
+    bench,
+    distil,
+    export,
+    inspect,
+    merge,
+    predict,
+    prune,
+    quantize,
+    report,
+    run,
+    tui,
+)
+from emocompress.cli.commands import eval as eval_command
+from emocompress.registry import Registry
+
+
+class Command(Protocol):
+    """What a command module provides."""
+
+    NAME: str
+    HELP: str
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+COMMANDS: Registry[Command] = Registry(
+    "command",
+    [
+        run,
+        eval_command,
+        inspect,
+        distil,
+        prune,
+        merge,
+        export,
+        quantize,
+        bench,
+        report,
+        tui,
+        predict,
+    ],
+    name=lambda command: command.NAME,
+)

@@ -30,7 +30,6 @@ from emocompress.format import NA, fmt
 
 NAME = "bench"
 HELP = "measure latency, throughput and memory of variants (each in its own process)"
-ORDER = 40
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

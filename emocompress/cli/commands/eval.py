@@ -20,7 +20,6 @@ from emocompress.artifacts.schema import PREDICTIONS_DIR, Lineage, Metrics
 
 NAME = "eval"
 HELP = "measure a classifier on a data split (thresholds tuned on another)"
-ORDER = 5
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,9 +64,9 @@ def run(args: argparse.Namespace) -> int:
 
     from emocompress.cli.console import make_console
     from emocompress.cli.tables import label_extremes_table, per_label_table, quality_table
+    from emocompress.data.context import DataContext
     from emocompress.measure.evaluation import evaluate_variant
     from emocompress.models.reference import resolve_model_path
-    from emocompress.ops.context import DataContext
     from emocompress.progress import Reporter
 
     model_path = resolve_model_path(args.model)

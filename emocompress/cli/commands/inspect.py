@@ -21,7 +21,6 @@ from typing import Any
 
 NAME = "inspect"
 HELP = "show parameters, size and structure of a checkpoint (reads only headers)"
-ORDER = 10
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -16,7 +16,6 @@ import argparse
 
 NAME = "predict"
 HELP = "label texts with an exported bundle (onnxruntime + tokenizers only)"
-ORDER = 60
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

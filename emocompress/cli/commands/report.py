@@ -20,7 +20,6 @@ import argparse
 
 NAME = "report"
 HELP = "write report.md (+ figures, CSV, HTML) from a run directory"
-ORDER = 60
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

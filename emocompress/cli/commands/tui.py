@@ -19,7 +19,6 @@ import argparse
 
 NAME = "tui"
 HELP = "browse run directories in a terminal app (Textual)"
-ORDER = 40
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

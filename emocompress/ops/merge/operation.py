@@ -116,9 +116,9 @@ class MergeSettings(Settings):
 
     @property
     def merge_method(self) -> MergeMethod:
-        from emocompress.ops.merge.registry import get_method
+        from emocompress.ops.merge.registry import METHODS
 
-        return get_method(self.method)
+        return METHODS.lookup(self.method)
 
     @property
     def max_shard_bytes(self) -> int:

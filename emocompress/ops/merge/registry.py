@@ -1,17 +1,13 @@
-"""Merge methods by name: a plain dict, the only way a recipe or the CLI names a method."""
+"""Merge methods by name: the only way a recipe or the CLI names a method."""
 
 from __future__ import annotations
 
-from emocompress.errors import UserError
 from emocompress.ops.merge import greedy, slerp, task_arithmetic, ties, uniform
 from emocompress.ops.merge.base import MergeMethod
+from emocompress.registry import Registry
 
-METHODS: dict[str, MergeMethod] = {
-    module.METHOD.name: module.METHOD for module in (uniform, greedy, task_arithmetic, ties, slerp)
-}
-
-
-def get_method(name: str) -> MergeMethod:
-    if name not in METHODS:
-        raise UserError(f"unknown merge method {name!r}", expected="one of " + ", ".join(METHODS))
-    return METHODS[name]
+METHODS: Registry[MergeMethod] = Registry(
+    "merge method",
+    [module.METHOD for module in (uniform, greedy, task_arithmetic, ties, slerp)],
+    name=lambda method: method.name,
+)
