@@ -16,10 +16,9 @@ from typing import Any
 
 from emocompress.artifacts.rundir import RunDir, VariantDir
 from emocompress.errors import UserError
+from emocompress.measure.metrics import STRATEGY_ORDER as STRATEGIES
 from emocompress.measure.pareto import pareto_optimal
 from emocompress.measure.summary import dig, variant_row
-
-STRATEGIES = ("fixed", "global", "top_k", "per_label")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +25,13 @@ import numpy as np
 
 from emocompress.artifacts.predictions import load_predictions, validate_arrays
 from emocompress.errors import UserError
+from emocompress.registry import Registry
 
 # Candidate thresholds for the tuned strategies: 0.01, 0.02, ..., 0.99. A fixed grid keeps
 # thresholds readable and is coarse enough not to chase single tune examples.
 THRESHOLD_GRID: np.ndarray = np.arange(1, 100) / 100
 FIXED_THRESHOLD = 0.5
 TOP_K_CHOICES: tuple[int, ...] = (1, 2, 3)
-# Tie-break order for the selected strategy: fewest tuned parameters first.
-STRATEGY_ORDER: tuple[str, ...] = ("fixed", "global", "top_k", "per_label")
 SELECTED_BECAUSE = "highest macro F1 on the tune split"
 
 Params = dict[str, Any]
@@ -214,15 +214,34 @@ def fit_top_k(probs: np.ndarray, labels: np.ndarray, label_names: Sequence[str])
     return {"k": TOP_K_CHOICES[int(np.argmax(scores))]}
 
 
-# Each strategy: tune probabilities and labels -> JSON parameters. apply_thresholds turns
-# parameters into predictions, so a metrics.json entry is enough to reproduce them.
-STRATEGIES: dict[str, Callable[[np.ndarray, np.ndarray, Sequence[str]], Params]] = {
-    "fixed": fit_fixed,
-    "global": fit_global,
-    "per_label": fit_per_label,
-    "top_k": fit_top_k,
-}
-assert set(STRATEGIES) == set(STRATEGY_ORDER)
+@dataclass(frozen=True)
+class ThresholdStrategy:
+    """One way to turn probabilities into labels, its parameters chosen on the tune split.
+
+    ``fit`` maps tune probabilities and labels to JSON parameters; :func:`apply_thresholds`
+    turns parameters into predictions, so a metrics.json entry is enough to reproduce them.
+    """
+
+    name: str
+    fit: Callable[[np.ndarray, np.ndarray, Sequence[str]], Params]
+    # tie-break for the selected strategy on equal tune macro F1: fewest tuned parameters first
+    rank: int
+
+
+STRATEGIES: Registry[ThresholdStrategy] = Registry(
+    "threshold strategy",
+    [
+        ThresholdStrategy("fixed", fit_fixed, rank=0),
+        ThresholdStrategy("global", fit_global, rank=1),
+        ThresholdStrategy("per_label", fit_per_label, rank=3),
+        ThresholdStrategy("top_k", fit_top_k, rank=2),
+    ],
+    name=lambda strategy: strategy.name,
+)
+# the strategies in tie-break order (the order the TUI lists them in)
+STRATEGY_ORDER: tuple[str, ...] = tuple(
+    strategy.name for strategy in sorted(STRATEGIES.values(), key=lambda s: s.rank)
+)
 
 
 def _top_k(probs: np.ndarray, k: int) -> np.ndarray:
@@ -298,13 +317,15 @@ def compute_quality(
     label_names = [str(name) for name in label_names]
     tune_probs, tune_labels = _as_arrays(tune_probs, tune_labels, label_names, tune_split)
     report_probs, report_labels = _as_arrays(report_probs, report_labels, label_names, report_split)
-    strategies = {}
-    for name, fit in STRATEGIES.items():
-        params = fit(tune_probs, tune_labels, label_names)
-        strategies[name] = _strategy_entry(
-            params, tune_probs, tune_labels, report_probs, report_labels, label_names
-        )
-    selected = max(STRATEGY_ORDER, key=lambda name: strategies[name]["tune_macro_f1"])
+    strategies, tune_f1 = {}, {}
+    for name, strategy in STRATEGIES.items():
+        params = strategy.fit(tune_probs, tune_labels, label_names)
+        tune_f1[name] = _macro_f1_of(params, tune_probs, tune_labels, label_names)
+        strategies[name] = {
+            **_strategy_entry(params, report_probs, report_labels, label_names),
+            "tune_macro_f1": tune_f1[name],
+        }
+    selected = max(STRATEGY_ORDER, key=tune_f1.__getitem__)
     return {
         "tune_split": tune_split,
         "report_split": report_split,
@@ -319,23 +340,21 @@ def compute_quality(
 
 
 def _strategy_entry(
-    params: Params,
-    tune_probs: np.ndarray,
-    tune_labels: np.ndarray,
-    report_probs: np.ndarray,
-    report_labels: np.ndarray,
-    label_names: Sequence[str],
+    params: Params, probs: np.ndarray, labels: np.ndarray, label_names: Sequence[str]
 ) -> dict:
-    scores = prf(apply_thresholds(report_probs, params, label_names), report_labels, label_names)
+    """A strategy's parameters and its scores on one split, with each label's threshold."""
+    scores = prf(apply_thresholds(probs, params, label_names), labels, label_names)
     thresholds = label_thresholds(params, label_names)
     for name, threshold in zip(label_names, thresholds, strict=True):
         scores["per_label"][name]["threshold"] = threshold
-    tune_pred = apply_thresholds(tune_probs, params, label_names)
-    return {
-        "params": params,
-        **scores,
-        "tune_macro_f1": float(_macro_f1(*confusion_counts(tune_pred, tune_labels))),
-    }
+    return {"params": params, **scores}
+
+
+def _macro_f1_of(
+    params: Params, probs: np.ndarray, labels: np.ndarray, label_names: Sequence[str]
+) -> float:
+    predicted = apply_thresholds(probs, params, label_names)
+    return float(_macro_f1(*confusion_counts(predicted, labels)))
 
 
 def quality_from_files(

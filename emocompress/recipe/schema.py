@@ -21,11 +21,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from emocompress.errors import UserError
 from emocompress.measure.bench.settings import BenchSettings
 from emocompress.measure.gates import Gates
+from emocompress.measure.metrics import STRATEGIES
 from emocompress.ops.base import Settings
 from emocompress.ops.registry import get_operation
 
 TEACHER = "teacher"
-STRATEGIES = ("fixed", "global", "per_label", "top_k")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
