@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -118,28 +118,30 @@ class GateDef:
     fmt: str = ".4f"
 
 
-def _figure(metrics: Metrics | None, path: str, whose: str = "metrics") -> float:
-    """The number at ``path`` (attributes of the typed metrics, then keys of their maps)."""
-    node: Any = metrics
-    for part in path.split("."):
-        if node is None:
-            raise MissingFigure(f"{path} is missing from the {whose}")
-        if isinstance(node, dict):
-            key: Any = int(part) if part.isdigit() else part
-            if key not in node:
-                raise MissingFigure(f"{path} is missing from the {whose}")
-            node = node[key]
-        else:
-            node = getattr(node, part)
-    if node is None:
-        raise MissingFigure(f"{path} is null (n/a) in the {whose}")
-    if isinstance(node, bool) or not isinstance(node, int | float):
-        raise MissingFigure(f"{path} is not a number in the {whose} ({node!r})")
-    return float(node)
+S = TypeVar("S")
+
+
+def _section(section: S | None, figure: str, whose: str = "metrics") -> S:
+    """The section holding ``figure``; missing (not measured) fails the gate."""
+    if section is None:
+        raise MissingFigure(f"{figure} is missing from the {whose}")
+    return section
+
+
+def _number(value: float | None, figure: str, whose: str = "metrics") -> float:
+    """A measured figure; null (not applicable) fails the gate."""
+    if value is None:
+        raise MissingFigure(f"{figure} is null (n/a) in the {whose}")
+    return float(value)
+
+
+def _auc_of(metrics: Metrics, whose: str = "metrics") -> float:
+    figure = "quality.auc.macro"
+    return _number(_section(metrics.quality, figure, whose).auc.macro, figure, whose)
 
 
 def _macro_auc(metrics: Metrics, *_: Any) -> float:
-    return _figure(metrics, "quality.auc.macro")
+    return _auc_of(metrics)
 
 
 def _reference_auc(metrics: Metrics, reference: Metrics | None) -> tuple[float, float]:
@@ -151,7 +153,7 @@ def _reference_auc(metrics: Metrics, reference: Metrics | None) -> tuple[float, 
     mine, theirs = metrics.quality.report_split, reference.quality.report_split
     if mine != theirs:
         raise MissingFigure(f"reference measured on split {theirs!r}, this variant on {mine!r}")
-    return _macro_auc(metrics), _figure(reference, "quality.auc.macro", "reference metrics")
+    return _auc_of(metrics), _auc_of(reference, "reference metrics")
 
 
 def _auc_drop(metrics: Metrics, reference: Metrics | None, _: Any) -> float:
@@ -167,33 +169,40 @@ def _auc_share(metrics: Metrics, reference: Metrics | None, _: Any) -> float:
 
 
 def _parent_auc_drop(metrics: Metrics, *_: Any) -> float:
-    return _figure(metrics, "against_parent.macro_auc_drop")
+    figure = "against_parent.macro_auc_drop"
+    return _number(_section(metrics.against_parent, figure).macro_auc_drop, figure)
 
 
 def _selected_f1(average: Literal["micro", "macro"]) -> Callable[..., float]:
     def read(metrics: Metrics, *_: Any) -> float:
-        if metrics.quality is None:
-            raise MissingFigure("quality is missing from the metrics")
-        strategy = metrics.quality.selected_strategy
-        return _figure(metrics, f"quality.strategies.{strategy}.{average}.f1")
+        quality = _section(metrics.quality, f"quality.strategies.<selected>.{average}.f1")
+        figure = f"quality.strategies.{quality.selected_strategy}.{average}.f1"
+        selected = _section(quality.strategies.get(quality.selected_strategy), figure)
+        return _number((selected.micro if average == "micro" else selected.macro).f1, figure)
 
     return read
 
 
 def _megabytes(metrics: Metrics, *_: Any) -> float:
-    return _figure(metrics, "size.bytes_on_disk") / 1e6
+    figure = "size.bytes_on_disk"
+    return _number(_section(metrics.size, figure).bytes_on_disk, figure) / 1e6
 
 
 def _parameters(metrics: Metrics, *_: Any) -> float:
-    return _figure(metrics, "size.parameters")
+    return float(_section(metrics.size, "size.parameters").parameters)
 
 
 def _speedup(metrics: Metrics, _: Any, gate: SpeedupGate) -> float:
-    return _figure(metrics, f"speed.runtimes.{gate.runtime}.speedup.{gate.batch}")
+    figure = f"speed.runtimes.{gate.runtime}.speedup.{gate.batch}"
+    runtime = _section(_section(metrics.speed, figure).runtimes.get(gate.runtime), figure)
+    if gate.batch not in runtime.speedup:
+        raise MissingFigure(f"{figure} is missing from the metrics")
+    return _number(runtime.speedup[gate.batch], figure)
 
 
 def _parity(metrics: Metrics, *_: Any) -> float:
-    return _figure(metrics, "parity.max_abs_logit_diff")
+    figure = "parity.max_abs_logit_diff"
+    return _number(_section(metrics.parity, figure).max_abs_logit_diff, figure)
 
 
 GATES: Registry[GateDef] = Registry(
@@ -229,7 +238,7 @@ def _evaluate_one(
     bound = float(setting.value if isinstance(setting, SpeedupGate) else setting)
     try:
         if metrics is None:
-            raise MissingFigure("metrics.json is missing")
+            raise MissingFigure(f"{Metrics.FILE} is missing")
         value = gate.read(metrics, reference, setting)
     except MissingFigure as missing:
         return GateOutcome(
