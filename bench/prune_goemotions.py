@@ -30,10 +30,11 @@ import torch
 
 from emocompress.artifacts.atomic import atomic_dir, write_json
 from emocompress.artifacts.rundir import VARIANT_SCHEMA, RunDir
+from emocompress.data.context import DataContext
 from emocompress.measure.evaluation import evaluate_variant
 from emocompress.measure.inference import predict_logits
 from emocompress.models.classifier import load_classifier, load_tokenizer
-from emocompress.ops.context import DataContext, OpContext
+from emocompress.ops.context import OpContext
 from emocompress.ops.prune.operation import PruneSettings
 from emocompress.ops.prune.pipeline import prune_variant
 from emocompress.progress import Reporter

@@ -120,3 +120,21 @@ def tiny_run(tmp_path_factory, tiny_classifier) -> Path:
     out = folder / "runs" / "tiny"
     run_recipe(recipe, out, reporter=Reporter("quiet"))
     return out
+
+
+# A test is an integration test when it runs a whole recipe: through the tiny_run fixture
+# (directly or through another fixture), or by calling the runner, `emocompress run` or the
+# TUI's recipe run itself. `pytest -m "not integration"` is then the quick loop.
+_RUNS_A_RECIPE = ("run_recipe(", 'main(["run"', '"ctrl+s"')
+
+
+def pytest_collection_modifyitems(config, items):
+    import inspect
+
+    for item in items:
+        function = getattr(item, "function", None)
+        source = inspect.getsource(function) if function is not None else ""
+        if "tiny_run" in getattr(item, "fixturenames", ()) or any(
+            call in source for call in _RUNS_A_RECIPE
+        ):
+            item.add_marker(pytest.mark.integration)

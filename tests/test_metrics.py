@@ -441,15 +441,17 @@ def test_save_predictions_refuses_bad_arrays_and_leaves_nothing(tmp_path):
 def test_tables_name_the_splits_strategies_and_extreme_labels():
     tune_probs, tune_labels = make_split(300, 12, seed=28)
     report_probs, report_labels = make_split(200, 12, seed=29)
-    quality = compute_quality(tune_probs, tune_labels, report_probs, report_labels, names(12))
+    quality = Quality.model_validate(
+        compute_quality(tune_probs, tune_labels, report_probs, report_labels, names(12))
+    )
     text = render(quality_table(quality))
     assert "Quality on dev (n=200)" in text and "chosen on tune (n=300)" in text
     for name in STRATEGY_ORDER:
         assert name in text
-    assert f"{quality['selected_strategy']} *" in text
+    assert f"{quality.selected_strategy} *" in text
 
-    per_label = quality["strategies"][quality["selected_strategy"]]["per_label"]
-    ranked = sorted(per_label, key=lambda name: (-per_label[name]["f1"], name))
+    per_label = quality.selected.per_label
+    ranked = sorted(per_label, key=lambda name: (-(per_label[name].f1 or 0.0), name))
     extremes = render(label_extremes_table(quality, n=3))
     shown = [name for name in names(12) if f" {name} " in extremes]
     assert sorted(shown) == sorted(ranked[:3] + ranked[-3:])

@@ -8,7 +8,7 @@ import pytest
 
 from emocompress.errors import UserError
 from emocompress.measure.gates import SpeedupGate
-from emocompress.ops.distil.operation import DistilSettings
+from emocompress.ops.distil.settings import DistilSettings
 from emocompress.ops.finetune.operation import EvaluateSettings
 from emocompress.ops.train.settings import FinetuneSettings
 from emocompress.recipe.loading import load_recipe

@@ -13,8 +13,15 @@ import numpy as np
 import pytest
 
 from emocompress.artifacts.predictions import load_predictions
-from emocompress.artifacts.rundir import RunDir
-from emocompress.artifacts.schema import BenchFile, BenchVariant, Environment, MachineLimit
+from emocompress.artifacts.rundir import RunDir, VariantDir
+from emocompress.artifacts.schema import (
+    ARTIFACT_FILES,
+    BenchFile,
+    BenchVariant,
+    Environment,
+    MachineLimit,
+    Quality,
+)
 from emocompress.cli import main
 from emocompress.errors import UserError
 from emocompress.measure.metrics import apply_thresholds, auc_scores, prf
@@ -104,13 +111,18 @@ def test_artifacts_list_sizes_and_sha256(reported):
 # --------------------------------------------------------- numbers from predictions
 
 
+def _quality(variant_dir: Path) -> Quality:
+    quality = VariantDir(variant_dir).load_metrics().quality
+    assert quality is not None
+    return quality
+
+
 def _check_quality_table(report_text: str, variant_dir: Path) -> None:
     """The variant's quality table in the report equals figures recomputed from its
     predictions at the thresholds its metrics.json recorded."""
-    quality = json.loads((variant_dir / "metrics.json").read_text())["quality"]
-    preds = load_predictions(variant_dir / "predictions" / f"{quality['report_split']}.npz")
-    entry = quality["strategies"][quality["selected_strategy"]]
-    pred = apply_thresholds(preds.probs, entry, preds.label_names)
+    quality = _quality(variant_dir)
+    preds = load_predictions(VariantDir(variant_dir).predictions_file(quality.report_split))
+    pred = apply_thresholds(preds.probs, quality.selected.params, preds.label_names)
     scores = prf(pred, preds.labels, preds.label_names)
     auc = auc_scores(preds.probs, preds.labels, preds.label_names)
 
@@ -152,11 +164,9 @@ def test_committed_goemotions_report_matches_its_run():
 def test_confusion_counts_come_from_predictions(reported):
     run, result = reported
     name = "student-1l"
-    quality = json.loads((run / "variants" / name / "metrics.json").read_text())["quality"]
+    quality = _quality(run / "variants" / name)
     preds = load_predictions(run / "variants" / name / "predictions" / "dev.npz")
-    pred = apply_thresholds(
-        preds.probs, quality["strategies"][quality["selected_strategy"]], preds.label_names
-    ).astype(bool)
+    pred = apply_thresholds(preds.probs, quality.selected.params, preds.label_names).astype(bool)
     gold = preds.labels.astype(bool)
     with open(result.csv, newline="") as handle:
         rows = [r for r in csv.DictReader(handle) if r["variant"] == name]
@@ -167,7 +177,7 @@ def test_confusion_counts_come_from_predictions(reported):
         assert int(row["fn"]) == np.sum(~pred[:, j] & gold[:, j])
         assert int(row["tn"]) == np.sum(~pred[:, j] & ~gold[:, j])
     # and the per-emotion table prints the same counts
-    section = _section(result.markdown.read_text(), f"### {name} ({quality['selected_strategy']})")
+    section = _section(result.markdown.read_text(), f"### {name} ({quality.selected_strategy})")
     top = next(line for line in section.splitlines() if line.startswith("| top |"))
     cells = [c.strip() for c in top.strip("|").split("|")]
     row = next(r for r in rows if r["label"] == cells[1])
@@ -178,11 +188,12 @@ def test_tampered_metrics_are_reported(tiny_run, tmp_path):
     run = tmp_path / "tiny"
     shutil.copytree(tiny_run, run)
     variant = RunDir(run).variant("student-1l")
-    quality = variant.metrics()["quality"]
-    entry = quality["strategies"][quality["selected_strategy"]]
-    entry["macro"]["f1"] += 0.01
-    entry["per_label"]["joy"]["tp"] += 1
-    variant.update_metrics("quality", quality)
+    metrics = variant.load_metrics()
+    assert metrics.quality is not None
+    entry = metrics.quality.selected
+    entry.macro.f1 = (entry.macro.f1 or 0.0) + 0.01
+    entry.per_label["joy"].tp += 1
+    variant.write_metrics(metrics)
     result = write_report(run, figures=False, csv=False)
     assert any("macro.f1" in p for p in result.problems)
     assert any("joy.tp" in p for p in result.problems)

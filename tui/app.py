@@ -97,7 +97,27 @@ class EmoCompressApp(App[None]):
         from tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.help_sections()))
+
+    def help_sections(self) -> list[tuple[str, list[Binding]]]:
+        """Every screen's keys, for the help screen."""
+        from tui.screens.compare import CompareScreen
+        from tui.screens.detail import DetailScreen
+        from tui.screens.inspect import InspectScreen
+        from tui.screens.run import RunScreen
+        from tui.screens.tradeoffs import TradeoffScreen
+        from tui.screens.variants import VariantsScreen
+        from tui.widgets.sortable_table import SortableTable
+
+        return [
+            ("Everywhere", list(self.BINDINGS)),
+            ("Variants", VariantsScreen.BINDINGS + SortableTable.BINDINGS),
+            ("Detail", DetailScreen.BINDINGS + SortableTable.BINDINGS),
+            ("Tradeoffs", TradeoffScreen.BINDINGS),
+            ("Compare", CompareScreen.BINDINGS),
+            ("Inspect", InspectScreen.BINDINGS),
+            ("Run a recipe", RunScreen.BINDINGS),
+        ]
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"

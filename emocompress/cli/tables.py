@@ -10,17 +10,18 @@ from typing import Any
 
 from rich.table import Table
 
-NA = "n/a"
+from emocompress.artifacts.schema import LabelScores, Quality
+from emocompress.errors import UserError
+from emocompress.format import fmt
 
 
-def quality_table(quality: Mapping[str, Any]) -> Table:
+def quality_table(quality: Quality) -> Table:
     """One row per threshold strategy: micro and macro F1 / precision / recall, tune macro F1."""
-    auc = quality.get("auc", {})
     table = Table(
         title=f"Quality on {_report_split(quality)}",
         caption=(
-            f"AUC micro {_fmt(auc.get('micro'))}, macro {_fmt(auc.get('macro'))}. "
-            f"{_split_note(quality)} * selected: {quality.get('selected_because', NA)}."
+            f"AUC micro {fmt(quality.auc.micro, '.3f')}, macro {fmt(quality.auc.macro, '.3f')}. "
+            f"{_split_note(quality)} * selected: {quality.selected_because}."
         ),
     )
     table.add_column("strategy")
@@ -28,29 +29,27 @@ def quality_table(quality: Mapping[str, Any]) -> Table:
     for average in ("micro", "macro"):
         for short in ("F1", "P", "R"):
             table.add_column(f"{average} {short}", justify="right")
-    table.add_column(f"{quality.get('tune_split', 'tune')} macro F1", justify="right")
-    for name, entry in quality.get("strategies", {}).items():
-        marker = " *" if name == quality.get("selected_strategy") else ""
+    table.add_column(f"{quality.tune_split} macro F1", justify="right")
+    for name, entry in quality.strategies.items():
+        marker = " *" if name == quality.selected_strategy else ""
         table.add_row(
             f"{name}{marker}",
-            _describe_params(entry.get("params", {})),
+            _describe_params(entry.params),
             *(
-                _fmt(entry.get(average, {}).get(metric))
-                for average in ("micro", "macro")
-                for metric in ("f1", "precision", "recall")
+                fmt(value, ".3f")
+                for scores in (entry.micro, entry.macro)
+                for value in (scores.f1, scores.precision, scores.recall)
             ),
-            _fmt(entry.get("tune_macro_f1")),
+            fmt(entry.tune_macro_f1, ".3f"),
         )
     return table
 
 
-def label_extremes_table(
-    quality: Mapping[str, Any], n: int = 5, strategy: str | None = None
-) -> Table:
+def label_extremes_table(quality: Quality, n: int = 5, strategy: str | None = None) -> Table:
     """The ``n`` best and ``n`` worst labels by F1 under the selected (or given) strategy."""
-    strategy = strategy or quality["selected_strategy"]
+    strategy = strategy or quality.selected_strategy
     ranked = sorted(
-        _per_label(quality, strategy).items(), key=lambda item: (-_or_zero(item[1]["f1"]), item[0])
+        _per_label(quality, strategy).items(), key=lambda item: (-(item[1].f1 or 0.0), item[0])
     )
     table = _label_table(quality, f"Best and worst {n} labels by F1 ({strategy})", with_group=True)
     if len(ranked) <= 2 * n:  # every label fits: no group repeats a label
@@ -62,9 +61,9 @@ def label_extremes_table(
     return table
 
 
-def per_label_table(quality: Mapping[str, Any], strategy: str | None = None) -> Table:
+def per_label_table(quality: Quality, strategy: str | None = None) -> Table:
     """Every label in label order under the selected (or given) strategy, with its AUC."""
-    strategy = strategy or quality["selected_strategy"]
+    strategy = strategy or quality.selected_strategy
     table = _label_table(quality, f"Per-label quality ({strategy})", with_group=False)
     _add_label_rows(table, quality, list(_per_label(quality, strategy).items()), group=None)
     return table
@@ -73,7 +72,7 @@ def per_label_table(quality: Mapping[str, Any], strategy: str | None = None) -> 
 # ------------------------------------------------------------------------- helpers
 
 
-def _label_table(quality: Mapping[str, Any], title: str, *, with_group: bool) -> Table:
+def _label_table(quality: Quality, title: str, *, with_group: bool) -> Table:
     table = Table(title=f"{title} on {_report_split(quality)}", caption=_split_note(quality))
     if with_group:
         table.add_column("")
@@ -84,30 +83,31 @@ def _label_table(quality: Mapping[str, Any], title: str, *, with_group: bool) ->
 
 
 def _add_label_rows(
-    table: Table, quality: Mapping[str, Any], rows: list, group: str | None
+    table: Table, quality: Quality, rows: list[tuple[str, LabelScores]], group: str | None
 ) -> None:
-    auc = quality.get("auc", {}).get("per_label", {})
+    auc = quality.auc.per_label
     for index, (name, stats) in enumerate(rows):
         cells = [
             name,
-            _fmt(stats.get("f1")),
-            _fmt(stats.get("precision")),
-            _fmt(stats.get("recall")),
-            str(stats.get("support", NA)),
-            _fmt(stats.get("threshold"), digits=2),
-            _fmt(auc.get(name)),
+            fmt(stats.f1, ".3f"),
+            fmt(stats.precision, ".3f"),
+            fmt(stats.recall, ".3f"),
+            str(stats.support),
+            fmt(stats.threshold, ".2f"),
+            fmt(auc.get(name), ".3f"),
         ]
         if group is not None:
             cells.insert(0, group if index == 0 else "")
         table.add_row(*cells)
 
 
-def _per_label(quality: Mapping[str, Any], strategy: str) -> Mapping[str, Any]:
-    strategies = quality.get("strategies", {})
-    if strategy not in strategies:
-        known = ", ".join(strategies) or "none"
-        raise KeyError(f"strategy {strategy!r} not in the quality section (has {known})")
-    return strategies[strategy].get("per_label", {})
+def _per_label(quality: Quality, strategy: str) -> Mapping[str, LabelScores]:
+    if strategy not in quality.strategies:
+        raise UserError(
+            f"strategy {strategy!r} is not in the quality section",
+            expected="one of " + (", ".join(quality.strategies) or "none"),
+        )
+    return quality.strategies[strategy].per_label
 
 
 def _describe_params(params: Mapping[str, Any]) -> str:
@@ -123,22 +123,10 @@ def _describe_params(params: Mapping[str, Any]) -> str:
     return ", ".join(f"{key}={value}" for key, value in params.items())
 
 
-def _report_split(quality: Mapping[str, Any]) -> str:
-    count = quality.get("n_report")
-    return f"{quality.get('report_split', '?')}" + (f" (n={count})" if count is not None else "")
+def _report_split(quality: Quality) -> str:
+    return f"{quality.report_split} (n={quality.n_report})"
 
 
-def _split_note(quality: Mapping[str, Any]) -> str:
-    count = quality.get("n_tune")
-    tune = f"{quality.get('tune_split', '?')}" + (f" (n={count})" if count is not None else "")
+def _split_note(quality: Quality) -> str:
+    tune = f"{quality.tune_split} (n={quality.n_tune})"
     return f"Thresholds chosen on {tune}; figures measured on {_report_split(quality)}."
-
-
-def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
-        return NA
-    return f"{value:.{digits}f}"
-
-
-def _or_zero(value: Any) -> float:
-    return value if isinstance(value, int | float) else 0.0

@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel
 
 from emocompress.artifacts.predictions import save_predictions
 from emocompress.artifacts.rundir import VariantDir
 from emocompress.artifacts.schema import AgainstParent, DataInfo, Metrics, Quality, Size
+from emocompress.data.context import DataContext
 from emocompress.measure.metrics import compute_quality
-from emocompress.ops.context import DataContext
 from emocompress.progress import Reporter
 
 
@@ -102,30 +101,26 @@ def evaluate_variant(
             report_split=report.name,
         )
     )
-    measured: dict[str, Any] = {
-        "variant": name or variant.name,
-        "labels": list(report.label_names),
-        "data": DataInfo.model_validate(data.describe()),
-        "quality": quality,
-        "size": Size.model_validate(size_summary(variant.path)),
+    measured = Metrics(
+        variant=name or variant.name,
+        labels=list(report.label_names),
+        data=DataInfo.model_validate(data.describe()),
+        quality=quality,
+        size=Size.model_validate(size_summary(variant.path)),
+        against_parent=against_parent(quality, parent) if parent is not None else None,
         **(sections or {}),
-    }
-    if parent is not None:
-        measured["against_parent"] = against_parent(quality, parent)
-    previous = variant.load_metrics_or_none()
-    metrics = Metrics.model_validate(
-        {**(previous.model_dump() if previous else {}), **_dumped(measured)}
     )
+    previous = variant.load_metrics_or_none()
+    metrics = measured if previous is None else _updated(previous, measured)
     variant.write_metrics(metrics)
     return metrics
 
 
-def _dumped(sections: Mapping[str, Any]) -> dict[str, Any]:
-    """Sections as plain data, whether given as models or dicts (validated together after)."""
-    return {
-        key: value.model_dump() if isinstance(value, BaseModel) else value
-        for key, value in sections.items()
-    }
+def _updated(previous: Metrics, measured: Metrics) -> Metrics:
+    """``previous`` with every section measured now replaced (the rest, e.g. speed, kept)."""
+    return previous.model_copy(
+        update={name: getattr(measured, name) for name in measured.model_fields_set}
+    )
 
 
 def against_parent(quality: Quality, parent: VariantDir) -> AgainstParent:

@@ -9,7 +9,6 @@ tokenizer files). Standard architectures load with plain
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,10 +28,10 @@ from transformers import (
 from emocompress.data.readers import check_label_set
 from emocompress.errors import UserError
 from emocompress.models import pooled as pooled_model
+from emocompress.models.layer_keys import renumber_layer_key
 from emocompress.models.pooled import PooledClassifier, PooledClassifierConfig
 
 REMOTE_CODE_FILE = "modeling_emocompress.py"
-_LAYER_KEY = re.compile(r"^(.*?\.layers?\.)(\d+)(\..*)$")
 
 
 def read_config(path: str | Path) -> dict[str, Any]:
@@ -183,17 +182,6 @@ def layer_count_key(config: PretrainedConfig) -> str:
 def count_layers(model: PreTrainedModel) -> int:
     config = encoder_config(model)
     return int(getattr(config, layer_count_key(config)))
-
-
-def renumber_layer_key(key: str, keep: Sequence[int]) -> str | None:
-    """``key`` with encoder layer ``keep[i]`` renamed to layer ``i``; None for dropped layers."""
-    match = _LAYER_KEY.match(key)
-    if match is None:
-        return key
-    layer = int(match.group(2))
-    if layer not in keep:
-        return None
-    return f"{match.group(1)}{list(keep).index(layer)}{match.group(3)}"
 
 
 def keep_layers_state_dict(

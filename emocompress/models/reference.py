@@ -12,7 +12,9 @@ from __future__ import annotations
 import importlib.util
 import re
 from pathlib import Path
+from typing import Any
 
+from emocompress.artifacts.schema import CONFIG_FILE
 from emocompress.errors import UserError
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
@@ -86,3 +88,29 @@ def _download_from_hub(repo_id: str) -> Path:
             f"could not fetch {repo_id!r} from the Hugging Face hub ({type(exc).__name__}: {exc})."
             " Offline? Use a local directory or pkg:NAME instead",
         ) from exc
+
+
+def config_of_reference(ref: str) -> dict[str, Any]:
+    """config.json of a model reference: local/pkg path, the HF cache, known configs, the hub."""
+    from emocompress.artifacts.jsonfile import read_json_object
+    from emocompress.models.known_configs import KNOWN_CONFIGS
+
+    if ref.startswith("pkg:") or _exists(ref):
+        path = resolve_model_path(ref)
+        return read_json_object(path / CONFIG_FILE)
+    try:
+        from transformers import AutoConfig
+
+        return AutoConfig.from_pretrained(ref, local_files_only=True).to_dict()
+    except Exception:  # not in the local cache
+        pass
+    if ref in KNOWN_CONFIGS:
+        return dict(KNOWN_CONFIGS[ref])
+    path = resolve_model_path(ref)  # downloads when online, clear error when not
+    return read_json_object(path / CONFIG_FILE)
+
+
+def _exists(ref: str) -> bool:
+    from pathlib import Path
+
+    return Path(ref).expanduser().exists()

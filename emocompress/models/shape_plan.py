@@ -65,7 +65,7 @@ def load_with_shape_plan(path: str | Path) -> PreTrainedModel | None:
 
 def renumber_layers(plan: dict[str, Any], keep: list[int]) -> dict[str, Any]:
     """The plan of a model that keeps only encoder layers ``keep`` (layer keep[i] -> i)."""
-    from emocompress.models.classifier import renumber_layer_key
+    from emocompress.models.layer_keys import renumber_layer_key
 
     renamed: dict[str, Any] = {}
     for section in ("modules", "attention"):

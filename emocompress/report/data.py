@@ -1,10 +1,11 @@
 """Everything a report needs, read from a run directory (and recomputed from its predictions).
 
 Nothing here is estimated: figures come from metrics.json, history.json, run.json and
-bench.json as written, and the per-label confusion counts and ROC curves come from
-predictions/<report split>.npz at the thresholds metrics.json recorded. Before anything is
-reported, each variant's quality section is recomputed from its predictions files and any
-disagreement is listed in the report.
+bench.json as written, read through the typed models (emocompress.artifacts.schema), and
+the per-label confusion counts and ROC curves come from predictions/<report split>.npz at
+the thresholds metrics.json recorded. Before anything is reported, each variant's quality
+section is recomputed from its predictions files and any disagreement is listed in the
+report.
 """
 
 from __future__ import annotations
@@ -14,14 +15,37 @@ import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from emocompress.artifacts.rundir import RunDir, VariantDir
-from emocompress.artifacts.schema import BenchFile, Metrics, RunFile
+from emocompress.artifacts.schema import (
+    BenchFile,
+    History,
+    Lineage,
+    Metrics,
+    Quality,
+    RunFile,
+    Scores,
+    StepRecord,
+    StrategyResult,
+)
 from emocompress.errors import UserError
-from emocompress.measure.summary import dig, variant_row
+from emocompress.measure.summary import variant_row
+
+Average = Literal["micro", "macro"]
+AVERAGES: tuple[Average, ...] = ("micro", "macro")
+
+
+def scores_of(strategy: StrategyResult, average: Average) -> Scores:
+    """The micro or macro scores of a strategy."""
+    return strategy.micro if average == "micro" else strategy.macro
+
+
+def auc_of(quality: Quality, average: Average) -> float | None:
+    """The micro or macro AUC of a quality section."""
+    return quality.auc.micro if average == "micro" else quality.auc.macro
 
 
 @dataclass
@@ -36,20 +60,25 @@ class LabelCounts:
 
     def row(self, label: str) -> dict[str, int]:
         j = self.label_names.index(label)
-        return {k: int(getattr(self, k)[j]) for k in ("tp", "fp", "fn", "tn")}
+        return {
+            "tp": int(self.tp[j]),
+            "fp": int(self.fp[j]),
+            "fn": int(self.fn[j]),
+            "tn": int(self.tn[j]),
+        }
 
 
 @dataclass
 class VariantData:
-    """One finished variant: its files, parsed, and what its predictions say."""
+    """One finished variant: its files, read through the typed models, and what its
+    predictions say."""
 
     dir: VariantDir
-    typed: Metrics  # metrics.json as read through the contract
-    metrics: dict[str, Any]  # the same, as plain data (TRANSITIONAL: sections not yet typed)
-    lineage: dict[str, Any]
-    history: dict[str, Any] | None
+    metrics: Metrics
+    lineage: Lineage
+    history: History | None
     row: dict[str, Any]  # summary.variant_row against the baseline, plus a few keys (_row)
-    step: dict[str, Any]  # its entry in run.json "steps" ({} when absent)
+    step: StepRecord | None  # its entry in run.json steps
     checks: list[str] = field(default_factory=list)  # recomputation disagreements
 
     @property
@@ -57,29 +86,38 @@ class VariantData:
         return self.dir.name
 
     @property
-    def quality(self) -> dict[str, Any]:
-        return self.metrics.get("quality") or {}
+    def quality(self) -> Quality | None:
+        return self.metrics.quality
 
     @property
-    def selected(self) -> str | None:
-        return self.quality.get("selected_strategy")
+    def evaluated_quality(self) -> Quality:
+        """The quality section of a variant that is reported (see :attr:`not_evaluated`)."""
+        if self.quality is None:
+            raise UserError("no quality section", where=str(self.dir.metrics_file))
+        return self.quality
 
     @property
-    def selected_entry(self) -> dict[str, Any]:
-        return dig(self.quality, "strategies", self.selected) or {}
+    def selected_strategy(self) -> str | None:
+        return self.quality.selected_strategy if self.quality else None
 
-    def split_file(self, role: str) -> Path:
-        """predictions/<split>.npz of the tune (role "tune") or report split."""
-        split = self.quality.get(f"{role}_split")
-        if not split:
-            raise UserError(f"no {role}_split in quality", where=str(self.dir.metrics_file))
-        return self.dir.predictions_file(split)
+    @property
+    def selected(self) -> StrategyResult:
+        """The strategy selected on the tune split (of a reported variant)."""
+        return self.evaluated_quality.selected
+
+    @property
+    def tune_file(self) -> Path:
+        return self.dir.predictions_file(self.evaluated_quality.tune_split)
+
+    @property
+    def report_file(self) -> Path:
+        return self.dir.predictions_file(self.evaluated_quality.report_split)
 
     @cached_property
     def report_predictions(self):
         from emocompress.artifacts.predictions import load_predictions
 
-        return load_predictions(self.split_file("report"))
+        return load_predictions(self.report_file)
 
     @cached_property
     def counts(self) -> LabelCounts:
@@ -87,7 +125,7 @@ class VariantData:
         from emocompress.measure.metrics import apply_thresholds, confusion_counts
 
         preds = self.report_predictions
-        pred = apply_thresholds(preds.probs, self.selected_entry, preds.label_names)
+        pred = apply_thresholds(preds.probs, self.selected.params, preds.label_names)
         tp, fp, fn = confusion_counts(pred, preds.labels)
         tn = len(pred) - tp - fp - fn
         return LabelCounts(preds.label_names, tp, fp, fn, tn)
@@ -95,17 +133,16 @@ class VariantData:
     @property
     def not_evaluated(self) -> str | None:
         """Why the quality of this variant cannot be reported (None: it can)."""
-        if not self.selected:
-            return "metrics.json has no quality section"
-        for role in ("tune", "report"):
-            path = self.split_file(role)
+        if self.quality is None:
+            return f"{Metrics.FILE} has no quality section"
+        for path in (self.tune_file, self.report_file):
             if not path.is_file():
                 return f"{path.relative_to(self.dir.path)} is missing, so nothing can be checked"
         return None
 
     @property
     def trained(self) -> bool:
-        return bool(self.history and self.history.get("steps"))
+        return bool(self.history and self.history.steps)
 
     @property
     def train_seconds(self) -> float | None:
@@ -116,11 +153,12 @@ class VariantData:
 @dataclass
 class ReportData:
     run: RunDir
-    state: dict[str, Any]  # run.json
+    state: RunFile
     variants: list[VariantData]
     baseline: str
     bench: BenchFile | None  # bench.json when bench ran
     skipped: list[str]  # variant folders without metrics.json / emocompress.json
+    recipe: dict[str, Any] = field(default_factory=dict)  # recipe.yaml as written ({}: none)
 
     @property
     def evaluated(self) -> list[VariantData]:
@@ -140,13 +178,13 @@ class ReportData:
 
     @property
     def label_names(self) -> tuple[str, ...]:
-        return tuple(self.base.metrics.get("labels") or self.base.report_predictions.label_names)
+        return tuple(self.base.metrics.labels or self.base.report_predictions.label_names)
 
 
 def gather(run_dir: str | Path, baseline: str | None = None, *, verify: bool = True) -> ReportData:
     """Read a run directory; UserError when it is not one or holds no finished variant.
 
-    ``baseline`` defaults to the recipe's ``reference`` (recorded in run.json's recipe),
+    ``baseline`` defaults to the recipe's ``reference`` (the run's copy of the recipe),
     else ``teacher``, else the first variant made. ``verify`` recomputes each quality
     section from the predictions files (docs/metrics.md) and keeps the disagreements.
     """
@@ -157,26 +195,27 @@ def gather(run_dir: str | Path, baseline: str | None = None, *, verify: bool = T
         raise UserError(
             f"{run.root}: not a run directory", expected=f"{RunFile.FILE} and variants/ inside"
         )
-    state = run.state()
+    state = run.load_state()
     found = run.variants()
     complete = [v for v in found if v.is_complete()]
     if not complete:
         raise UserError(
             f"{run.root}: no finished variant",
-            expected="variants/<name>/metrics.json and emocompress.json (run the recipe first)",
+            expected=f"variants/<name>/{Metrics.FILE} and {Lineage.FILE} (run the recipe first)",
         )
     unchecked = [_read_variant(v, None, state, verify=False) for v in complete]
     names = [v.name for v in unchecked if not v.not_evaluated]
     if not names:
         reasons = "; ".join(f"{v.name}: {v.not_evaluated}" for v in unchecked)
         raise UserError(f"{run.root}: no variant with quality to report ({reasons})")
-    baseline = baseline or _default_baseline(run, names)
+    recipe = read_recipe(run)
+    baseline = baseline or _default_baseline(recipe, names)
     if baseline not in names:
         raise UserError(
             f"baseline {baseline!r} is not a finished, evaluated variant of {run.root}",
             expected=f"one of {', '.join(names)}",
         )
-    base_metrics = next(v for v in unchecked if v.name == baseline).typed
+    base_metrics = next(v for v in unchecked if v.name == baseline).metrics
     variants = [_read_variant(v.dir, base_metrics, state, verify) for v in unchecked]
     return ReportData(
         run=run,
@@ -185,48 +224,49 @@ def gather(run_dir: str | Path, baseline: str | None = None, *, verify: bool = T
         baseline=baseline,
         bench=run.load_bench(),
         skipped=[v.name for v in found if not v.is_complete()],
+        recipe=recipe,
     )
 
 
-def _default_baseline(run: RunDir, names: list[str]) -> str:
-    reference = None
-    if run.recipe_file.is_file():
-        import yaml
+def read_recipe(run: RunDir) -> dict[str, Any]:
+    """The run's copy of its recipe as plain data; {} when it is missing or not YAML (the
+    report only shows its description and default baseline, so it is not validated)."""
+    if not run.recipe_file.is_file():
+        return {}
+    import yaml
 
-        try:
-            reference = (yaml.safe_load(run.recipe_file.read_text(encoding="utf-8")) or {}).get(
-                "reference"
-            )
-        except yaml.YAMLError:
-            reference = None
-    for candidate in (reference, "teacher"):
+    try:
+        recipe = yaml.safe_load(run.recipe_file.read_text(encoding="utf-8"))
+    except yaml.YAMLError:
+        return {}
+    return recipe if isinstance(recipe, dict) else {}
+
+
+def _default_baseline(recipe: dict[str, Any], names: list[str]) -> str:
+    for candidate in (recipe.get("reference"), "teacher"):
         if candidate in names:
             return candidate
     return names[0]
 
 
 def _read_variant(
-    vdir: VariantDir, base_metrics: Metrics | None, state: dict[str, Any], verify: bool
+    vdir: VariantDir, base_metrics: Metrics | None, state: RunFile, verify: bool
 ) -> VariantData:
-    typed = vdir.load_metrics()
-    metrics = typed.to_json()
-    loaded = vdir.load_history()
-    history = loaded.to_json() if loaded is not None else None
+    metrics = vdir.load_metrics()
     data = VariantData(
         dir=vdir,
-        typed=typed,
         metrics=metrics,
-        lineage=vdir.lineage(),
-        history=history,
-        row=_row(vdir, typed, base_metrics),
-        step=dig(state, "steps", vdir.name) or {},
+        lineage=vdir.load_lineage(),
+        history=vdir.load_history(),
+        row=_row(vdir, metrics, base_metrics),
+        step=state.steps.get(vdir.name),
     )
     if verify and not data.not_evaluated:
         data.checks = _recheck(data)
     return data
 
 
-def _row(vdir: VariantDir, metrics: Metrics, base_metrics: Metrics | None) -> dict:
+def _row(vdir: VariantDir, metrics: Metrics, base_metrics: Metrics | None) -> dict[str, Any]:
     """emocompress.measure.summary.variant_row plus the figures the comparison adds to it."""
     row = variant_row(vdir, base_metrics)
     runtime = (
@@ -241,7 +281,7 @@ def _row(vdir: VariantDir, metrics: Metrics, base_metrics: Metrics | None) -> di
         "latency_ms": runtime.batch(largest).p50_ms if runtime and largest else None,
         "macro_precision": selected.macro.precision if selected else None,
         "macro_recall": selected.macro.recall if selected else None,
-        "bytes_on_disk": metrics.size.bytes_on_disk if metrics.size else None,
+        "weight_bytes": metrics.size.bytes_on_disk if metrics.size else None,
     }
 
 
@@ -249,23 +289,29 @@ def _recheck(variant: VariantData) -> list[str]:
     """Disagreements between metrics.json and the quality recomputed from predictions."""
     from emocompress.measure.metrics import quality_differences, quality_from_files
 
-    quality = variant.quality
-    recomputed = quality_from_files(
-        variant.split_file("tune"),
-        variant.split_file("report"),
-        tune_split=quality.get("tune_split"),
-        report_split=quality.get("report_split"),
+    quality = variant.evaluated_quality
+    recomputed = Quality.model_validate(
+        quality_from_files(
+            variant.tune_file,
+            variant.report_file,
+            tune_split=quality.tune_split,
+            report_split=quality.report_split,
+        )
     )
-    recorded = {k: v for k, v in quality.items() if k in recomputed}
-    problems = quality_differences(recorded, recomputed, tol=1e-9)
+    problems = quality_differences(
+        quality.model_dump(mode="json"), recomputed.model_dump(mode="json"), tol=1e-9
+    )
     # the counts this report draws must be those metrics.json holds, label by label
-    per_label = variant.selected_entry.get("per_label", {})
+    per_label = variant.selected.per_label
     counts = variant.counts
     for label in counts.label_names:
-        mine, theirs = counts.row(label), per_label.get(label, {})
-        for key in ("tp", "fp", "fn"):
-            if key in theirs and theirs[key] != mine[key]:
-                problems.append(f"{label}.{key}: metrics.json {theirs[key]} != {mine[key]}")
+        recorded = per_label.get(label)
+        if recorded is None:
+            continue
+        mine = counts.row(label)
+        for key, theirs in (("tp", recorded.tp), ("fp", recorded.fp), ("fn", recorded.fn)):
+            if theirs != mine[key]:
+                problems.append(f"{label}.{key}: {Metrics.FILE} {theirs} != {mine[key]}")
     return problems
 
 
@@ -275,15 +321,14 @@ def _recheck(variant: VariantData) -> list[str]:
 def tune_bce(variant: VariantData) -> float | None:
     """Mean binary cross-entropy of the final model on the tune split (from tune.npz).
 
-    The model saved is the best checkpoint, so this is the tune loss at the best epoch;
-    history.json records no per-epoch tune loss.
+    The model saved is the best checkpoint, so this is the tune loss at the best epoch
+    (older history.json files record no per-epoch tune loss).
     """
     from emocompress.artifacts.predictions import load_predictions
 
     if variant.not_evaluated:
         return None
-    path = variant.split_file("tune")
-    preds = load_predictions(path)
+    preds = load_predictions(variant.tune_file)
     p = np.clip(preds.probs.astype(np.float64), 1e-7, 1 - 1e-7)
     y = preds.labels.astype(np.float64)
     return float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())

@@ -15,7 +15,17 @@ from typing import Any
 
 import numpy as np
 
-from emocompress.report.data import ReportData, VariantData, tune_bce
+from emocompress.artifacts.schema import History, LabelScores
+from emocompress.format import fmt
+from emocompress.report.data import (
+    AVERAGES,
+    Average,
+    ReportData,
+    VariantData,
+    auc_of,
+    scores_of,
+    tune_bce,
+)
 
 FORMATS = ("png", "pdf")
 DPI = 150
@@ -100,10 +110,10 @@ def _empty(ax, text: str) -> None:
 # ------------------------------------------------------------------ training curves
 
 
-def _epochs_per_step(history: dict[str, Any]) -> float | None:
-    for record in history.get("evaluations") or []:
-        if record.get("step") and record.get("epoch"):
-            return record["epoch"] / record["step"]
+def _epochs_per_step(history: History) -> float | None:
+    for record in history.evaluations:
+        if record.step and record.epoch:
+            return record.epoch / record.step
     return None
 
 
@@ -116,21 +126,22 @@ def _draw_loss(ax, data: ReportData) -> bool:
     colors = _colors(data)
     trained = [v for v in data.variants if v.trained]
     for v in trained:
-        scale = _epochs_per_step(v.history) or 1.0
-        steps = v.history["steps"]
-        x = np.array([s["step"] for s in steps]) * scale
-        ax.plot(x, [s["loss"] for s in steps], color=colors[v.name], alpha=0.35, lw=0.7)
-        evals = v.history.get("evaluations") or []
-        epochs = [e["epoch"] for e in evals]
-        for key, style, what in (
-            ("train_loss", "o-", "train (mean per epoch)"),
-            ("tune_loss", "s--", "tune BCE"),
+        history = v.history
+        assert history is not None  # trained: it has one
+        scale = _epochs_per_step(history) or 1.0
+        x = np.array([s.step for s in history.steps]) * scale
+        ax.plot(x, [s.loss for s in history.steps], color=colors[v.name], alpha=0.35, lw=0.7)
+        epochs = [e.epoch for e in history.evaluations]
+        train = [e.train_loss for e in history.evaluations]
+        tune = [e.tune_loss for e in history.evaluations]
+        for values, style, what in (
+            (train, "o-", "train (mean per epoch)"),
+            (tune, "s--", "tune BCE"),
         ):
-            if any(key in e for e in evals):
-                values = [e.get(key) for e in evals]
+            if any(value is not None for value in values):
                 ax.plot(epochs, values, style, color=colors[v.name], ms=3, label=f"{v.name} {what}")
-        if not any("tune_loss" in e for e in evals):
-            best = (v.history.get("best") or {}).get("epoch")
+        if all(value is None for value in tune):
+            best = history.best.epoch if history.best else None
             bce = tune_bce(v)
             if best is not None and bce is not None:
                 _star(ax, best, bce, colors[v.name], f"{v.name} tune BCE, best checkpoint")
@@ -167,20 +178,20 @@ def make_loss(data: ReportData):
 
 def _draw_tune_auc(ax, data: ReportData) -> bool:
     colors = _colors(data)
-    trained = [v for v in data.variants if v.trained and v.history.get("evaluations")]
-    for v in trained:
-        evals = v.history["evaluations"]
+    histories = [(v, v.history) for v in data.variants if v.trained and v.history]
+    trained = [(v, h) for v, h in histories if h.evaluations]
+    for v, history in trained:
         ax.plot(
-            [e["epoch"] for e in evals],
-            [e["tune_macro_auc"] for e in evals],
+            [e.epoch for e in history.evaluations],
+            [e.tune_macro_auc for e in history.evaluations],
             "o-",
             color=colors[v.name],
             ms=3,
             label=v.name,
         )
-        best = v.history.get("best") or {}
-        if best.get("epoch") is not None:
-            _star(ax, best["epoch"], best["tune_macro_auc"], colors[v.name])
+        best = history.best
+        if best is not None and best.tune_macro_auc is not None:
+            _star(ax, best.epoch, best.tune_macro_auc, colors[v.name])
     labels = ("macro AUC on the tune split", "Tuning AUC per epoch (star: checkpoint kept)")
     return _finish(ax, bool(trained), "no tuning evaluations recorded", *labels)
 
@@ -192,7 +203,7 @@ def make_tune_auc(data: ReportData):
 # ------------------------------------------------------------------------- ROC
 
 
-def roc_curve(variant: VariantData, average: str) -> tuple[np.ndarray, np.ndarray]:
+def roc_curve(variant: VariantData, average: Average) -> tuple[np.ndarray, np.ndarray]:
     """(fpr, tpr) on the report split: micro pools every (example, label) score; macro
     averages the per-label curves (labels with both classes) on the union of their FPRs,
     so its area is the mean per-label AUC that metrics.json reports."""
@@ -212,21 +223,21 @@ def roc_curve(variant: VariantData, average: str) -> tuple[np.ndarray, np.ndarra
     return grid, np.mean([np.interp(grid, fpr, tpr) for fpr, tpr in curves], axis=0)
 
 
-def _draw_roc(ax, data: ReportData, average: str, inset: bool = True) -> None:
+def _draw_roc(ax, data: ReportData, average: Average, inset: bool = True) -> None:
     colors = _colors(data)
     zoom = None
     if inset:
         zoom = ax.inset_axes([0.42, 0.1, 0.55, 0.5])
     for v in data.evaluated:
         fpr, tpr = roc_curve(v, average)
-        auc = v.quality["auc"][average]
-        ax.plot(fpr, tpr, color=colors[v.name], lw=1, label=f"{v.name} (AUC {auc:.4f})")
+        auc = fmt(auc_of(v.evaluated_quality, average))
+        ax.plot(fpr, tpr, color=colors[v.name], lw=1, label=f"{v.name} (AUC {auc})")
         if zoom is not None:
             zoom.plot(fpr, tpr, color=colors[v.name], lw=1)
     ax.plot([0, 1], [0, 1], ":", color="grey", lw=0.8)
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")
-    split = data.base.quality.get("report_split")
+    split = data.base.evaluated_quality.report_split
     ax.set_title(f"ROC, {average} ({split} split)")
     ax.legend(loc="upper left" if inset else "lower right")
     if zoom is not None:
@@ -238,7 +249,7 @@ def _draw_roc(ax, data: ReportData, average: str, inset: bool = True) -> None:
 
 def make_roc(data: ReportData):
     fig, axes = _figure(9, 4.2, ncols=2)
-    for ax, average in zip(axes, ("micro", "macro"), strict=True):
+    for ax, average in zip(axes, AVERAGES, strict=True):
         _draw_roc(ax, data, average)
     return fig
 
@@ -246,15 +257,22 @@ def make_roc(data: ReportData):
 # ------------------------------------------------------------------------- bars
 
 
-def _draw_prf(ax, data: ReportData, average: str = "macro") -> None:
+def _draw_prf(ax, data: ReportData, average: Average = "macro") -> None:
     colors = _colors(data)
-    metrics = ("precision", "recall", "f1")
     width = 0.8 / len(data.evaluated)
     for i, v in enumerate(data.evaluated):
-        values = [v.selected_entry[average][m] for m in metrics]
-        x = np.arange(len(metrics)) + (i - (len(data.evaluated) - 1) / 2) * width
-        ax.bar(x, values, width, color=colors[v.name], label=f"{v.name} ({v.selected})")
-    ax.set_xticks(np.arange(len(metrics)), ["precision", "recall", "F1"])
+        scores = scores_of(v.selected, average)
+        values = [scores.precision, scores.recall, scores.f1]
+        x = np.arange(len(values)) + (i - (len(data.evaluated) - 1) / 2) * width
+        label = f"{v.name} ({v.selected_strategy})"
+        ax.bar(
+            x,
+            [np.nan if y is None else y for y in values],
+            width,
+            color=colors[v.name],
+            label=label,
+        )
+    ax.set_xticks(np.arange(3), ["precision", "recall", "F1"])
     ax.set_ylim(0, 1.3)  # room for the legend above the bars
     ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_title(f"{average.capitalize()} precision / recall / F1 (selected strategy)")
@@ -263,15 +281,20 @@ def _draw_prf(ax, data: ReportData, average: str = "macro") -> None:
 
 def make_prf(data: ReportData):
     fig, axes = _figure(9, 3.4, ncols=2)
-    for ax, average in zip(axes, ("micro", "macro"), strict=True):
+    for ax, average in zip(axes, AVERAGES, strict=True):
         _draw_prf(ax, data, average)
     return fig
 
 
 def _label_order(data: ReportData) -> list[str]:
     """Labels sorted by the baseline's F1 (best at the top of a horizontal bar chart)."""
-    per_label = data.base.selected_entry["per_label"]
-    return sorted(data.label_names, key=lambda name: (per_label[name]["f1"], name))
+    per_label = data.base.selected.per_label
+    return sorted(data.label_names, key=lambda name: (_f1(per_label.get(name)), name))
+
+
+def _f1(scores: LabelScores | None) -> float:
+    """A label's F1 as a bar length (0 when it is not defined: nothing is drawn)."""
+    return scores.f1 if scores is not None and scores.f1 is not None else 0.0
 
 
 def make_per_emotion_f1(data: ReportData):
@@ -281,11 +304,11 @@ def make_per_emotion_f1(data: ReportData):
     height = 0.8 / len(data.evaluated)
     y = np.arange(len(labels))
     for i, v in enumerate(data.evaluated):
-        per_label = v.selected_entry["per_label"]
+        per_label = v.selected.per_label
         offset = (i - (len(data.evaluated) - 1) / 2) * height
         ax.barh(
             y + offset,
-            [per_label[n]["f1"] for n in labels],
+            [_f1(per_label.get(n)) for n in labels],
             height,
             color=colors[v.name],
             label=v.name,
@@ -314,7 +337,7 @@ def make_confusion(data: ReportData):
         ax.barh(y, tp, color="tab:green", label="TP")
         ax.barh(y, fn, left=tp, color="tab:orange", label="FN")
         ax.barh(y, fp, left=tp + fn, color="tab:red", label="FP")
-        ax.set_title(f"{v.name} ({v.selected})")
+        ax.set_title(f"{v.name} ({v.selected_strategy})")
         ax.set_xlabel("examples")
     axes[0][0].set_yticks(y, labels)
     axes[0][0].legend(loc="lower right")

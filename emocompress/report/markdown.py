@@ -10,17 +10,41 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from emocompress.artifacts.schema import Environment, MachineLimit
-from emocompress.measure.summary import dig
+from emocompress.artifacts.schema import (
+    BenchFile,
+    Environment,
+    History,
+    Lineage,
+    MachineLimit,
+    Metrics,
+    RunFile,
+    Scores,
+    Size,
+)
+from emocompress.format import NA, fmt
 from emocompress.report.data import (
+    AVERAGES,
     ReportData,
     VariantData,
     artifacts,
+    auc_of,
     correlation,
+    scores_of,
     tune_bce,
 )
 from emocompress.report.figures import SPECS
-from emocompress.report.tables import NA, comparison_rows, fmt, md_table
+from emocompress.report.tables import comparison_rows, md_table
+
+# the files each section names as its source
+METRICS, LINEAGE, HISTORY, RUN, BENCH = (
+    Metrics.FILE,
+    Lineage.FILE,
+    History.FILE,
+    RunFile.FILE,
+    BenchFile.FILE,
+)
+# the threshold strategy whose parameters are one threshold per label
+PER_LABEL = "per_label"
 
 TOP_N = 5
 
@@ -53,15 +77,14 @@ def render(
 
 def _title(data: ReportData) -> str:
     state = data.state
-    name = state.get("name") or data.run.root.name
-    lines = [f"# emocompress report: {name}", ""]
-    description = _recipe(data).get("description")
+    lines = [f"# emocompress report: {state.name or data.run.root.name}", ""]
+    description = data.recipe.get("description")
     if description:
         lines += [str(description), ""]
     lines += [
-        f"Run directory `{data.run.root}`; status **{state.get('status', NA)}** "
-        f"(started {state.get('started', NA)}, finished {state.get('finished') or NA}); "
-        f"seed {state.get('seed', NA)}. Baseline for every comparison: **{data.baseline}**.",
+        f"Run directory `{data.run.root}`; status **{state.status}** "
+        f"(started {fmt(state.started)}, finished {fmt(state.finished)}); "
+        f"seed {fmt(state.seed)}. Baseline for every comparison: **{data.baseline}**.",
         "",
         "Every number below is read from a file of the run directory (named in each "
         "section) or counted from the saved predictions; nothing is estimated.",
@@ -69,25 +92,14 @@ def _title(data: ReportData) -> str:
     return "\n".join(lines)
 
 
-def _recipe(data: ReportData) -> dict[str, Any]:
-    if not data.run.recipe_file.is_file():
-        return {}
-    import yaml
-
-    try:
-        return yaml.safe_load(data.run.recipe_file.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError:
-        return {}
-
-
 def _overview(data: ReportData) -> str:
     rows = [
         [
             v.name,
-            v.lineage.get("operation") or NA,
+            v.lineage.operation,
             _made_from(v.lineage),
-            v.lineage.get("format") or NA,
-            fmt(v.step.get("seconds"), ".1f"),
+            v.lineage.format,
+            fmt(v.step.seconds if v.step else None, ".1f"),
         ]
         for v in data.variants
     ]
@@ -97,7 +109,7 @@ def _overview(data: ReportData) -> str:
         "### Variants",
         "",
         md_table(["variant", "operation", "made from", "format", "step time (s)"], rows, "lllll"),
-        "Lineage (variants/*/emocompress.json; step times from run.json):",
+        f"Lineage (variants/*/{LINEAGE}; step times from {RUN}):",
         "",
         "```",
         *_lineage_lines(data),
@@ -113,43 +125,39 @@ def _overview(data: ReportData) -> str:
     if data.skipped:
         out += [
             "",
-            f"Not reported (no metrics.json or emocompress.json): {', '.join(data.skipped)}.",
+            f"Not reported (no {METRICS} or {LINEAGE}): {', '.join(data.skipped)}.",
         ]
     out += ["", "### Data and splits", "", *_data_lines(data), "", "### Hardware and versions", ""]
-    env = data.state.get("environment") or {}
+    # what run.json holds: figures it does not record are left out, not shown as n/a
+    env = data.state.environment.model_dump(mode="json", exclude_unset=True)
     out.append(md_table(["item", "value"], [[k, fmt(v)] for k, v in env.items()], "ll"))
-    out.append("From run.json `environment`.")
+    out.append(f"From {RUN} `environment`.")
     return "\n".join(out)
 
 
-def _made_from(lineage: Mapping[str, Any]) -> str:
+def _made_from(lineage: Lineage) -> str:
     """The parent variant(s), or the model reference of a variant made from one."""
-    parent = lineage.get("parent")
-    if isinstance(parent, list):
-        return ", ".join(parent)
-    return parent or f"`{lineage.get('source')}`"
+    return ", ".join(lineage.parents) or f"`{lineage.source}`"
 
 
 def _lineage_lines(data: ReportData) -> list[str]:
     children: dict[str | None, list[VariantData]] = {}
     names = {v.name for v in data.variants}
     for v in data.variants:
-        parents = v.lineage.get("parent")
-        parent = parents[0] if isinstance(parents, list) else parents
+        parent = next(iter(v.lineage.parents), None)
         children.setdefault(parent if parent in names else None, []).append(v)
     lines: list[str] = []
 
     def walk(v: VariantData, depth: int) -> None:
-        parents = v.lineage.get("parent")
+        parents = v.lineage.parents
         if not depth:
             source = f" <- {_made_from(v.lineage).strip('`')}"
-        elif isinstance(parents, list) and len(parents) > 1:
+        elif len(parents) > 1:
             source = f" (also from {', '.join(parents[1:])})"
         else:
             source = ""
         lines.append(
-            f"{'    ' * depth}{'└── ' if depth else ''}{v.name} "
-            f"[{v.lineage.get('operation')}]{source}"
+            f"{'    ' * depth}{'└── ' if depth else ''}{v.name} [{v.lineage.operation}]{source}"
         )
         for child in children.get(v.name, []):
             walk(child, depth + 1)
@@ -160,26 +168,25 @@ def _lineage_lines(data: ReportData) -> list[str]:
 
 
 def _data_lines(data: ReportData) -> list[str]:
-    base = data.base
-    splits = base.metrics.get("data") or {}
+    info = data.base.metrics.data
+    splits = [("train", info.train), ("tune", info.tune), ("report", info.report)] if info else []
     rows = [
-        [role, s.get("split", NA), fmt(s.get("examples"), "d"), s.get("description", NA)]
-        for role, s in splits.items()
+        [role, s.split, fmt(s.examples, "d"), s.description] for role, s in splits if s is not None
     ]
-    q = base.quality
+    q = data.base.evaluated_quality
     lines = [
         md_table(["role", "split", "examples", "description"], rows, "llrl") if rows else "",
-        f"Thresholds were chosen on the **{q.get('tune_split')}** split "
-        f"({fmt(q.get('n_tune'), 'd')} examples); every quality figure is measured on the "
-        f"**{q.get('report_split')}** split ({fmt(q.get('n_report'), 'd')} examples). "
-        f"From {data.baseline}/metrics.json `data` and `quality`.",
+        f"Thresholds were chosen on the **{q.tune_split}** split "
+        f"({fmt(q.n_tune, 'd')} examples); every quality figure is measured on the "
+        f"**{q.report_split}** split ({fmt(q.n_report, 'd')} examples). "
+        f"From {data.baseline}/{METRICS} `data` and `quality`.",
     ]
-    differing = [
-        v.name
-        for v in data.evaluated
-        if (v.quality.get("tune_split"), v.quality.get("report_split"), v.quality.get("n_report"))
-        != (q.get("tune_split"), q.get("report_split"), q.get("n_report"))
-    ]
+
+    def splits_of(v: VariantData) -> tuple[str, str, int]:
+        other = v.evaluated_quality
+        return other.tune_split, other.report_split, other.n_report
+
+    differing = [v.name for v in data.evaluated if splits_of(v) != splits_of(data.base)]
     if differing:
         lines.append(
             f"**Warning:** measured on other splits than the baseline: {', '.join(differing)}."
@@ -196,8 +203,9 @@ def _comparison(data: ReportData) -> str:
         "",
         f"Each variant against **{data.baseline}**: delta = variant - baseline, percent = "
         "delta / |baseline|. Quality on the report split under each variant's own selected "
-        "strategy (metrics.json); size from metrics.json `size`; latency, throughput and "
-        "memory from metrics.json `speed` (first runtime); train time from `training`.",
+        f"strategy ({METRICS}); size from {METRICS} `size`; latency, throughput and "
+        f"memory from {METRICS} `speed` (first runtime); train time from {HISTORY} "
+        "`seconds` (the training loop's wall time, as in each variant's Training section).",
     ]
     others = [v for v in data.variants if v.name != data.baseline]
     if not others:
@@ -222,10 +230,10 @@ def _device_of(runtime: str) -> str:
 def _rss_ratio(data: ReportData, v: VariantData, runtime: str) -> float | None:
     """Peak RSS over the bench baseline's, on the same device and from the same bench call
     (same baseline and limit figure recorded), as speed.py computes its speedups."""
-    speed = v.typed.speed
+    speed = v.metrics.speed
     if speed is None or speed.baseline not in {x.name for x in data.variants}:
         return None
-    other = data.variant(speed.baseline).typed.speed
+    other = data.variant(speed.baseline).metrics.speed
     if other is None or other.baseline != speed.baseline or other.limit != speed.limit:
         return None
     same_device = [r for k, r in other.runtimes.items() if _device_of(k) == _device_of(runtime)]
@@ -238,7 +246,7 @@ def _efficiency(data: ReportData) -> str:
     out = ["## Efficiency", ""]
     rows = []
     for v in data.variants:
-        speed = v.typed.speed
+        speed = v.metrics.speed
         for runtime, r in (speed.runtimes if speed else {}).items():
             largest = max(r.batches, default=1)
             rows.append(
@@ -256,25 +264,25 @@ def _efficiency(data: ReportData) -> str:
             )
     if not rows:
         out.append(
-            "Not measured: no variant has a `speed` section in metrics.json (run "
+            f"Not measured: no variant has a `speed` section in {METRICS} (run "
             "`emocompress bench` on this run directory to add one)."
         )
         return "\n".join(out)
     limit = (
         (data.bench.limit if data.bench else None)
-        or next((v.typed.speed.limit for v in data.variants if v.typed.speed), None)
+        or next((v.metrics.speed.limit for v in data.variants if v.metrics.speed), None)
         or MachineLimit()
     )
     out += [
         "Speedups (throughput over the bench baseline's, same batch size and device) and peak "
-        "RSS ratios come from one bench call: metrics.json `speed`, whose `baseline` names the "
+        f"RSS ratios come from one bench call: {METRICS} `speed`, whose `baseline` names the "
         "variant they are relative to; a ratio is n/a when that variant was not measured in "
         "the same call. Achieved GFLOP/s counts the matrix products of a text (emocompress."
         "flops) at the largest batch; the share is of the machine's limit figure: a measured "
         f"{fmt(limit.size)}x{fmt(limit.size)} matrix product at "
         f"{fmt(limit.fp32_gflops, '.1f')} GFLOP/s fp32 and "
         f"{fmt(limit.int8_gops, '.1f')} GOP/s int8 on {fmt(limit.threads)} "
-        f"threads ({'bench.json' if data.bench else 'metrics.json'} `limit`).",
+        f"threads ({BENCH if data.bench else METRICS} `limit`).",
         "",
         md_table(
             [
@@ -304,16 +312,16 @@ def _variant_section(data: ReportData, v: VariantData) -> str:
     out = [
         f"## Variant {v.name}",
         "",
-        f"Files: `variants/{v.name}/` (metrics.json, emocompress.json"
-        f"{', history.json' if v.history else ''}, predictions/).",
+        f"Files: `variants/{v.name}/` ({METRICS}, {LINEAGE}"
+        f"{', ' + HISTORY if v.history else ''}, {v.dir.predictions_dir.name}/).",
         "",
         "### Configuration",
         "",
-        f"Operation **{lineage.get('operation')}** from {_made_from(lineage)}, "
-        f"format {lineage.get('format', NA)}. Settings (defaults filled in):",
+        f"Operation **{lineage.operation}** from {_made_from(lineage)}, "
+        f"format {lineage.format}. Settings (defaults filled in):",
         "",
         "```yaml",
-        yaml.safe_dump(lineage.get("settings") or {}, sort_keys=False).rstrip() or "{}",
+        yaml.safe_dump(lineage.settings, sort_keys=False).rstrip() or "{}",
         "```",
         *_facts_lines(lineage),
         "",
@@ -333,23 +341,23 @@ def _variant_section(data: ReportData, v: VariantData) -> str:
         "",
         *_speed_lines(v),
     ]
-    parity = v.metrics.get("parity")
+    parity = v.metrics.parity
     if parity:
         out += [
             "",
-            f"Parity with {parity.get('reference') or 'the PyTorch parent'}: max |logit "
-            f"difference| {fmt(parity.get('max_abs_logit_diff'), '.2e')}"
-            f" over {fmt(parity.get('texts'))} texts (tolerance {fmt(parity.get('tolerance'), '.0e')}).",
+            f"Parity with {parity.reference or 'the PyTorch parent'}: max |logit "
+            f"difference| {fmt(parity.max_abs_logit_diff, '.2e')}"
+            f" over {fmt(parity.texts)} texts (tolerance {fmt(parity.tolerance, '.0e')}).",
         ]
     return "\n".join(out)
 
 
-def _facts_lines(lineage: Mapping[str, Any]) -> list[str]:
+def _facts_lines(lineage: Lineage) -> list[str]:
     """What the operation recorded about its result (emocompress.json "facts"); training
     facts are shown under Training."""
     import yaml
 
-    facts = {k: v for k, v in (lineage.get("facts") or {}).items() if k != "training"}
+    facts = {k: v for k, v in lineage.facts.items() if k != "training"}
     if not facts:
         return []
     dumped = yaml.safe_dump(facts, sort_keys=False, default_flow_style=None, width=100)
@@ -359,95 +367,97 @@ def _facts_lines(lineage: Mapping[str, Any]) -> list[str]:
 def _quality_lines(v: VariantData) -> list[str]:
     if v.not_evaluated:
         return [f"Not reported: {v.not_evaluated}."]
-    q, entry = v.quality, v.selected_entry
+    q = v.evaluated_quality
     rows = [
-        [
-            average,
-            fmt(q["auc"].get(average)),
-            fmt(entry[average]["f1"]),
-            fmt(entry[average]["precision"]),
-            fmt(entry[average]["recall"]),
-        ]
-        for average in ("micro", "macro")
+        [average, fmt(auc_of(q, average)), *_scores_cells(scores_of(q.selected, average))]
+        for average in AVERAGES
     ]
     lines = [
-        f"On the {q.get('report_split')} split ({fmt(q.get('n_report'), 'd')} examples), "
-        f"selected strategy **{v.selected}** ({q.get('selected_because')}):",
+        f"On the {q.report_split} split ({fmt(q.n_report, 'd')} examples), "
+        f"selected strategy **{q.selected_strategy}** ({q.selected_because}):",
         "",
         md_table(["average", "AUC", "F1", "precision", "recall"], rows),
     ]
-    missing = q["auc"].get("labels_without_positives") or []
+    missing = q.auc.labels_without_positives
     if missing:
         lines.append(f"No positive example (no AUC, left out of macro AUC): {', '.join(missing)}.")
     if v.checks:
-        lines += ["**Recomputation from predictions disagrees with metrics.json:**", ""]
+        lines += [f"**Recomputation from predictions disagrees with {METRICS}:**", ""]
         lines += [f"- {problem}" for problem in v.checks[:20]]
     else:
         lines.append(
-            "Recomputed from predictions/*.npz (emocompress.measure.metrics.quality_from_files): "
-            "every figure of the quality section matches metrics.json."
+            f"Recomputed from {v.dir.predictions_dir.name}/*.npz (emocompress.measure.metrics."
+            f"quality_from_files): every figure of the quality section matches {METRICS}."
         )
     return lines
 
 
 def _training_lines(v: VariantData) -> list[str]:
-    training = v.metrics.get("training")
-    if not training and not v.trained:
-        return ["Not trained by this run (no `training` section, no history.json)."]
-    training = training or {}
+    training = v.metrics.training
+    if training is None and not v.trained:
+        return [f"Not trained by this run (no `training` section, no {HISTORY})."]
     lines = [
         md_table(
             ["item", "value"],
             [
-                ["train time (s)", fmt(v.train_seconds, ".1f")],
-                ["optimiser steps", fmt(training.get("steps"))],
-                ["best epoch (checkpoint kept)", fmt(training.get("best_epoch"), "g")],
-                ["best tune macro AUC", fmt(training.get("best_tune_macro_auc"))],
-                ["stopped early", fmt(training.get("stopped_early"))],
+                [TRAIN_TIME, fmt(v.train_seconds, ".1f")],
+                ["optimiser steps", fmt(training.steps if training else None)],
+                [
+                    "best epoch (checkpoint kept)",
+                    fmt(training.best_epoch if training else None, "g"),
+                ],
+                ["best tune macro AUC", fmt(training.best_tune_macro_auc if training else None)],
+                ["stopped early", fmt(training.stopped_early if training else None)],
                 ["tune BCE of the kept checkpoint", fmt(tune_bce(v))],
             ],
             "lr",
         ),
-        "From metrics.json `training`; the tune BCE is recomputed from predictions/"
-        f"{v.quality.get('tune_split')}.npz.",
+        f"Train time from {HISTORY} `seconds`; the rest from {METRICS} `training`"
+        + (
+            f"; the tune BCE is recomputed from {v.tune_file.relative_to(v.dir.path)}."
+            if not v.not_evaluated
+            else "."
+        ),
     ]
-    evals = (v.history or {}).get("evaluations") or []
-    if evals:
-        # tune_loss: recorded per evaluation only by runs whose training loop writes it
-        keys = ["train_loss", "tune_macro_auc"] + (
-            ["tune_loss"] if any("tune_loss" in e for e in evals) else []
-        )
-        names = {
-            "train_loss": "mean train loss",
-            "tune_macro_auc": "tune macro AUC",
-            "tune_loss": "tune BCE",
-        }
-        lines += [
-            "",
-            md_table(
-                ["epoch", "step", *(names[k] for k in keys)],
-                [
-                    [fmt(e.get("epoch"), "g"), fmt(e.get("step")), *(fmt(e.get(k)) for k in keys)]
-                    for e in evals
-                ],
-            ),
-            "Per evaluation, from history.json `evaluations` (curves: figures loss and tune_auc).",
-        ]
-    return lines
+    return lines + _evaluations_lines(v.history)
+
+
+# the Training row of the one train time (tests find it by this label)
+TRAIN_TIME = "train time (s)"
+
+
+def _evaluations_lines(history: History | None) -> list[str]:
+    """The per-evaluation table of history.json (empty without evaluations)."""
+    evals = history.evaluations if history else []
+    if not evals:
+        return []
+    # a tune loss is recorded per evaluation only by runs whose training loop writes it
+    with_tune_loss = any(e.tune_loss is not None for e in evals)
+    headers = ["epoch", "step", "mean train loss", "tune macro AUC"]
+    rows = [
+        [fmt(e.epoch, "g"), fmt(e.step), fmt(e.train_loss), fmt(e.tune_macro_auc)]
+        + ([fmt(e.tune_loss)] if with_tune_loss else [])
+        for e in evals
+    ]
+    return [
+        "",
+        md_table(headers + (["tune BCE"] if with_tune_loss else []), rows),
+        f"Per evaluation, from {HISTORY} `evaluations` (curves: figures loss and tune_auc).",
+    ]
 
 
 def _size_lines(v: VariantData) -> list[str]:
-    size = v.metrics.get("size")
-    if not size:
+    size: Size | None = v.metrics.size
+    if size is None:
         return ["Not measured (no `size` section)."]
-    total = size.get("parameters") or 0
-    comps = size.get("components") or {}
+    total = size.parameters
+    comps = size.components
     lines = [
-        f"{fmt(size.get('parameters'), ',d')} parameters "
-        f"({fmt(size.get('parameters_without_embeddings'), ',d')} without embeddings), "
-        f"{fmt(size.get('bytes_on_disk'), ',d')} bytes of weights on disk; dtypes "
-        + ", ".join(f"{k} {n:,d}" for k, n in (size.get("dtypes") or {}).items())
-        + ". From metrics.json `size`.",
+        f"{fmt(size.parameters, ',d')} parameters "
+        f"({fmt(size.parameters_without_embeddings, ',d')} without embeddings), "
+        f"{fmt(size.bytes_on_disk, ',d')} bytes of weights on disk; dtypes "
+        + ", ".join(f"{k} {n:,d}" for k, n in size.dtypes.items())
+        + f". From {METRICS} `size`.",
     ]
     if comps:
         lines += [
@@ -464,9 +474,9 @@ def _size_lines(v: VariantData) -> list[str]:
 
 
 def _speed_lines(v: VariantData) -> list[str]:
-    speed = v.typed.speed
+    speed = v.metrics.speed
     if speed is None:
-        return ["Not measured (no `speed` section in metrics.json: bench has not run)."]
+        return [f"Not measured (no `speed` section in {METRICS}: bench has not run)."]
     rows = [
         [
             runtime,
@@ -497,7 +507,7 @@ def _speed_lines(v: VariantData) -> list[str]:
         ),
         f"Measured on {fmt(machine.cpu)}, {fmt(machine.threads)} threads, GPU "
         f"{machine.gpu or 'none'}; FLOPs per text {fmt(speed.flops_per_text, ',.0f')}. "
-        "From metrics.json `speed`.",
+        f"From {METRICS} `speed`.",
     ]
 
 
@@ -506,23 +516,22 @@ def _speed_lines(v: VariantData) -> list[str]:
 
 def per_emotion_rows(v: VariantData) -> list[dict[str, Any]]:
     """One dict per label: counts from predictions, ratios and threshold from metrics.json."""
-    per_label = v.selected_entry.get("per_label", {})
-    auc = v.quality["auc"].get("per_label", {})
+    q = v.evaluated_quality
     rows = []
     for label in v.counts.label_names:
-        entry = per_label.get(label, {})
+        entry = q.selected.per_label.get(label)
         rows.append(
             {
                 "variant": v.name,
                 "label": label,
-                "strategy": v.selected,
-                "threshold": entry.get("threshold"),
+                "strategy": q.selected_strategy,
+                "threshold": entry.threshold if entry else None,
                 **v.counts.row(label),
-                "support": entry.get("support"),
-                "precision": entry.get("precision"),
-                "recall": entry.get("recall"),
-                "f1": entry.get("f1"),
-                "auc": auc.get(label),
+                "support": entry.support if entry else None,
+                "precision": entry.precision if entry else None,
+                "recall": entry.recall if entry else None,
+                "f1": entry.f1 if entry else None,
+                "auc": q.auc.per_label.get(label),
             }
         )
     return rows
@@ -533,8 +542,8 @@ def _per_emotion(data: ReportData, csv_name: str | None) -> str:
         "## Per emotion",
         "",
         "Under each variant's selected strategy on the report split: F1, precision, recall "
-        "and support from metrics.json; TP, FP, FN counted from the report predictions at "
-        "the selected thresholds (they match metrics.json, checked above)."
+        f"and support from {METRICS}; TP, FP, FN counted from the report predictions at "
+        f"the selected thresholds (they match {METRICS}, checked above)."
         + (
             f" The full table, every label and variant: [{csv_name}]({csv_name})."
             if csv_name
@@ -564,7 +573,7 @@ def _per_emotion(data: ReportData, csv_name: str | None) -> str:
         corr = correlation([r["f1"] for r in rows], [r["support"] for r in rows])
         out += [
             "",
-            f"### {v.name} ({v.selected})",
+            f"### {v.name} ({v.selected_strategy})",
             "",
             md_table(
                 ["", "emotion", "F1", "precision", "recall", "support", "TP", "FP", "FN", "AUC"],
@@ -592,6 +601,11 @@ def per_emotion_csv(data: ReportData) -> str:
 # ---------------------------------------------------------------------- thresholds
 
 
+def _scores_cells(scores: Scores) -> list[str]:
+    """F1, precision and recall, formatted."""
+    return [fmt(scores.f1), fmt(scores.precision), fmt(scores.recall)]
+
+
 def _describe(params: Mapping[str, Any]) -> str:
     if "thresholds" in params:
         values = list(params["thresholds"].values())
@@ -609,21 +623,18 @@ def _thresholds(data: ReportData) -> str:
         "",
         "Each strategy's parameters were chosen on the tune split; its figures are measured "
         "on the report split. The selected strategy has the highest macro F1 on the tune "
-        "split (docs/metrics.md). From metrics.json `quality.strategies`.",
+        f"split (docs/metrics.md). From {METRICS} `quality.strategies`.",
     ]
     for v in data.evaluated:
+        q = v.evaluated_quality
         rows = [
             [
-                name + (" (selected)" if name == v.selected else ""),
-                _describe(entry.get("params", {})),
-                fmt(entry.get("tune_macro_f1")),
-                *(
-                    fmt(entry[a][m])
-                    for a in ("micro", "macro")
-                    for m in ("f1", "precision", "recall")
-                ),
+                name + (" (selected)" if name == q.selected_strategy else ""),
+                _describe(entry.params),
+                fmt(entry.tune_macro_f1),
+                *(cell for a in AVERAGES for cell in _scores_cells(scores_of(entry, a))),
             ]
-            for name, entry in v.quality.get("strategies", {}).items()
+            for name, entry in q.strategies.items()
         ]
         out += [
             "",
@@ -644,30 +655,23 @@ def _thresholds(data: ReportData) -> str:
                 rows,
                 "llrrrrrrr",
             ),
-            f"Selected: **{v.selected}**, because: {v.quality.get('selected_because', NA)}.",
+            f"Selected: **{q.selected_strategy}**, because: {q.selected_because}.",
         ]
-    with_per_label = [
-        v for v in data.evaluated if dig(v.quality, "strategies", "per_label", "params")
-    ]
-    if with_per_label:
+    per_label = {
+        v.name: strategy.params.get("thresholds") or {}
+        for v in data.evaluated
+        if (strategy := v.evaluated_quality.strategies.get(PER_LABEL)) is not None
+    }
+    if per_label:
         rows = [
-            [
-                label,
-                *(
-                    fmt(
-                        dig(v.quality, "strategies", "per_label", "params", "thresholds", label),
-                        ".2f",
-                    )
-                    for v in with_per_label
-                ),
-            ]
+            [label, *(fmt(thresholds.get(label), ".2f") for thresholds in per_label.values())]
             for label in data.label_names
         ]
         out += [
             "",
             "### Per-label thresholds (strategy per_label)",
             "",
-            md_table(["emotion", *(v.name for v in with_per_label)], rows),
+            md_table(["emotion", *per_label], rows),
         ]
     return "\n".join(out)
 

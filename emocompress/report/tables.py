@@ -1,36 +1,14 @@
-"""Markdown tables and number formatting for the report; the comparison against a baseline."""
+"""Markdown tables for the report (numbers formatted by emocompress.format); the comparison
+against a baseline."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from emocompress.format import fmt, fmt_percent, fmt_signed
 from emocompress.report.data import percent_change
-
-NA = "n/a"
-
-
-def fmt(value: Any, spec: str | None = None) -> str:
-    """A number as text; "n/a" for None (a figure that was not measured or does not apply).
-
-    Without ``spec``: integers as they are, other numbers with 4 decimals.
-    """
-    if value is None:
-        return NA
-    if isinstance(value, str | bool):
-        return str(value)
-    if spec is None:
-        spec = "d" if isinstance(value, int) else ".4f"
-    return format(value, spec)
-
-
-def signed(value: Any, spec: str = ".4f") -> str:
-    return NA if value is None else format(value, "+" + spec)
-
-
-def percent(value: float | None) -> str:
-    return NA if value is None else f"{value:+.2f}%"
 
 
 def md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], align: str = "") -> str:
@@ -69,7 +47,7 @@ COMPARED: tuple[Metric, ...] = (
     Metric("macro recall (selected)", "macro_recall", ".4f", True),
     Metric("parameters", "parameters", ",d", False),
     Metric("parameters w/o embeddings", "parameters_without_embeddings", ",d", False),
-    Metric("bytes on disk", "bytes_on_disk", ",d", False),
+    Metric("bytes on disk", "weight_bytes", ",d", False),
     Metric("p50 latency batch 1 (ms)", "p50_ms_batch_1", ".2f", False),
     Metric("p50 latency batch 32 (ms)", "p50_ms_batch_32", ".2f", False),
     Metric("throughput (texts/s)", "texts_per_s", ".1f", True),
@@ -78,7 +56,7 @@ COMPARED: tuple[Metric, ...] = (
 )
 
 
-def comparison_rows(base: dict[str, Any], other: dict[str, Any]) -> list[list[str]]:
+def comparison_rows(base: Mapping[str, Any], other: Mapping[str, Any]) -> list[list[str]]:
     """[metric, baseline, variant, delta, percent] for every metric either side measured."""
     rows = []
     for metric in COMPARED:
@@ -91,8 +69,8 @@ def comparison_rows(base: dict[str, Any], other: dict[str, Any]) -> list[list[st
                 metric.label,
                 fmt(b, metric.spec),
                 fmt(v, metric.spec),
-                signed(delta, metric.spec),
-                percent(percent_change(v, b)),
+                fmt_signed(delta, metric.spec),
+                fmt_percent(percent_change(v, b)),
             ]
         )
     return rows

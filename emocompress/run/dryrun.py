@@ -7,40 +7,14 @@ Memory figures are estimates (documented below), not measurements.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from emocompress.errors import UserError
+from emocompress.models.reference import config_of_reference
 
 FP32 = 4
-
-
-def config_of_reference(ref: str) -> dict[str, Any]:
-    """config.json of a model reference: local/pkg path, the HF cache, known configs, the hub."""
-    from emocompress.models.known_configs import KNOWN_CONFIGS
-    from emocompress.models.reference import resolve_model_path
-
-    if ref.startswith("pkg:") or _exists(ref):
-        path = resolve_model_path(ref)
-        return json.loads((path / "config.json").read_text(encoding="utf-8"))
-    try:
-        from transformers import AutoConfig
-
-        return AutoConfig.from_pretrained(ref, local_files_only=True).to_dict()
-    except Exception:  # not in the local cache
-        pass
-    if ref in KNOWN_CONFIGS:
-        return dict(KNOWN_CONFIGS[ref])
-    path = resolve_model_path(ref)  # downloads when online, clear error when not
-    return json.loads((path / "config.json").read_text(encoding="utf-8"))
-
-
-def _exists(ref: str) -> bool:
-    from pathlib import Path
-
-    return Path(ref).expanduser().exists()
 
 
 def build_on_meta(config: dict[str, Any], num_labels: int):

@@ -23,8 +23,8 @@ from typing import Any
 from emocompress.artifacts.atomic import write_text
 from emocompress.artifacts.rundir import RunDir, environment, now
 from emocompress.artifacts.schema import Environment, GateOutcome, GatesFile, RunFile, StepRecord
+from emocompress.data.context import DataContext
 from emocompress.errors import UserError
-from emocompress.ops.context import DataContext
 from emocompress.ops.registry import get_operation
 from emocompress.ops.train import distributed
 from emocompress.progress import Reporter

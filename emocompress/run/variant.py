@@ -21,8 +21,9 @@ from pydantic import BaseModel
 from emocompress.artifacts.atomic import atomic_dir
 from emocompress.artifacts.rundir import RunDir, VariantDir
 from emocompress.artifacts.schema import Lineage, Metrics
+from emocompress.data.context import DataContext
 from emocompress.ops.base import Operation, Settings
-from emocompress.ops.context import DataContext, OpContext
+from emocompress.ops.context import OpContext
 from emocompress.progress import Reporter
 
 

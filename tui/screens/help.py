@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -18,25 +20,8 @@ with fewer MB, `L` the same against latency. `ctrl+p` opens the command palette.
 """
 
 
-def bindings_markdown() -> str:
-    from tui.app import EmoCompressApp
-    from tui.screens.compare import CompareScreen
-    from tui.screens.detail import DetailScreen
-    from tui.screens.inspect import InspectScreen
-    from tui.screens.run import RunScreen
-    from tui.screens.tradeoffs import TradeoffScreen
-    from tui.screens.variants import VariantsScreen
-    from tui.widgets.sortable_table import SortableTable
-
-    sections = [
-        ("Everywhere", EmoCompressApp.BINDINGS),
-        ("Variants", VariantsScreen.BINDINGS + SortableTable.BINDINGS),
-        ("Detail", DetailScreen.BINDINGS + SortableTable.BINDINGS),
-        ("Tradeoffs", TradeoffScreen.BINDINGS),
-        ("Compare", CompareScreen.BINDINGS),
-        ("Inspect", InspectScreen.BINDINGS),
-        ("Run a recipe", RunScreen.BINDINGS),
-    ]
+def bindings_markdown(sections: Sequence[tuple[str, Sequence[Binding]]]) -> str:
+    """The key table of each (title, bindings) section."""
     lines = [INTRO]
     for title, bindings in sections:
         lines += [f"## {title}", "", "| key | does |", "| --- | --- |"]
@@ -49,11 +34,17 @@ def bindings_markdown() -> str:
 
 
 class HelpScreen(ModalScreen):
+    """Every key, in the sections the app gives (the app knows its screens; this does not)."""
+
     BINDINGS = [
         Binding("escape", "app.pop_screen", "close"),
         Binding("question_mark", "app.pop_screen", "close", show=False),
     ]
 
+    def __init__(self, sections: Sequence[tuple[str, Sequence[Binding]]]) -> None:
+        super().__init__()
+        self.sections = sections
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):
-            yield Markdown(bindings_markdown())
+            yield Markdown(bindings_markdown(self.sections))

@@ -76,15 +76,14 @@ def run_from_args(
         mark = "[green]pass[/]" if gate.passed else "[bold red]FAIL[/]"
         console.print(f"gate {mark} {gate.message}", highlight=False)
     if result.gate_results:
-        console.print(f"gates written to {result.run_dir.gates_file}")
+        console.print(
+            f"gates written to {result.run_dir.gates_json_file} and {result.run_dir.gates_file}"
+        )
     if args.json_out:
         payload = {
             "run_dir": str(out),
             "variants": result.rows,
-            "gates": [
-                vars(g) if not hasattr(g, "model_dump") else g.model_dump()
-                for g in result.gate_results
-            ],
+            "gates": [gate.model_dump(mode="json") for gate in result.gate_results],
             "gates_passed": result.gates_passed,
         }
         text = json.dumps(payload, indent=2, default=str)

@@ -95,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(metrics.to_json(), indent=2))
         return 0
     console = make_console()
-    quality = metrics.to_json()["quality"]  # the terminal tables take plain data
+    quality = metrics.quality
+    assert quality is not None, "evaluate_variant always measures quality"
     console.print(quality_table(quality))
     console.print(label_extremes_table(quality))
     if args.all_labels:

@@ -29,13 +29,28 @@ HELP = "export to ONNX (+ int8/fp16), check parity, write a deployable bundle"
 ORDER = 40
 
 
+# quantize settings given by --int8 / --fp16 / --no-per-channel rather than by their own flags
+QUANTIZE_BY_HAND = ("precision", "per_channel")
+QUANTIZE_PREFIX = "quantize-"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from emocompress.cli.settings_flags import add_settings_flags
+    from emocompress.ops.onnx.operation import ExportSettings, QuantizeSettings
+
     parser.add_argument("model", metavar="MODEL", nargs="?", help="classifier to export")
     precision = parser.add_mutually_exclusive_group()
     precision.add_argument("--int8", choices=["dynamic", "static"], help="int8 quantisation")
     precision.add_argument("--fp16", action="store_true", help="fp16 (for GPUs)")
     parser.add_argument(
         "--no-per-channel", action="store_true", help="int8 with one scale per tensor"
+    )
+    add_settings_flags(parser.add_argument_group("with MODEL: the export settings"), ExportSettings)
+    add_settings_flags(
+        parser.add_argument_group("with MODEL and --int8/--fp16: the quantize settings"),
+        QuantizeSettings,
+        prefix=QUANTIZE_PREFIX,
+        exclude=QUANTIZE_BY_HAND,
     )
     parser.add_argument("--data", default="demo", metavar="SOURCE", help="data (default: demo)")
     parser.add_argument("--split", default="dev", help="report split (default: dev)")
@@ -67,11 +82,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def export_model(args: argparse.Namespace) -> int:
+    from emocompress.artifacts.rundir import VariantDir
     from emocompress.deploy.bundle import write_bundle
     from emocompress.models.reference import resolve_model_path
 
     model = resolve_model_path(args.model)
-    if (model / "model.onnx").is_file() and (model / "metrics.json").is_file():
+    variant = VariantDir(model)
+    if variant.is_onnx and variant.has_metrics():
         print(f"bundle: {write_bundle(model, args.out)}")
         return 0
     from emocompress.artifacts.atomic import write_text
@@ -99,13 +116,28 @@ def export_recipe(args: argparse.Namespace, model: Path, name: str) -> str:
     """The recipe `export MODEL` runs: measure, export, and quantise when asked."""
     import json
 
+    from emocompress.cli.settings_flags import settings_from_flags
+    from emocompress.ops.onnx.operation import ExportSettings, QuantizeSettings
+
     cap = args.max_examples
-    variants = [{"name": "onnx", "op": "export", "parent": "teacher"}]
+    exporting = settings_from_flags(args, ExportSettings).model_dump(mode="json")
+    variants = [{"name": "onnx", "op": "export", "parent": "teacher", "settings": exporting}]
     precision = f"int8-{args.int8}" if args.int8 else ("fp16" if args.fp16 else None)
     if precision:
-        settings = {"precision": precision, "per_channel": not args.no_per_channel}
+        settings = settings_from_flags(
+            args,
+            QuantizeSettings,
+            prefix=QUANTIZE_PREFIX,
+            exclude=QUANTIZE_BY_HAND,
+            defaults={"precision": precision, "per_channel": not args.no_per_channel},
+        )
         variants.append(
-            {"name": f"onnx-{precision}", "op": "quantize", "parent": "onnx", "settings": settings}
+            {
+                "name": f"onnx-{precision}",
+                "op": "quantize",
+                "parent": "onnx",
+                "settings": settings.model_dump(mode="json"),
+            }
         )
     recipe = {
         "name": name,

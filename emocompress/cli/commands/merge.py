@@ -17,23 +17,26 @@ Methods: uniform (weighted average), greedy (greedy soup on a tune split carved 
 (trim to density, elect sign, disjoint mean), slerp (two models, t). Tensors are streamed
 one at a time, output above --shard-size is sharded with model.safetensors.index.json, and
 the safetensors metadata records the method, its parameters and the inputs' sha256.
-Checkpoints that do not fit together are refused before anything is written.
-See docs/merging.md.
+Checkpoints that do not fit together are refused before anything is written. The merged
+checkpoint's lineage names its inputs as given; with --data it is also measured (metrics,
+predictions) like every variant. See docs/merging.md.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from emocompress.cli.commands._recipe_cli import add_recipe_arguments, run_from_args
 from emocompress.errors import UserError
 
 if TYPE_CHECKING:
-    from emocompress.ops.merge.greedy import Tuning
+    from emocompress.ops.context import DataContext
     from emocompress.ops.merge.operation import MergeSettings
-    from emocompress.progress import Reporter
+
+# the settings with no flag of their own: --weights and --densities give the models' entries
+NOT_FLAGS = ("models",)
 
 NAME = "merge"
 HELP = "merge checkpoints (soups, task arithmetic, TIES, SLERP) from a recipe or directly"
@@ -41,6 +44,9 @@ ORDER = 40
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from emocompress.cli.settings_flags import add_settings_flags
+    from emocompress.ops.merge.operation import MergeSettings
+
     parser.add_argument(
         "models", nargs="*", metavar="MODEL", help="checkpoint directories to merge (direct form)"
     )
@@ -53,25 +59,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--variant", action="append", metavar="NAME", help="recipe: only this merge variant"
     )
-    direct = parser.add_argument_group("direct form")
-    direct.add_argument(
-        "--method", default="uniform", help="uniform, greedy, task_arithmetic, ties, slerp"
-    )
-    direct.add_argument(
-        "--base", metavar="MODEL", help="task_arithmetic, ties: the base checkpoint"
-    )
+    direct = parser.add_argument_group("direct form (the merge settings)")
+    add_settings_flags(direct, MergeSettings, exclude=NOT_FLAGS)
     direct.add_argument("--weights", nargs="+", type=float, metavar="W", help="one per MODEL")
     direct.add_argument(
         "--densities", nargs="+", type=float, metavar="D", help="ties: one per MODEL"
     )
-    direct.add_argument("--density", type=float, help="ties: density of every model (default 0.2)")
-    direct.add_argument("--t", type=float, help="slerp: 0 the first model, 1 the second")
-    direct.add_argument("--shard-size", default="2GB", help="largest output file (default 2GB)")
     direct.add_argument(
-        "--data", metavar="SOURCE", help="greedy: data whose train split gives the tune split"
+        "--data",
+        metavar="SOURCE",
+        help="greedy: data whose train split gives the tune split; any method: measure the result",
     )
-    direct.add_argument("--max-length", type=int, default=128, help="greedy: tokens per text")
-    direct.add_argument("--batch-size", type=int, default=64, help="greedy: scoring batch size")
+    direct.add_argument("--max-length", type=int, default=128, help="tokens per text")
+    direct.add_argument("--batch-size", type=int, default=64, help="scoring batch size")
     direct.add_argument("--overwrite", action="store_true", help="replace an existing --out")
 
 
@@ -85,9 +85,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def merge_directly(args: argparse.Namespace) -> int:
-    from emocompress.artifacts.atomic import atomic_dir
-    from emocompress.ops.merge.engine import merge_checkpoints
+    from emocompress.artifacts.rundir import VariantDir
+    from emocompress.ops.registry import get_operation
     from emocompress.progress import Reporter
+    from emocompress.run.variant import Parent, StepOptions, make_variant
 
     if len(args.models) < 2:
         raise UserError("give two or more checkpoint directories (or --recipe FILE)")
@@ -97,42 +98,41 @@ def merge_directly(args: argparse.Namespace) -> int:
     if out.exists() and any(out.iterdir()) and not args.overwrite:
         raise UserError(f"{out} exists and is not empty", expected="another --out or --overwrite")
     settings = _settings(args)
-    models, base = settings.inputs(_available(args))
-    reporter = Reporter("quiet" if args.quiet else None)
-    with atomic_dir(out) as tmp:
-        facts = merge_checkpoints(
-            settings.merge_method,
-            settings.method_params(),
-            models,
-            tmp,
-            base=base,
-            max_shard_bytes=settings.max_shard_bytes,
-            tuning=_tuning(args, reporter),
-            reporter=reporter,
-        )
-    print("\n".join(describe(facts, out)))
+    parents = [Parent.of_reference(ref) for ref in _references(args, settings.base)]
+    settings.inputs([(p.label, p.path) for p in parents])  # refused before anything is written
+    make_variant(
+        get_operation("merge"),
+        settings,
+        parents=parents,
+        out=out,
+        data=_data(args),
+        options=StepOptions(eval_batch_size=args.batch_size),
+        reporter=Reporter("quiet" if args.quiet else None),
+    )
+    print("\n".join(describe(VariantDir(out).load_lineage().facts, out)))
     return 0
 
 
-def describe(facts: dict, out: Path) -> list[str]:
-    merged = facts["merge"]  # what was merged; the rest of the facts: hashes, files, time
-    count = len(merged["models"])
-    lines = [f"merged {count} model{'s' * (count != 1)} with {merged['method']} into {out}"]
-    for model in merged["models"]:
+def describe(facts: dict[str, Any], out: Path) -> list[str]:
+    merge = facts["merge"]
+    count = len(merge["models"])
+    lines = [f"merged {count} model{'s' * (count != 1)} with {merge['method']} into {out}"]
+    for model in merge["models"]:
         extra = f", density {model['density']}" if "density" in model else ""
         lines.append(f"  {model['name']}: weight {model['weight']}{extra}")
-    if merged.get("base"):
-        lines.append(f"  base: {merged['base']}")
-    greedy = merged.get("greedy")
+    if merge.get("base"):
+        lines.append(f"  base: {merge['base']}")
+    greedy = merge.get("greedy")
     if greedy:
         for candidate in greedy["candidates"]:
             lines.append(
                 f"  tune macro-AUC {candidate['tune_macro_auc']:.4f}  {candidate['name']}"
                 f" (from {candidate['from']})"
             )
+        # greedy's own record (emocompress.ops.merge.greedy), shown through one template
         lines.append(
-            f"  soup of {', '.join(greedy['chosen'])}: tune macro-AUC"
-            f" {greedy['soup_tune_macro_auc']:.4f} on {greedy['tune_split']} ({greedy['n_tune']})"
+            "  soup of {chosen}: tune macro-AUC {soup_tune_macro_auc:.4f} on {tune_split}"
+            " ({n_tune})".format_map({**greedy, "chosen": ", ".join(greedy["chosen"])})
         )
     lines.append(
         f"{facts['tensors']} tensors, {facts['bytes'] / 1e6:.1f} MB in {', '.join(facts['files'])},"
@@ -142,8 +142,7 @@ def describe(facts: dict, out: Path) -> list[str]:
 
 
 def _settings(args: argparse.Namespace) -> MergeSettings:
-    from pydantic import ValidationError
-
+    from emocompress.cli.settings_flags import settings_from_flags
     from emocompress.ops.merge.operation import MergeSettings
 
     for option, values in (("--weights", args.weights), ("--densities", args.densities)):
@@ -158,36 +157,17 @@ def _settings(args: argparse.Namespace) -> MergeSettings:
         | ({"density": args.densities[i]} if args.densities else {})
         for i, name in enumerate(args.models)
     ]
-    given = {"t": args.t, "density": args.density, "base": args.base}
-    try:
-        return MergeSettings(
-            method=args.method,
-            models=models,
-            shard_size=args.shard_size,
-            **{k: v for k, v in given.items() if v is not None},
-        )
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'merge'}: {e['msg'].removeprefix('Value error, ')}"
-            for e in error.errors()
-        )
-        raise UserError(problems) from None
+    return settings_from_flags(args, MergeSettings, exclude=NOT_FLAGS, defaults={"models": models})
 
 
-def _available(args: argparse.Namespace) -> list[tuple[str, Path]]:
-    from emocompress.models.reference import resolve_model_path
-
-    refs = [*args.models, *([args.base] if args.base else [])]
-    return [(ref, resolve_model_path(ref)) for ref in refs]
+def _references(args: argparse.Namespace, base: str | None) -> list[str]:
+    """The inputs as given: the models, then the base."""
+    return [*args.models, *([base] if base else [])]
 
 
-def _tuning(args: argparse.Namespace, reporter: Reporter) -> Tuning | None:
-    if args.method != "greedy":
-        return None
+def _data(args: argparse.Namespace) -> DataContext | None:
     if not args.data:
         return None  # greedy refuses with a message saying what is needed
     from emocompress.ops.context import DataContext
-    from emocompress.ops.merge.greedy import Tuning
 
-    data = DataContext(source=args.data, max_length=args.max_length)
-    return Tuning(data, args.batch_size, "cpu", reporter)
+    return DataContext(source=args.data, max_length=args.max_length)

@@ -104,7 +104,7 @@ def _run_direct(args: argparse.Namespace) -> int:
 
 
 def _data(args: argparse.Namespace) -> Any:
-    from emocompress.ops.context import DataContext
+    from emocompress.data.context import DataContext
 
     caps = (
         {role: args.max_examples for role in ("train", "tune", "report")}

@@ -28,7 +28,7 @@ from emocompress.errors import UserError
 from emocompress.measure.inference import predict_logits
 from emocompress.models.pooled import PooledClassifier
 from emocompress.ops.context import OpContext
-from emocompress.ops.distil.operation import DistilSettings
+from emocompress.ops.distil.settings import DistilSettings
 from emocompress.ops.train.loop import (
     configure_threads,
     effective_seed,

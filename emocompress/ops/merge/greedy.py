@@ -22,8 +22,8 @@ from emocompress.progress import Reporter
 if TYPE_CHECKING:
     import torch
 
+    from emocompress.data.context import DataContext
     from emocompress.data.readers import Split
-    from emocompress.ops.context import DataContext
 
 
 @dataclass
