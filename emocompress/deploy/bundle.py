@@ -27,7 +27,7 @@ from emocompress.artifacts.jsonfile import read_json_object
 from emocompress.artifacts.rundir import VariantDir
 from emocompress.artifacts.schema import CONFIG_FILE, Lineage, Metrics
 from emocompress.errors import UserError
-from emocompress.format import NA, fmt
+from emocompress.format import fmt
 from emocompress.models.ort import LABELS_FILE, MODEL_FILE, TOKENIZER_FILE, read_label_names
 
 THRESHOLDS_FILE = "thresholds.json"
@@ -111,11 +111,11 @@ def model_card(
     ]
     quality, parity, size = metrics.quality, metrics.parity, metrics.size
     rows = [
-        ("macro AUC", fmt(quality.auc.macro if quality else None, ".4f")),
+        ("macro AUC", fmt(metrics.macro_auc, ".4f")),
         ("micro AUC", fmt(quality.auc.micro if quality else None, ".4f")),
         (f"macro F1 ({thresholds['strategy']} thresholds)", fmt(selected_f1(metrics), ".4f")),
         ("micro F1", fmt(selected_f1(metrics, "micro"), ".4f")),
-        ("size on disk", NA if size is None else f"{fmt(size.megabytes, '.1f')} MB"),
+        ("size on disk", fmt(size.megabytes if size else None, ".1f", " MB")),
         ("precision", fmt(facts.get("precision"))),
         (
             "parity (max abs logit diff)",

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from emocompress.artifacts.jsonfile import read_json_object
 from emocompress.errors import UserError
 
 MAX_HEADER_BYTES = 100 * 1024 * 1024
@@ -169,8 +170,7 @@ def _directory_files(path: Path) -> list[Path]:
 
 
 def _index_shards(index: Path) -> list[Path]:
-    data = _read_json(index)
-    weight_map = data.get("weight_map") if isinstance(data, dict) else None
+    weight_map = read_json_object(index).get("weight_map")
     if not isinstance(weight_map, dict) or not all(isinstance(v, str) for v in weight_map.values()):
         raise UserError(
             f"{index}: no 'weight_map' of tensor name -> shard file",
@@ -184,13 +184,6 @@ def _index_shards(index: Path) -> list[Path]:
             expected="every shard the index names",
         )
     return shards
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"{path}: cannot read JSON ({exc})", expected="a valid JSON file") from exc
 
 
 def bytes_on_disk(path: str | os.PathLike[str], tensors: list[TensorInfo] | None = None) -> int:

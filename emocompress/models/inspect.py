@@ -20,7 +20,6 @@ Counting reads only headers (safetensors) or the model proto (ONNX); ``sparsity`
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections import defaultdict
@@ -29,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emocompress.errors import UserError
+from emocompress.artifacts.jsonfile import read_json_object
 from emocompress.models import checkpoint
 from emocompress.models.checkpoint import TensorInfo
 
@@ -361,16 +360,7 @@ def architecture(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     config_file = (path if path.is_dir() else path.parent) / "config.json"
     if not config_file.is_file():
         return None
-    try:
-        config = json.loads(config_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(
-            f"{config_file}: cannot read JSON ({exc})", expected="a Hugging Face config.json"
-        ) from exc
-    if not isinstance(config, dict):
-        raise UserError(
-            f"{config_file}: is not a JSON object", expected="a Hugging Face config.json"
-        )
+    config = read_json_object(config_file)
     facts: dict[str, Any] = {
         "model_type": config.get("model_type"),
         "architectures": config.get("architectures"),

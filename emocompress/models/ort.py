@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from emocompress.artifacts.jsonfile import read_json_object
 from emocompress.errors import UserError
 
 MODEL_FILE = "model.onnx"
@@ -26,25 +27,26 @@ LABELS_FILE = "labels.json"
 DEFAULT_MAX_LENGTH = 128
 
 
-def _read_json(path: Path) -> Any:
+def _read_label_list(path: Path) -> list[str]:
+    # labels.json is a JSON list, which the one reader (JSON objects only) refuses
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        labels = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        raise UserError(f"{path}: expected a JSON list of label names")
+    return labels
 
 
 def read_label_names(path: Path) -> list[str]:
     """Label names of an ONNX variant or bundle directory, in output-column order."""
     labels_file = path / LABELS_FILE
     if labels_file.is_file():
-        labels = _read_json(labels_file)
-        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
-            raise UserError(f"{labels_file}: expected a JSON list of label names")
-        return labels
+        return _read_label_list(labels_file)
     config_file = path / "config.json"
     if not config_file.is_file():
         raise UserError(f"{path}: neither labels.json nor config.json", expected="label names")
-    id2label = _read_json(config_file).get("id2label") or {}
+    id2label = read_json_object(config_file).get("id2label") or {}
     try:
         return [id2label[str(i)] for i in range(len(id2label))]
     except KeyError as exc:

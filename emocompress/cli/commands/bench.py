@@ -25,8 +25,8 @@ import argparse
 import json
 from typing import Any
 
-from emocompress.artifacts.schema import BenchFile, MachineLimit
-from emocompress.format import NA, fmt
+from emocompress.artifacts.schema import BenchFile, MachineLimit, Metrics
+from emocompress.format import NA, fmt, fmt_share
 
 NAME = "bench"
 HELP = "measure latency, throughput and memory of variants (each in its own process)"
@@ -86,13 +86,13 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
         return 0
-    from rich.console import Console
+    from emocompress.cli.console import make_console
 
-    console = Console(width=None if _is_tty() else 160)
+    console = make_console(pipe_width=160)  # the speed table is wider than most
     console.print(speed_table(result))
     console.print(_footer(result), highlight=False)
     for path in written:
-        console.print(f"written: {path} and each variant's metrics.json (speed)")
+        console.print(f"written: {path} and each variant's {Metrics.FILE} (speed)")
     return 0
 
 
@@ -160,12 +160,6 @@ def _texts(args: argparse.Namespace, facts: dict[str, Any], count: int) -> Any:
     )
 
 
-def _is_tty() -> bool:
-    import sys
-
-    return sys.stdout.isatty()
-
-
 # ---------------------------------------------------------------------------- the table
 
 
@@ -173,8 +167,8 @@ def speed_table(result: BenchFile) -> Any:
     """One row per variant and runtime: latencies, throughput, speedup, memory, % limit."""
     from rich.table import Table
 
-    sizes = result.settings["batch_sizes"]
-    largest = max(sizes)
+    sizes = _batch_sizes(result)
+    largest = max(sizes, default=0)
     table = Table(
         title=f"bench: baseline {result.baseline}, {fmt(result.machine.threads)} threads",
         title_justify="left",
@@ -201,13 +195,25 @@ def speed_table(result: BenchFile) -> Any:
                 runtime,
                 *latencies,
                 fmt(figures.batch(largest).texts_per_s, ".1f"),
-                NA if speedup is None else f"{speedup:.2f}x",
+                fmt(speedup, ".2f", "x"),
                 fmt(figures.peak_rss_mb, ".0f"),
                 fmt(figures.gpu_peak_mb, ".0f"),
                 fmt(flops / 1e9 if flops else None, ".3f"),
-                NA if share is None else f"{100 * share:.1f}%",
+                fmt_share(share),
             )
     return table
+
+
+def _batch_sizes(result: BenchFile) -> list[int]:
+    """Every batch size measured, of any variant and runtime, smallest first."""
+    return sorted(
+        {
+            size
+            for entry in result.variants.values()
+            for runtime in entry.speed.runtimes.values()
+            for size in runtime.batches
+        }
+    )
 
 
 def _footer(result: BenchFile) -> str:

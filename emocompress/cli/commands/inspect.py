@@ -178,6 +178,6 @@ def _mb(nbytes: int) -> str:
 
 
 def _percent(fraction: float | None) -> str:
-    if fraction is None:
-        return "n/a"
-    return "<0.01%" if 0 < fraction < 1e-4 else f"{100 * fraction:.2f}%"
+    from emocompress.format import fmt_share
+
+    return "<0.01%" if fraction is not None and 0 < fraction < 1e-4 else fmt_share(fraction, 2)

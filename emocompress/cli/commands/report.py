@@ -42,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from emocompress.artifacts.schema import Metrics
     from emocompress.progress import Reporter
     from emocompress.report import write_report
 
@@ -64,5 +65,5 @@ def run(args: argparse.Namespace) -> int:
         if path:
             print(f"wrote {path}")
     for problem in result.problems:
-        print(f"warning: metrics.json disagrees with predictions: {problem}")
+        print(f"warning: {Metrics.FILE} disagrees with predictions: {problem}")
     return 0
