@@ -10,5 +10,4 @@ from emocompress.cli.commands._recipe_cli import single_operation_command
 
 NAME = "distil"
 HELP = "distil students from a recipe"
-ORDER = 20
 add_arguments, run = single_operation_command("distil", HELP)

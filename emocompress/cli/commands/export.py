@@ -26,7 +26,6 @@ from emocompress.cli.commands._recipe_cli import add_recipe_arguments, run_from_
 
 NAME = "export"
 HELP = "export to ONNX (+ int8/fp16), check parity, write a deployable bundle"
-ORDER = 40
 
 
 # quantize settings given by --int8 / --fp16 / --no-per-channel rather than by their own flags

@@ -40,7 +40,6 @@ NOT_FLAGS = ("models",)
 
 NAME = "merge"
 HELP = "merge checkpoints (soups, task arithmetic, TIES, SLERP) from a recipe or directly"
-ORDER = 40
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

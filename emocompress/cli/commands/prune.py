@@ -27,7 +27,6 @@ from typing import Any
 
 NAME = "prune"
 HELP = "prune heads, FFN neurons, hidden channels, layers, vocabulary or weights"
-ORDER = 25
 
 
 # today's flag names of settings whose generated name differs

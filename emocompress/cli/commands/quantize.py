@@ -12,5 +12,4 @@ from emocompress.cli.commands._recipe_cli import single_operation_command
 
 NAME = "quantize"
 HELP = "quantise exported variants of a recipe (int8 dynamic/static, fp16)"
-ORDER = 41
 add_arguments, run = single_operation_command("quantize", HELP)

@@ -20,7 +20,6 @@ from emocompress.cli.commands._recipe_cli import add_recipe_arguments, run_from_
 
 NAME = "run"
 HELP = "run a whole recipe (exit 1 when a gate fails)"
-ORDER = 10
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
