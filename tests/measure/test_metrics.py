@@ -18,10 +18,12 @@ from rich.console import Console
 from sklearn.metrics import f1_score, precision_recall_fscore_support, roc_auc_score
 
 from emocompress.artifacts.predictions import load_predictions, save_predictions
+from emocompress.artifacts.schema import Quality
 from emocompress.cli.tables import label_extremes_table, per_label_table, quality_table
 from emocompress.data.labels import GOEMOTIONS_LABELS
 from emocompress.errors import UserError
 from emocompress.measure.metrics import (
+    STRATEGIES,
     STRATEGY_ORDER,
     THRESHOLD_GRID,
     apply_thresholds,
@@ -459,3 +461,14 @@ def test_tables_name_the_splits_strategies_and_extreme_labels():
 
     full = render(per_label_table(quality, strategy="top_k"))
     assert all(f" {name} " in full for name in names(12)) and "n/a" in full
+
+    with pytest.raises(UserError, match="strategy 'best'.*fixed, global, per_label, top_k"):
+        per_label_table(quality, strategy="best")
+
+
+def test_strategy_registry_lists_every_strategy_and_refuses_unknown_names():
+    assert STRATEGIES.names() == ["fixed", "global", "per_label", "top_k"]
+    assert STRATEGY_ORDER == ("fixed", "global", "top_k", "per_label")  # fewest parameters first
+    with pytest.raises(UserError, match="unknown threshold strategy 'best'") as error:
+        STRATEGIES.lookup("best")
+    assert "fixed, global, per_label, top_k" in str(error.value)

@@ -141,10 +141,10 @@ def test_quality_numbers_recomputed_from_predictions(reported, name):
     _check_quality_table(result.markdown.read_text(), run / "variants" / name)
 
 
-COMMITTED = Path(__file__).parents[1] / "docs" / "reports" / "goemotions-minilm" / "report.md"
+COMMITTED = Path(__file__).parents[2] / "docs" / "reports" / "goemotions-minilm" / "report.md"
 GOEMOTIONS_RUN = Path(
     os.environ.get(
-        "EMOCOMPRESS_GOEMOTIONS_RUN", Path(__file__).parents[2] / "runs" / "goemotions-minilm"
+        "EMOCOMPRESS_GOEMOTIONS_RUN", Path(__file__).parents[3] / "runs" / "goemotions-minilm"
     )
 )
 
@@ -242,14 +242,12 @@ def _timings(p50_b1: float, p50_b4: float, rss: float):
     return Measured(RuntimeSpeed(batches=batches, peak_rss_mb=rss), [12, 20])
 
 
-def test_bench_results_feed_efficiency_and_latency(tiny_run, tmp_path):
-    """Bench figures turned into speed sections and bench.json by emocompress.measure.bench.speed itself;
-    the timings are chosen so the expected speedups and ratios are known by hand."""
+def _write_bench(run: Path) -> dict:
+    """Bench figures with chosen timings written into ``run`` (speed sections, bench.json)
+    by emocompress.measure.bench.speed itself; returns the speed sections by variant."""
     from emocompress.measure.bench.settings import BenchSettings
     from emocompress.measure.bench.speed import find_targets, speed_sections, write_results
 
-    run = tmp_path / "tiny"
-    shutil.copytree(tiny_run, run)
     targets = find_targets([run])
     measured = {
         "teacher": {"pytorch": _timings(8.0, 20.0, 400.0)},
@@ -266,6 +264,14 @@ def test_bench_results_feed_efficiency_and_latency(tiny_run, tmp_path):
         variants={t.name: BenchVariant(path=str(t.path), speed=sections[t.name]) for t in targets},
     )
     write_results(bench, targets)
+    return sections
+
+
+def test_bench_results_feed_efficiency_and_latency(tiny_run, tmp_path):
+    """The timings are chosen so the expected speedups and ratios are known by hand."""
+    run = tmp_path / "tiny"
+    shutil.copytree(tiny_run, run)
+    sections = _write_bench(run)
     result = write_report(run, formats=("png",), csv=False)
     text = result.markdown.read_text()
 
@@ -299,11 +305,12 @@ def test_no_figures_and_no_history(tiny_run, tmp_path):
 def test_recorded_tune_loss_is_tabulated(tiny_run, tmp_path):
     run = tmp_path / "tiny"
     shutil.copytree(tiny_run, run)
-    path = run / "variants" / "teacher" / "history.json"
-    history = json.loads(path.read_text())
-    for i, record in enumerate(history["evaluations"]):
-        record["tune_loss"] = 0.5 - i / 10
-    path.write_text(json.dumps(history))
+    variant = RunDir(run).variant("teacher")
+    history = variant.load_history()
+    assert history is not None and history.evaluations
+    for i, record in enumerate(history.evaluations):
+        record.tune_loss = 0.5 - i / 10
+    variant.write_history(history)
     text = write_report(run, figures=False, csv=False).markdown.read_text()
     training = _section(_section(text, "## Variant teacher"), "### Training")
     assert _table_row(training, "epoch")[-1] == "tune BCE"
@@ -326,6 +333,95 @@ def test_variant_without_predictions_is_left_out_of_quality(tiny_run, tmp_path):
     (run / "variants" / "teacher" / "predictions" / "dev.npz").unlink()
     with pytest.raises(UserError, match="no variant with quality to report.*dev.npz is missing"):
         write_report(run, figures=False)
+
+
+# ------------------------------------------------------------------ one train time
+
+
+def test_training_and_comparison_show_the_same_train_time(reported):
+    """Each trained variant's train time is history.json ``seconds``, in its Training section
+    and in the comparison table alike (once they disagreed: n/a against 70.9)."""
+    run, result = reported
+    text = result.markdown.read_text()
+    comparison = _section(
+        _section(text, "## Comparison with the baseline"), "### student-1l vs teacher"
+    )
+    compared = dict(zip(VARIANTS, _table_row(comparison, "train time (s)")[1:3], strict=True))
+    for name in VARIANTS:
+        seconds = RunDir(run).variant(name).train_seconds()
+        assert seconds is not None, "the tiny run trains both variants"
+        training = _section(_section(text, f"## Variant {name}"), "### Training")
+        shown = _table_row(training, "train time (s)")[1]
+        assert shown == compared[name] == f"{seconds:.1f}"
+
+
+# ------------------------------------------------------------- version-1 run directory
+
+
+def _runtime_as_version_1(runtime: dict) -> dict:
+    """Version-1 speed layout: ``batch_32`` and ``speedup_batch_32`` keys of the runtime."""
+    old = {k: v for k, v in runtime.items() if k not in ("batches", "speedup")}
+    old.update({f"batch_{size}": batch for size, batch in runtime["batches"].items()})
+    old.update({f"speedup_batch_{size}": x for size, x in runtime["speedup"].items()})
+    return old
+
+
+def _as_version_1(data, legacy: str | None):
+    """A file's content as the previous emocompress wrote it: a ``schema`` string (or
+    nothing) instead of ``schema_version``, every speed section in the version-1 layout."""
+    if isinstance(data, list):
+        return [_as_version_1(x, None) for x in data]
+    if not isinstance(data, dict):
+        return data
+    if "schema_version" in data:
+        data = {k: v for k, v in data.items() if k != "schema_version"}
+        data = {"schema": legacy, **data} if legacy else data
+    if isinstance(data.get("runtimes"), dict):
+        data = {
+            **data,
+            "runtimes": {k: _runtime_as_version_1(r) for k, r in data["runtimes"].items()},
+        }
+    return {k: _as_version_1(v, None) for k, v in data.items()}
+
+
+def _rewrite_as_version_1(run: Path) -> int:
+    """Rewrite every typed file of ``run`` in the version-1 shape; returns how many."""
+    rewritten = 0
+    for model in ARTIFACT_FILES:
+        for path in run.rglob(model.FILE):
+            old = _as_version_1(json.loads(path.read_text()), model.LEGACY_SCHEMA)
+            path.write_text(json.dumps(old, indent=2))
+            rewritten += 1
+    return rewritten
+
+
+def _figures_of(text: str, root: Path) -> str:
+    """The report without what differs between two copies of one run: the run directory's
+    path and the Artifacts section (file sizes and hashes of the rewritten files)."""
+    return text[: text.index("## Artifacts\n")].replace(str(root), "RUN")
+
+
+def test_version_1_run_directory_gives_the_same_report(tiny_run, tmp_path):
+    current, old = tmp_path / "v2" / "tiny", tmp_path / "v1" / "tiny"
+    shutil.copytree(tiny_run, current)
+    _write_bench(current)
+    shutil.copytree(current, old)
+    assert _rewrite_as_version_1(old) >= 7  # run, bench, two metrics, lineages, histories
+    metrics = json.loads((old / "variants" / "student-1l" / "metrics.json").read_text())
+    assert metrics["schema"] == "emocompress.metrics/1" and "schema_version" not in metrics
+    assert "batch_4" in metrics["speed"]["runtimes"]["pytorch"]
+
+    expected = write_report(current, formats=("png",), csv=True)
+    result = write_report(old, formats=("png",), csv=True)
+    assert result.problems == expected.problems == []
+    assert _figures_of(result.markdown.read_text(), old) == _figures_of(
+        expected.markdown.read_text(), current
+    )
+    assert result.csv.read_text() == expected.csv.read_text()
+    assert set(result.figures) == set(expected.figures)
+    for stem, files in expected.figures.items():
+        for mine, theirs in zip(result.figures[stem], files, strict=True):
+            assert mine.read_bytes() == theirs.read_bytes(), stem
 
 
 # ------------------------------------------------------------------ bad input

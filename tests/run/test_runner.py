@@ -181,7 +181,7 @@ def test_summary_json_lists_every_variant(tmp_path, tiny_classifier):
 
 
 def test_dry_run_sizes_roberta_large_offline(capsys):
-    recipe = Path(__file__).parents[1] / "recipes" / "goemotions-roberta-large.yaml"
+    recipe = Path(__file__).parents[2] / "recipes" / "goemotions-roberta-large.yaml"
     assert main(["run", str(recipe), "--dry-run"]) == 0
     out = capsys.readouterr().out
     teacher = next(line for line in out.splitlines() if "teacher" in line)

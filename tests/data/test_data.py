@@ -21,7 +21,7 @@ from emocompress.data.readers import (
 )
 from emocompress.errors import UserError
 
-GOEMOTIONS_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "goemotions"
+GOEMOTIONS_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "goemotions"
 ADMIRATION, GRATITUDE, JOY, NEUTRAL = 0, 15, 17, 27
 
 
