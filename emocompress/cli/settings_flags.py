@@ -86,7 +86,8 @@ def settings_from_flags(
             continue
         value = given[flag.dest(prefix)]
         if flag.kind == "list":
-            value = _comma_integers(flag.names[0], value)
+            # the items are converted (and refused, naming the flag) by the model
+            value = [part.strip() for part in value.split(",") if part.strip()]
         _put(values, flag.path, value, section=flag.kind == "section")
     try:
         return model.model_validate(values)
@@ -209,14 +210,6 @@ def _put(values: dict[str, Any], path: str, value: Any, *, section: bool) -> Non
 
 def _deep_copy(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _deep_copy(v) if isinstance(v, Mapping) else v for k, v in values.items()}
-
-
-def _comma_integers(flag: str, text: str) -> list[int]:
-    parts = [part.strip() for part in text.split(",") if part.strip()]
-    try:
-        return [int(part) for part in parts]
-    except ValueError:
-        raise UserError(f"{flag} {text}: expected integers separated by commas, e.g. 3,5") from None
 
 
 def _problem(exc: ValidationError, flags: list[_Flag]) -> str:
