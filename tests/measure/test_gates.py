@@ -9,51 +9,64 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from emocompress.artifacts.schema import GateOutcome, Metrics
+from emocompress.artifacts.schema import (
+    AgainstParent,
+    AucFigures,
+    BatchLatency,
+    GateOutcome,
+    Metrics,
+    Parity,
+    Quality,
+    RuntimeSpeed,
+    Scores,
+    Size,
+    Speed,
+    StrategyResult,
+)
 from emocompress.measure.gates import GATES, Gates, SpeedupGate, evaluate_gates, write_junit
 
 
-def _scores(f1: float) -> dict[str, float]:
-    return {"f1": f1, "precision": f1, "recall": f1}
+def _strategy(micro: float, macro: float) -> StrategyResult:
+    return StrategyResult(
+        params={},
+        micro=Scores(f1=micro, precision=micro, recall=micro),
+        macro=Scores(f1=macro, precision=macro, recall=macro),
+        per_label={},
+    )
 
 
-def _strategy(micro: float, macro: float) -> dict[str, Any]:
-    return {"params": {}, "micro": _scores(micro), "macro": _scores(macro), "per_label": {}}
+def _quality(auc: float, report_split: str = "dev") -> Quality:
+    return Quality(
+        tune_split="tune",
+        report_split=report_split,
+        n_tune=10,
+        n_report=20,
+        auc=AucFigures(micro=0.95, macro=auc, per_label={}),
+        strategies={"fixed": _strategy(0.40, 0.30), "per_label": _strategy(0.55, 0.45)},
+        selected_strategy="per_label",
+        selected_because="highest macro F1 on the tune split",
+    )
 
 
-def metrics_data(auc: float = 0.92, **overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "variant": "small",
-        "quality": {
-            "tune_split": "tune",
-            "report_split": "dev",
-            "n_tune": 10,
-            "n_report": 20,
-            "auc": {"micro": 0.95, "macro": auc, "per_label": {}},
-            "strategies": {"fixed": _strategy(0.40, 0.30), "per_label": _strategy(0.55, 0.45)},
-            "selected_strategy": "per_label",
-            "selected_because": "highest macro F1 on the tune split",
-        },
-        "size": {
-            "parameters": 22_000_000,
-            "parameters_without_embeddings": 10_000_000,
-            "bytes_on_disk": 88_000_000,
-        },
-        "speed": {
-            "runtimes": {
-                "pytorch": {"batches": {32: {"p50_ms": 10}}, "speedup": {32: 2.5}},
-                "onnx_int8": {"speedup": {32: 4.0, 1: 3.0}},
+def metrics(auc: float = 0.92, report_split: str = "dev", **overrides: Any) -> Metrics:
+    """A variant with every figure a gate reads; ``overrides`` replace whole sections."""
+    sections: dict[str, Any] = {
+        "quality": _quality(auc, report_split),
+        "size": Size(
+            parameters=22_000_000,
+            parameters_without_embeddings=10_000_000,
+            bytes_on_disk=88_000_000,
+        ),
+        "speed": Speed(
+            runtimes={
+                "pytorch": RuntimeSpeed(batches={32: BatchLatency(p50_ms=10)}, speedup={32: 2.5}),
+                "onnx_int8": RuntimeSpeed(speedup={32: 4.0, 1: 3.0}),
             }
-        },
-        "parity": {"max_abs_logit_diff": 2e-5, "tolerance": 1e-4, "texts": 8},
-        "against_parent": {"parent": "big", "parent_macro_auc": 0.925, "macro_auc_drop": 0.005},
+        ),
+        "parity": Parity(max_abs_logit_diff=2e-5, tolerance=1e-4, texts=8),
+        "against_parent": AgainstParent(parent="big", parent_macro_auc=0.925, macro_auc_drop=0.005),
     }
-    data.update(overrides)
-    return data
-
-
-def metrics(auc: float = 0.92, **overrides: Any) -> Metrics:
-    return Metrics.model_validate(metrics_data(auc, **overrides))
+    return Metrics(variant="small", **{**sections, **overrides})
 
 
 REFERENCE = metrics(auc=0.94)
@@ -118,6 +131,16 @@ def test_missing_message_names_the_figure() -> None:
     assert "size.bytes_on_disk is missing" in check("max_mb", 100, data).message
 
 
+def test_missing_strategy_runtime_and_batch_are_named() -> None:
+    quality = _quality(0.92).model_copy(update={"selected_strategy": "top_k"})
+    message = check("min_macro_f1", 0.1, metrics(quality=quality)).message
+    assert "quality.strategies.top_k.macro.f1 is missing" in message
+    no_batch = check("min_speedup", {"value": 1, "runtime": "onnx_int8", "batch": 8}).message
+    assert "speed.runtimes.onnx_int8.speedup.8 is missing" in no_batch
+    no_speed = check("min_speedup", 1, metrics(speed=None)).message
+    assert "speed.runtimes.pytorch.speedup.32 is missing" in no_speed
+
+
 def test_no_metrics_at_all_fails_every_gate() -> None:
     [result] = evaluate_gates("small", Gates(max_mb=100), None, REFERENCE)
     assert not result.passed and "metrics.json is missing" in result.message
@@ -131,7 +154,7 @@ def test_unknown_gate_name_is_one_user_error() -> None:
 
 
 def test_null_figure_fails_as_not_applicable() -> None:
-    data = metrics(parity={"max_abs_logit_diff": None, "tolerance": None, "texts": 8})
+    data = metrics(parity=Parity(max_abs_logit_diff=None, tolerance=None, texts=8))
     result = check("max_parity_diff", 1.0, data)
     assert not result.passed and "null (n/a)" in result.message
 
@@ -142,9 +165,7 @@ def test_reference_gates_need_reference_metrics() -> None:
 
 
 def test_reference_on_another_split_cannot_be_compared() -> None:
-    data = metrics_data(auc=0.94)
-    data["quality"]["report_split"] = "test"
-    other = Metrics.model_validate(data)
+    other = metrics(auc=0.94, report_split="test")
     [result] = evaluate_gates("small", Gates(min_auc_share=0.5), metrics(), other)
     assert not result.passed and "'test'" in result.message
 
