@@ -1,7 +1,7 @@
 """The per-variant summary row: what `run` prints, `--json` writes, the TUI and reports read.
 
-Every figure comes from the variant's own files (metrics.json, emocompress.json); a figure
-that was not measured is ``None`` and shown as "n/a", never 0.
+Every figure comes from the variant's typed metrics and lineage (train time from its
+history); a figure that was not measured is ``None`` and shown as "n/a", never 0.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ def variant_row(variant: VariantDir, reference: Metrics | None = None) -> dict[s
     macro_auc = metrics.macro_auc
     reference_auc = reference.macro_auc if reference is not None else None
     runtimes = metrics.speed.runtimes if metrics.speed else {}
-    runtime = next(iter(runtimes), None)
-    speed = runtimes[runtime] if runtime else RuntimeSpeed()
+    # the runtime a variant ships with: its only one, else the first measured
+    runtime, speed = next(iter(runtimes.items()), (None, RuntimeSpeed()))
     parent = None
     if lineage is not None:
         parent = lineage.parent or lineage.source
