@@ -15,6 +15,7 @@ from conftest import build_tiny_classifier
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
+from emocompress.artifacts.rundir import VariantDir
 from emocompress.cli import main
 from emocompress.errors import UserError
 from emocompress.ops.merge.base import TensorInputs
@@ -334,6 +335,12 @@ def test_direct_command_prints_what_it_did(seeds, tmp_path, capsys):
     assert "41 tensors" in printed
     with safe_open(str(out / "model.safetensors"), framework="pt") as handle:
         assert json.loads(handle.metadata()["emocompress.merge.params"])["params"] == {"t": 0.3}
+    # the merged checkpoint says where it came from, like every variant; no data: no metrics
+    lineage = VariantDir(out).load_lineage()
+    assert lineage.parents == [str(seeds[0]), str(seeds[1])] and lineage.source is None
+    assert lineage.operation == "merge" and lineage.settings["method"] == "slerp"
+    assert lineage.settings["t"] == 0.3 and lineage.facts["merge"]["params"] == {"t": 0.3}
+    assert not VariantDir(out).has_metrics()
 
 
 def test_greedy_direct_ranks_on_the_tune_split(seeds, tmp_path, capsys):
@@ -342,6 +349,12 @@ def test_greedy_direct_ranks_on_the_tune_split(seeds, tmp_path, capsys):
     assert main(["merge", *argv, "--out", str(out), "--quiet"]) == 0
     assert "tune macro-AUC" in capsys.readouterr().out
     assert (out / "model.safetensors").is_file()
+    # with --data the result is measured like every variant, its merge facts in its metrics
+    metrics = VariantDir(out).load_metrics()
+    assert metrics.quality is not None and metrics.quality.auc.macro is not None
+    assert metrics.merge is not None and metrics.merge["method"] == "greedy"
+    assert metrics.merge["greedy"]["chosen"]
+    assert VariantDir(out).load_lineage().parents == [str(s) for s in seeds]
 
 
 def test_recipe_merges_seeded_students_and_greedy_reads_tune_predictions(tiny_classifier, tmp_path):

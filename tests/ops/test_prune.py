@@ -201,3 +201,21 @@ def test_bad_input_is_one_clear_message(argv, message, tiny_classifier, tmp_path
 def test_pruning_every_unit_is_refused(tiny_classifier, tmp_path):
     with pytest.raises(UserError, match="would leave none"):
         _prune(tiny_classifier, tmp_path / "out", heads=0.9)
+
+
+def test_direct_command_with_data_makes_a_measured_variant(tiny_classifier, tmp_path, capsys):
+    """The same variant the runner makes: lineage, recovery history, metrics with training."""
+    from emocompress.artifacts.rundir import VariantDir
+
+    out = tmp_path / "heads"
+    argv = ["prune", str(tiny_classifier), "--heads", "0.5", "--data", "demo", "--out", str(out)]
+    flags = ["--max-examples", "40", "--recovery-max-steps", "2", "--recovery-batch-size", "8"]
+    assert main([*argv, *flags, "--quiet"]) == 0
+    assert "recovery (finetune)" in capsys.readouterr().out
+    variant = VariantDir(out)
+    lineage, metrics = variant.load_lineage(), variant.load_metrics()
+    assert lineage.source == str(tiny_classifier) and lineage.parent is None
+    assert lineage.settings["recovery"]["max_steps"] == 2 and lineage.shape_plan is not None
+    assert metrics.training is not None and metrics.training.mode == "finetune"
+    assert metrics.training.steps == 2 and metrics.quality is not None
+    assert variant.train_seconds() is not None and variant.prediction_files()

@@ -128,6 +128,16 @@ def test_failing_gate_exits_1_and_junit_names_it(tmp_path, tiny_classifier):
         case.get("name") for case in suite.iter("testcase") if case.find("failure") is not None
     ]
     assert failed == ["student-1l.min_macro_auc"]
+    # gates.json holds the same outcomes, typed; run.json says the run finished, gates failed
+    run = RunDir(out)
+    gates = run.load_gates()
+    assert gates is not None and not gates.passed
+    assert [f"{g.variant}.{g.gate}" for g in gates.results if not g.passed] == failed
+    cases = [case.get("name") for case in suite.iter("testcase")]
+    assert [f"{g.variant}.{g.gate}" for g in gates.results] == cases
+    state = run.load_state()
+    assert state.status == "finished" and state.gates_passed is False
+    assert list(state.steps) == ["teacher", "student-1l"]
 
 
 @pytest.mark.parametrize(
