@@ -177,7 +177,10 @@ def test_direct_command_without_data(tiny_classifier, tmp_path, capsys):
         (["MODEL", "--ffn", "0.5"], "needs --out"),
         (["MODEL", "--out", "OUT"], "nothing to prune"),
         (["MODEL", "--heads", "1.0", "--out", "OUT"], "heads"),
-        (["MODEL", "--drop-layers", "x", "--out", "OUT"], "expected integers"),
+        (
+            ["MODEL", "--drop-layers", "x", "--out", "OUT"],
+            "--drop-layers x: Input should be a valid integer",
+        ),
         (["MODEL", "--drop-layers", "0,1", "--out", "OUT"], "leave no layer"),
         (["MODEL", "--drop-layers", "7", "--out", "OUT"], "cannot drop layers"),
         (["MODEL", "--vocab", "--out", "OUT"], "need data"),
