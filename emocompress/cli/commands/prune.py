@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from emocompress.artifacts.schema import Metrics
 
 NAME = "prune"
 HELP = "prune heads, FFN neurons, hidden channels, layers, vocabulary or weights"
@@ -115,7 +118,7 @@ def _data(args: argparse.Namespace) -> Any:
     )
 
 
-def _print_summary(facts: dict[str, Any], metrics: Any, out: Path) -> None:
+def _print_summary(facts: dict[str, Any], metrics: Metrics | None, out: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
