@@ -3,8 +3,12 @@ refuses an unknown name with one UserError that lists the names it knows."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 
+import emocompress
 from emocompress.cli.commands import COMMANDS
 from emocompress.errors import UserError
 from emocompress.measure.gates import GATES
@@ -43,3 +47,34 @@ def test_every_known_name_resolves(kind: str) -> None:
 def test_a_name_registered_twice_is_a_programming_error() -> None:
     with pytest.raises(RuntimeError, match="thing 'a' is registered twice"):
         Registry("thing", ["a", "b", "a"], name=str)
+
+
+# importing by a computed name is how a registry would grow a second lookup path; the only
+# dynamic import left loads the optional trackers, by fixed names
+DYNAMIC_IMPORT_ALLOWED = {"emocompress/run/tracking.py"}
+
+
+def _dynamic_imports(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            names = [alias.name for alias in node.names]
+            if "pkgutil" in (module, *names):
+                found.append(f"line {node.lineno}: imports pkgutil")
+        elif isinstance(node, ast.Attribute) and node.attr in {"import_module", "iter_modules"}:
+            found.append(f"line {node.lineno}: {node.attr}")
+        elif isinstance(node, ast.Name) and node.id == "__import__":
+            found.append(f"line {node.lineno}: __import__")
+    return found
+
+
+def test_no_other_lookup_path_than_the_registries() -> None:
+    root = Path(emocompress.__file__).parent
+    offenders = {
+        relative: found
+        for path in sorted(root.rglob("*.py"))
+        if (relative := path.relative_to(root.parent).as_posix()) not in DYNAMIC_IMPORT_ALLOWED
+        and (found := _dynamic_imports(path))
+    }
+    assert offenders == {}

@@ -13,16 +13,6 @@ from emocompress.artifacts.schema import Metrics, RuntimeSpeed
 from emocompress.format import fmt
 
 
-def dig(data: Any, *keys: Any) -> Any:
-    """TRANSITIONAL, for the readers still on plain data (report, TUI): ``data[k1][k2]...``,
-    or None when any step is missing."""
-    for key in keys:
-        if not isinstance(data, dict) or key not in data:
-            return None
-        data = data[key]
-    return data
-
-
 def selected_f1(metrics: Metrics | None, average: str = "macro") -> float | None:
     """F1 (micro or macro) under the threshold strategy selected on the tune split."""
     if metrics is None or metrics.quality is None:
