@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from emocompress.artifacts.jsonfile import read_json_object
 from emocompress.errors import UserError
@@ -262,6 +262,16 @@ class Quality(Record):
     )
     selected_strategy: str = Field(description="highest macro F1 on the tune split")
     selected_because: str
+
+    @model_validator(mode="after")
+    def _selected_is_a_strategy(self) -> Quality:
+        # readers take quality.selected for granted: a dangling name is the file's error
+        if self.selected_strategy not in self.strategies:
+            known = ", ".join(self.strategies) or "none"
+            raise ValueError(
+                f"selected_strategy {self.selected_strategy!r} is not one of the strategies ({known})"
+            )
+        return self
 
     @property
     def selected(self) -> StrategyResult:
