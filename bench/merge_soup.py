@@ -23,28 +23,31 @@ def rows(run_root: Path) -> list[dict[str, Any]]:
     from emocompress.artifacts.predictions import load_predictions
     from emocompress.artifacts.rundir import RunDir
     from emocompress.measure.metrics import auc_scores
-    from emocompress.measure.summary import dig, selected_f1
+    from emocompress.measure.summary import selected_f1
 
+    run = RunDir(run_root)
+    state = run.load_state()
     found = []
-    for variant in RunDir(run_root).variants():
-        lineage = variant.lineage()
-        if lineage["operation"] not in ("distil", "merge"):
+    for variant in run.variants():
+        lineage = variant.load_lineage()
+        if lineage.operation not in ("distil", "merge"):
             continue
-        metrics = variant.metrics()
-        quality = metrics["quality"]
-        tune = load_predictions(variant.predictions_file(quality["tune_split"]))
+        metrics = variant.load_metrics()
+        quality = metrics.quality
+        tune = load_predictions(variant.predictions_file(quality.tune_split))
+        step = state.steps.get(variant.name)
         found.append(
             {
                 "variant": variant.name,
-                "operation": lineage["operation"],
-                "method": dig(lineage, "settings", "method"),
-                "kept": dig(lineage, "facts", "greedy", "chosen"),
-                "tune_split": quality["tune_split"],
-                "report_split": quality["report_split"],
+                "operation": lineage.operation,
+                "method": lineage.settings.get("method"),
+                "kept": (lineage.facts.get("merge") or {}).get("greedy", {}).get("chosen"),
+                "tune_split": quality.tune_split,
+                "report_split": quality.report_split,
                 "tune_macro_auc": auc_scores(tune.probs, tune.labels, tune.label_names)["macro"],
-                "report_macro_auc": quality["auc"]["macro"],
+                "report_macro_auc": quality.auc.macro,
                 "report_macro_f1": selected_f1(metrics),
-                "seconds": dig(RunDir(run_root).state(), "steps", variant.name, "seconds"),
+                "seconds": step.seconds if step else None,
             }
         )
     students = [r for r in found if r["operation"] == "distil"]

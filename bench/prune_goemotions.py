@@ -29,7 +29,8 @@ import numpy as np
 import torch
 
 from emocompress.artifacts.atomic import atomic_dir, write_json
-from emocompress.artifacts.rundir import VARIANT_SCHEMA, RunDir
+from emocompress.artifacts.rundir import RunDir, VariantDir
+from emocompress.artifacts.schema import Lineage
 from emocompress.data.context import DataContext
 from emocompress.measure.evaluation import evaluate_variant
 from emocompress.measure.inference import predict_logits
@@ -70,7 +71,7 @@ def make_variant(
     out: RunDir, parent: str, name: str, settings: PruneSettings, data: DataContext, reporter
 ) -> dict[str, Any]:
     if out.variant(name).is_complete():  # made by an earlier call: reuse it
-        return json.loads((out.variant(name).path / "emocompress.json").read_text())["facts"]
+        return out.variant(name).load_lineage().facts
     started = time.perf_counter()
     with atomic_dir(out.variant(name).path) as tmp:
         ctx = OpContext(
@@ -84,19 +85,15 @@ def make_variant(
             reporter=reporter,
         )
         facts = prune_variant(ctx, settings)
-        write_json(
-            tmp / "emocompress.json",
-            {
-                "schema": VARIANT_SCHEMA,
-                "name": name,
-                "parent": parent,
-                "source": None,
-                "operation": "prune",
-                "settings": settings.model_dump(mode="json"),
-                "format": "pytorch",
-                "shape_plan": facts.pop("shape_plan", None),
-                "facts": facts,
-            },
+        VariantDir(tmp).write_lineage(
+            Lineage(
+                name=name,
+                parent=parent,
+                operation="prune",
+                settings=settings.model_dump(mode="json"),
+                shape_plan=facts.pop("shape_plan", None),
+                facts=facts,
+            )
         )
         extra = {"training": facts["training"]} if "training" in facts else None
         evaluate_variant(tmp, data, name=name, reporter=reporter, extra=extra)
@@ -218,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     for name in [args.parent, *results["variants"]]:
-        metrics = out.variant(name).metrics()
+        metrics = out.variant(name).load_metrics().to_json()
         entry = results["variants"].setdefault(name, {})
         entry["macro_auc"] = metrics["quality"]["auc"]["macro"]
         entry["size"] = {
@@ -243,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
         subprocess.run(command, check=True)
         for name, entry in results["variants"].items():
-            entry["speed"] = out.variant(name).metrics().get("speed")
+            entry["speed"] = out.variant(name).load_metrics().to_json().get("speed")
     write_json(out.root / "prune-bench.json", results)
     print(markdown(results))
     return 0
@@ -259,8 +256,8 @@ def markdown(results: dict[str, Any]) -> str:
     parent = results["variants"][results["parent"]]
     for name, entry in results["variants"].items():
         torch_speed = ((entry.get("speed") or {}).get("runtimes") or {}).get("pytorch") or {}
-        b1 = (torch_speed.get("batch_1") or {}).get("p50_ms")
-        b32 = (torch_speed.get("batch_32") or {}).get("p50_ms")
+        b1 = ((torch_speed.get("batches") or {}).get("1") or {}).get("p50_ms")
+        b32 = ((torch_speed.get("batches") or {}).get("32") or {}).get("p50_ms")
         inter = results.get("interleaved_b32", {}).get(name, {})
         lines.append(
             f"| {name} | {entry['size']['parameters']:,} | "
@@ -268,7 +265,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"{entry['size']['bytes_on_disk'] / 1e6:.1f} | {entry['macro_auc']:.4f} | "
             f"{entry['macro_auc'] - parent['macro_auc']:+.4f} | "
             f"{b1 if b1 is None else f'{b1:.1f}'} | {b32 if b32 is None else f'{b32:.1f}'} | "
-            f"{torch_speed.get('speedup_batch_32')} | "
+            f"{(torch_speed.get('speedup') or {}).get('32')} | "
             f"{inter.get('median_ms')} / {inter.get('min_ms')} | {entry['plain_from_pretrained']} |"
         )
     for name, check in results.get("vocab_check", {}).items():

@@ -11,8 +11,7 @@ def test_tiny_run_has_every_artifact(tiny_run):
     assert names == ["teacher", "student-1l"]
     for variant in run.variants():
         assert variant.is_complete()
-        metrics = variant.metrics()
-        assert metrics["quality"]["report_split"] == "dev"
+        assert variant.load_metrics().quality.report_split == "dev"
         assert (variant.path / "model.safetensors").is_file()
         assert variant.predictions_file("dev").is_file()
         assert variant.predictions_file("tune").is_file()
@@ -23,9 +22,9 @@ def test_tiny_run_has_every_artifact(tiny_run):
 
 def test_each_variant_is_compared_with_its_parent_in_its_metrics(tiny_run):
     run = RunDir(tiny_run)
-    teacher, student = run.variant("teacher").metrics(), run.variant("student-1l").metrics()
-    comparison = student["against_parent"]
-    assert comparison["parent"] == "teacher"
-    expected = teacher["quality"]["auc"]["macro"] - student["quality"]["auc"]["macro"]
-    assert comparison["macro_auc_drop"] == expected
+    teacher = run.variant("teacher").load_metrics()
+    student = run.variant("student-1l").load_metrics()
+    comparison = student.against_parent
+    assert comparison.parent == "teacher"
+    assert comparison.macro_auc_drop == teacher.macro_auc - student.macro_auc
     assert "against_parent" not in teacher  # made from a model reference, not a variant

@@ -1,10 +1,12 @@
 """View models: run directories and checkpoints read through the library, ready to show.
 
 Nothing here imports Textual, so every function can be tested and timed on its own. Every
-figure comes from emocompress (``summary.variant_row``, ``inspect``, ``pareto``); this
-module only selects, orders and formats. A problem with one variant (a missing or broken
-metrics.json) becomes that variant's ``error`` and a line in ``Catalog.errors``; the rest
-of the catalogue loads.
+figure comes from emocompress: the typed models of the run directory (``RunDir``,
+``VariantDir``, ``Metrics``, ``Lineage``), ``summary.variant_row``, ``inspect``, ``pareto``;
+numbers become text through ``emocompress.format``. This module only selects, orders and
+formats. A problem with one variant's files (missing, not JSON, wrong types, a newer
+schema_version) becomes that variant's ``error`` (the library's one-line message, naming
+the file) and a line in ``Catalog.errors``; the rest of the catalogue loads.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from emocompress.artifacts.rundir import RunDir, VariantDir
+from emocompress.artifacts.schema import CONFIG_FILE, Lineage, Metrics, Quality, Size
 from emocompress.errors import UserError
+from emocompress.format import fmt, fmt_percent, fmt_signed
 from emocompress.measure.metrics import STRATEGY_ORDER as STRATEGIES
 from emocompress.measure.pareto import pareto_optimal
-from emocompress.measure.summary import dig, variant_row
+from emocompress.measure.summary import variant_row
 
 
 @dataclass(frozen=True)
@@ -64,8 +68,8 @@ class VariantView:
     run: str | None
     path: Path
     row: dict[str, Any]
-    metrics: dict[str, Any] = field(default_factory=dict)
-    lineage: dict[str, Any] = field(default_factory=dict)
+    metrics: Metrics | None = None
+    lineage: Lineage | None = None
     error: str | None = None
     pareto_size: bool = False
     pareto_latency: bool = False
@@ -74,6 +78,14 @@ class VariantView:
     def pareto_mark(self) -> str:
         """ "S": on the AUC/MB frontier, "L": on the AUC/latency frontier."""
         return ("S" if self.pareto_size else "") + ("L" if self.pareto_latency else "")
+
+    @property
+    def quality(self) -> Quality | None:
+        return self.metrics.quality if self.metrics is not None else None
+
+    @property
+    def parent(self) -> str | list[str] | None:
+        return self.lineage.parent if self.lineage is not None else None
 
     def value(self, key: str) -> Any:
         if key == "variant":
@@ -139,13 +151,15 @@ def load_catalog(refs: Iterable[str | Path]) -> Catalog:
             continue
         run_dir = RunDir(path)
         catalog.run_dirs.append(path)
-        for variant in run_dir.variants():
-            view = _variant_view(variant, run if several else None)
-            catalog.variants.append(view)
+        variants, problem = _run_variants(run_dir)
+        if problem is not None:
+            catalog.errors.append(problem)
+        for variant in variants:
+            catalog.variants.append(_variant_view(variant, run if several else None))
         catalog.reference = catalog.reference or _recipe_reference(run_dir, several)
     catalog.errors += [f"{v.key}: {v.error}" for v in catalog.variants if v.error]
     if catalog.get(catalog.reference) is None:
-        roots = [v for v in catalog.variants if not v.lineage.get("parent") and not v.error]
+        roots = [v for v in catalog.variants if not v.parent and not v.error]
         first = (roots or catalog.variants or [None])[0]
         catalog.reference = first.key if first else None
     mark_pareto(catalog.variants)
@@ -161,7 +175,7 @@ def _expand(ref: str) -> list[tuple[str | None, Path]]:
         raise UserError(f"{ref}: no such run directory or checkpoint")
     if path.is_dir() and RunDir.is_run_dir(path):
         return [(path.name, path)]
-    if path.is_dir() and not (path / "config.json").is_file():
+    if path.is_dir() and not (path / CONFIG_FILE).is_file():
         runs = sorted(p for p in path.iterdir() if p.is_dir() and RunDir.is_run_dir(p))
         if not runs:
             raise UserError(f"{path}: no run directories in it (looked for */run.json)")
@@ -182,20 +196,31 @@ def _recipe_reference(run_dir: RunDir, several: bool) -> str | None:
     return f"{run_dir.root.name}/{name}" if several else name
 
 
+def _run_variants(run_dir: RunDir) -> tuple[list[VariantDir], str | None]:
+    """The run's variants in run order; by name, with the problem, when run.json is broken."""
+    try:
+        return run_dir.variants(), None
+    except UserError as error:
+        folders = sorted(p for p in run_dir.variants_root.iterdir() if p.is_dir())
+        found = [VariantDir(p) for p in folders if not p.name.startswith(".")]
+        return found, str(error)
+
+
 def _variant_view(variant: VariantDir, run: str | None) -> VariantView:
     key = f"{run}/{variant.name}" if run else variant.name
     view = VariantView(key=key, name=variant.name, run=run, path=variant.path, row={})
     try:
-        view.lineage = variant.lineage() if variant.lineage_file.is_file() else {}
-        if not variant.metrics_file.is_file():
-            raise UserError(f"{variant.metrics_file.name} is missing (variant not finished?)")
-        view.metrics = variant.metrics()
+        view.lineage = variant.load_lineage_or_none()
+        if not variant.has_metrics():
+            raise UserError(f"{variant.metrics_file} is missing (variant not finished?)")
+        view.metrics = variant.load_metrics()
         view.row = variant_row(variant)
     except UserError as error:
         view.error = str(error)
+        lineage = view.lineage
         view.row = {
-            "parent": view.lineage.get("parent"),
-            "operation": view.lineage.get("operation"),
+            "parent": lineage.parent if lineage else None,
+            "operation": lineage.operation if lineage else None,
         }
     return view
 
@@ -211,11 +236,12 @@ def _checkpoint_view(path: Path) -> VariantView:
     except UserError as error:
         view.error = str(error)
         return view
-    view.metrics = {"size": size}
+    figures = Size.model_validate(size)
+    view.metrics = Metrics(variant=name, size=figures)
     view.row.update(
-        parameters=size["parameters"],
-        parameters_without_embeddings=size["parameters_without_embeddings"],
-        mb=size["bytes_on_disk"] / 1e6,
+        parameters=figures.parameters,
+        parameters_without_embeddings=figures.parameters_without_embeddings,
+        mb=figures.megabytes,
     )
     return view
 
@@ -239,15 +265,6 @@ def latency_key(variants: Iterable[VariantView]) -> str | None:
 # ----------------------------------------------------------------------------- formatting
 
 
-def fmt(value: Any, spec: str) -> str:
-    """A figure as text; an unmeasured one is "n/a", never 0."""
-    if value is None or value == "":
-        return "n/a" if spec != "s" else ""
-    if spec == "s":
-        return str(value)
-    return format(value, spec)
-
-
 def change(value: Any, reference: Any) -> tuple[float | None, float | None]:
     """(delta, percent) of ``value`` against ``reference``; None where not computable."""
     if not isinstance(value, int | float) or not isinstance(reference, int | float):
@@ -257,13 +274,17 @@ def change(value: Any, reference: Any) -> tuple[float | None, float | None]:
 
 
 def fmt_cell(column: Column, value: Any, reference: Any, mode: str) -> str:
-    """One table cell in ``mode`` ("value", "delta" or "percent" against the reference)."""
-    if mode == "value" or column.spec == "s" or value is None:
+    """One table cell in ``mode`` ("value", "delta" or "percent" against the reference).
+
+    Figures go through emocompress.format (unmeasured: "n/a", never 0); a text column
+    without a value (no parent, no Pareto mark) is blank.
+    """
+    if column.spec == "s":
+        return "" if value is None else str(value)
+    if mode == "value" or value is None:
         return fmt(value, column.spec)
     delta, percent = change(value, reference)
-    if mode == "delta":
-        return "n/a" if delta is None else format(delta, "+" + column.spec)
-    return "n/a" if percent is None else f"{percent:+.1f}%"
+    return fmt_signed(delta, column.spec) if mode == "delta" else fmt_percent(percent, 1)
 
 
 def sort_key(key: str, reverse: bool) -> Callable[[VariantView], tuple]:
@@ -317,23 +338,25 @@ EMOTION_COLUMNS = (
 )
 
 
-def emotion_rows(metrics: dict[str, Any], strategy: str | None = None) -> list[EmotionRow]:
+def emotion_rows(metrics: Metrics | None, strategy: str | None = None) -> list[EmotionRow]:
     """Per-emotion figures under ``strategy`` (default: the selected one)."""
-    quality = metrics.get("quality") or {}
-    strategy = strategy or quality.get("selected_strategy")
-    per_label = dig(quality, "strategies", strategy, "per_label") or {}
-    auc = dig(quality, "auc", "per_label") or {}
+    quality = metrics.quality if metrics is not None else None
+    if quality is None:
+        return []
+    chosen = quality.strategies.get(strategy or quality.selected_strategy)
+    if chosen is None:
+        return []
     return [
         EmotionRow(
             label,
-            figures.get("f1"),
-            figures.get("precision"),
-            figures.get("recall"),
-            figures.get("support"),
-            figures.get("threshold"),
-            auc.get(label),
+            figures.f1,
+            figures.precision,
+            figures.recall,
+            figures.support,
+            figures.threshold,
+            quality.auc.per_label.get(label),
         )
-        for label, figures in per_label.items()
+        for label, figures in chosen.per_label.items()
     ]
 
 
@@ -347,24 +370,25 @@ def best_and_worst(rows: list[EmotionRow]) -> tuple[set[str], set[str]]:
     return {r.label for r in scored if r.f1 == high}, {r.label for r in scored if r.f1 == low}
 
 
-def strategy_rows(metrics: dict[str, Any]) -> list[list[str]]:
+def strategy_rows(metrics: Metrics | None) -> list[list[str]]:
     """The threshold strategy comparison: one row per strategy, the selected one marked."""
-    quality = metrics.get("quality") or {}
-    selected = quality.get("selected_strategy")
+    quality = metrics.quality if metrics is not None else None
+    if quality is None:
+        return []
     rows = []
     for name in STRATEGIES:
-        entry = dig(quality, "strategies", name)
+        entry = quality.strategies.get(name)
         if entry is None:
             continue
         rows.append(
             [
-                ("▶ " if name == selected else "  ") + name,
-                _params_text(entry.get("params") or {}),
-                fmt(entry.get("tune_macro_f1"), ".3f"),
-                fmt(dig(entry, "macro", "f1"), ".3f"),
-                fmt(dig(entry, "macro", "precision"), ".3f"),
-                fmt(dig(entry, "macro", "recall"), ".3f"),
-                fmt(dig(entry, "micro", "f1"), ".3f"),
+                ("▶ " if name == quality.selected_strategy else "  ") + name,
+                _params_text(entry.params),
+                fmt(entry.tune_macro_f1, ".3f"),
+                fmt(entry.macro.f1, ".3f"),
+                fmt(entry.macro.precision, ".3f"),
+                fmt(entry.macro.recall, ".3f"),
+                fmt(entry.micro.f1, ".3f"),
             ]
         )
     return rows
@@ -387,11 +411,12 @@ def lineage_chain(view: VariantView, catalog: Catalog) -> list[str]:
     chain, seen, current = [], set(), view
     while current is not None and current.key not in seen:
         seen.add(current.key)
-        op = current.lineage.get("operation") or current.row.get("operation") or "?"
+        lineage = current.lineage
+        op = (lineage.operation if lineage else None) or current.row.get("operation") or "?"
         chain.append(f"{current.name} ({op})")
-        parent = current.lineage.get("parent")
+        parent = current.parent
         if not parent:
-            source = current.lineage.get("source")
+            source = lineage.source if lineage else None
             if source:
                 chain.append(str(source))
             break
@@ -482,14 +507,13 @@ def compare_rows(a: VariantView, b: VariantView) -> list[list[str]]:
     rows = []
     for column in COMPARE_FIGURES:
         va, vb = a.value(column.key), b.value(column.key)
-        delta, percent = change(vb, va)
         rows.append(
             [
                 column.header,
-                fmt(va, column.spec),
-                fmt(vb, column.spec),
-                "n/a" if delta is None else format(delta, "+" + column.spec),
-                "n/a" if percent is None else f"{percent:+.1f}%",
+                fmt_cell(column, va, None, "value"),
+                fmt_cell(column, vb, None, "value"),
+                fmt_cell(column, vb, va, "delta"),
+                fmt_cell(column, vb, va, "percent"),
             ]
         )
     return rows
@@ -509,14 +533,10 @@ def emotion_deltas(a: VariantView, b: VariantView) -> list[list[str]]:
                 label,
                 fmt(f1a, ".3f"),
                 fmt(f1b, ".3f"),
-                _signed(change(f1b, f1a)[0]),
+                fmt_signed(change(f1b, f1a)[0], ".3f"),
                 fmt(auca, ".3f"),
                 fmt(aucb, ".3f"),
-                _signed(change(aucb, auca)[0]),
+                fmt_signed(change(aucb, auca)[0], ".3f"),
             ]
         )
     return rows
-
-
-def _signed(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.3f}"

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from emocompress import __version__
-from emocompress.artifacts.jsonfile import read_json_object
 from emocompress.artifacts.schema import (
     CACHE_DIR,
     GATES_XML_FILE,
@@ -26,20 +25,6 @@ from emocompress.artifacts.schema import (
     RunFile,
     ShapePlanFile,
 )
-
-# TRANSITIONAL names, removed once every writer builds the typed models
-RUN_SCHEMA = "emocompress.run/1"
-VARIANT_SCHEMA = "emocompress.variant/1"
-METRICS_SCHEMA = "emocompress.metrics/1"
-RUN_FILE = RunFile.FILE
-BENCH_FILE = BenchFile.FILE
-METRICS_FILE = Metrics.FILE
-LINEAGE_FILE = Lineage.FILE
-HISTORY_FILE = History.FILE
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    return read_json_object(path)
 
 
 def now() -> str:
@@ -119,14 +104,6 @@ class VariantDir:
         history = self.load_history()
         return None if history is None else history.seconds
 
-    # TRANSITIONAL, for the readers not yet on the typed models (report, TUI): the same
-    # validated, upgraded content as plain data in today's layout, never the raw file
-    def metrics(self) -> dict[str, Any]:
-        return self.load_metrics().to_json()
-
-    def lineage(self) -> dict[str, Any]:
-        return self.load_lineage().to_json()
-
     def write_metrics(self, metrics: Metrics) -> None:
         metrics.write(self.metrics_file)
 
@@ -135,14 +112,6 @@ class VariantDir:
 
     def write_history(self, history: History) -> None:
         history.write(self.history_file)
-
-    def update_metrics(self, section: str, value: Any) -> None:
-        """TRANSITIONAL raw form of :meth:`update_sections` (one section, a dict)."""
-        from emocompress.artifacts.atomic import write_json
-
-        metrics = self.metrics() if self.metrics_file.is_file() else {"schema": METRICS_SCHEMA}
-        metrics[section] = value
-        write_json(self.metrics_file, metrics)
 
     def update_sections(self, **sections: Any) -> Metrics:
         """Replace sections of metrics.json (e.g. ``speed`` after a bench); returns the result."""
@@ -194,7 +163,7 @@ class RunDir:
         """Variant folders, in the order the run made them (run.json), then by name."""
         if not self.variants_root.is_dir():
             return []
-        order = list(self.state().get("steps", {}))  # TRANSITIONAL: raw, until fixtures are typed
+        order = list(self.load_state().steps)
         found = [
             VariantDir(p)
             for p in self.variants_root.iterdir()
@@ -211,15 +180,6 @@ class RunDir:
 
     def save_state(self, state: RunFile) -> None:
         state.write(self.run_file)
-
-    # TRANSITIONAL, for the readers not yet on the typed models: validated plain data
-    def state(self) -> dict[str, Any]:
-        return self.load_state().to_json() if self.run_file.is_file() else {}
-
-    def write_state(self, state: dict[str, Any]) -> None:
-        from emocompress.artifacts.atomic import write_json
-
-        write_json(self.run_file, state)
 
     def load_bench(self) -> BenchFile | None:
         return BenchFile.read(self.bench_file) if self.bench_file.is_file() else None

@@ -384,7 +384,7 @@ def test_recipe_merges_seeded_students_and_greedy_reads_tune_predictions(tiny_cl
     recipe = load_recipe(write_tiny_recipe(tmp_path, tiny_classifier, extra=students + soups))
     run_recipe(recipe, tmp_path / "run", reporter=Reporter("quiet"))
     run = RunDir(tmp_path / "run")
-    greedy = run.variant("greedy-soup").lineage()["facts"]["merge"]["greedy"]
+    greedy = run.variant("greedy-soup").load_lineage().facts["merge"]["greedy"]
     assert [c["from"] for c in greedy["candidates"]] == ["predictions/tune.npz"] * 3
     aucs = [c["tune_macro_auc"] for c in greedy["candidates"]]
     assert aucs == sorted(aucs, reverse=True)
@@ -397,9 +397,8 @@ def test_recipe_merges_seeded_students_and_greedy_reads_tune_predictions(tiny_cl
     assert kept == greedy["chosen"] and best == greedy["soup_tune_macro_auc"]
     assert (run.variant("greedy-soup").path / "model.safetensors.index.json").is_file()
     for name in ("uniform-soup", "greedy-soup"):
-        metrics = run.variant(name).metrics()
-        assert metrics["quality"]["auc"]["macro"] is not None
-        assert run.variant(name).lineage()["parent"] == ["student-1l", "s1", "s2"]
+        assert run.variant(name).load_metrics().macro_auc is not None
+        assert run.variant(name).load_lineage().parent == ["student-1l", "s1", "s2"]
 
 
 def test_recipe_settings_errors_name_the_key(tiny_classifier, tmp_path):

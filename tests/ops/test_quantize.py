@@ -73,27 +73,28 @@ def test_export_and_quantize_in_a_recipe(tmp_path, tiny_run, tiny_classifier):
     assert result.ran == ["onnx", "onnx-int8"]
     onnx, int8 = result.run_dir.variant("onnx"), result.run_dir.variant("onnx-int8")
     assert onnx.is_onnx and int8.is_onnx
-    assert onnx.metrics()["parity"]["max_abs_logit_diff"] < 1e-4
-    assert onnx.metrics()["parity"]["reference"] == "student-1l"
-    assert onnx.lineage()["format"] == "onnx" and onnx.lineage()["facts"]["precision"] == "fp32"
-    facts = int8.lineage()["facts"]
-    assert facts["precision"] == "int8-static"
-    assert int8.metrics()["quantization"]["calibration_texts"] == 32
+    onnx_metrics, int8_metrics = onnx.load_metrics(), int8.load_metrics()
+    assert onnx_metrics.parity.max_abs_logit_diff < 1e-4
+    assert onnx_metrics.parity.reference == "student-1l"
+    lineage = onnx.load_lineage()
+    assert lineage.format == "onnx" and lineage.facts["precision"] == "fp32"
+    assert int8.load_lineage().facts["precision"] == "int8-static"
+    assert int8_metrics.quantization["calibration_texts"] == 32
     # the drop against the fp32 parent: measured once by the runner, checked as an implied gate
-    comparison = int8.metrics()["against_parent"]
-    assert comparison["parent"] == "onnx" and int8.metrics()["quality"]["report_split"] == "dev"
-    recorded = onnx.metrics()["quality"]["auc"]["macro"]
-    assert comparison["parent_macro_auc"] == recorded
-    drop = recorded - int8.metrics()["quality"]["auc"]["macro"]
-    assert comparison["macro_auc_drop"] == pytest.approx(drop)
+    comparison = int8_metrics.against_parent
+    assert comparison.parent == "onnx" and int8_metrics.quality.report_split == "dev"
+    assert comparison.parent_macro_auc == onnx_metrics.macro_auc
+    assert comparison.macro_auc_drop == pytest.approx(
+        onnx_metrics.macro_auc - int8_metrics.macro_auc
+    )
     [gate] = [
         g
         for g in result.gate_results
         if (g.variant, g.gate) == ("onnx-int8", "max_parent_auc_drop")
     ]
     assert gate.bound == 0.005
-    assert gate.passed == (comparison["macro_auc_drop"] <= 0.005)
-    assert int8.metrics()["parity"]["tolerance"] is None
+    assert gate.passed == (comparison.macro_auc_drop <= 0.005)
+    assert int8_metrics.parity.tolerance is None
     assert all(g.passed for g in result.gate_results if g.variant == "onnx")
 
 

@@ -11,6 +11,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
+from emocompress.artifacts.schema import CONFIG_FILE, Metrics
 from tui.data import (
     STRATEGIES,
     STRATEGY_HEADERS,
@@ -89,13 +90,13 @@ class DetailScreen(Screen):
         return f"{view.key} · " + " ← ".join(reversed(lineage_chain(view, self.app.catalog)))
 
     def _selected_because(self) -> str:
-        quality = self.view.metrics.get("quality") or {}
-        if not quality:
-            return "no quality figures (metrics.json has no quality section)"
+        quality = self.view.quality
+        if quality is None:
+            return f"no quality figures ({Metrics.FILE} has no quality section)"
         return (
-            f"selected: {quality.get('selected_strategy')} ({quality.get('selected_because')}). "
-            f"Thresholds tuned on '{quality.get('tune_split')}' (n={quality.get('n_tune')}), "
-            f"figures measured on '{quality.get('report_split')}' (n={quality.get('n_report')})."
+            f"selected: {quality.selected_strategy} ({quality.selected_because}). "
+            f"Thresholds tuned on '{quality.tune_split}' (n={quality.n_tune}), "
+            f"figures measured on '{quality.report_split}' (n={quality.n_report})."
         )
 
     def _about(self) -> Table:
@@ -110,14 +111,14 @@ class DetailScreen(Screen):
         try:
             facts = architecture(view.path) or {}
         except Exception as error:  # a broken config.json is a notice, not a crash
-            facts = {"config.json": str(error)}
+            facts = {CONFIG_FILE: str(error)}
         for key, value in facts.items():
             if value is not None and key != "labels":
                 table.add_row(
                     key.replace("_", " "),
                     ", ".join(map(str, value)) if isinstance(value, list) else str(value),
                 )
-        settings = view.lineage.get("settings")
+        settings = view.lineage.settings if view.lineage else None
         if settings:
             table.add_row("settings", "\n".join(settings_lines(settings)))
         return table
@@ -140,8 +141,8 @@ class DetailScreen(Screen):
 
     # -- emotions ---------------------------------------------------------------------------
     def show_emotions(self) -> None:
-        quality = self.view.metrics.get("quality") or {}
-        strategy = self.strategy or quality.get("selected_strategy")
+        quality = self.view.quality
+        strategy = self.strategy or (quality.selected_strategy if quality else None)
         rows = emotion_rows(self.view.metrics, strategy)
         self.query_one(EmotionTable).show(rows)
         caption = (
@@ -152,11 +153,11 @@ class DetailScreen(Screen):
         self.query_one("#emotion-caption", Static).update(caption)
 
     def action_next_strategy(self) -> None:
-        quality = self.view.metrics.get("quality") or {}
-        present = [s for s in STRATEGIES if s in (quality.get("strategies") or {})]
-        if not present:
+        quality = self.view.quality
+        present = [s for s in STRATEGIES if quality is not None and s in quality.strategies]
+        if quality is None or not present:
             return
-        current = self.strategy or quality.get("selected_strategy")
+        current = self.strategy or quality.selected_strategy
         index = present.index(current) if current in present else -1
         self.strategy = present[(index + 1) % len(present)]
         self.action_tab("emotions")

@@ -10,10 +10,13 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
-INTRO = """\
+from emocompress.artifacts.schema import Metrics
+from emocompress.format import NA
+
+INTRO = f"""\
 # emocompress tui
 
-Figures come from each variant's `metrics.json`; "n/a" means not measured.
+Figures come from each variant's `{Metrics.FILE}`; "{NA}" means not measured.
 **mAUC/µAUC**: macro/micro AUC on the report split. **mF1**: macro F1 under the threshold
 strategy chosen on the tune split. **pareto**: `S` no other variant has at least the AUC
 with fewer MB, `L` the same against latency. `ctrl+p` opens the command palette.

@@ -8,7 +8,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from tui.data import Catalog, fmt, latency_key
+from emocompress.format import fmt
+from tui.data import Catalog, latency_key
 from tui.widgets.tradeoff_plot import TradeoffPlot
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from tui.data import EMOTION_COLUMNS, EmotionRow, best_and_worst, fmt
+from emocompress.format import fmt
+from tui.data import EMOTION_COLUMNS, EmotionRow, best_and_worst
 from tui.widgets.sortable_table import SortableTable
 
 
