@@ -122,19 +122,11 @@ def tiny_run(tmp_path_factory, tiny_classifier) -> Path:
     return out
 
 
-# A test is an integration test when it runs a whole recipe: through the tiny_run fixture
-# (directly or through another fixture), or by calling the runner, `emocompress run` or the
-# TUI's recipe run itself. `pytest -m "not integration"` is then the quick loop.
-_RUNS_A_RECIPE = ("run_recipe(", 'main(["run"', '"ctrl+s"')
-
-
+# A test is an integration test when it runs a whole recipe. Those that use the tiny_run
+# fixture (directly or through another fixture) are marked here; the others that run one
+# themselves (run_recipe, `emocompress run` or a single-operation command with --recipe, the
+# TUI's run screen) say @pytest.mark.integration. `pytest -m "not integration"`: the quick loop.
 def pytest_collection_modifyitems(config, items):
-    import inspect
-
     for item in items:
-        function = getattr(item, "function", None)
-        source = inspect.getsource(function) if function is not None else ""
-        if "tiny_run" in getattr(item, "fixturenames", ()) or any(
-            call in source for call in _RUNS_A_RECIPE
-        ):
+        if "tiny_run" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.integration)

@@ -15,6 +15,15 @@ MAX_JSON_BYTES = 64 * 1024 * 1024
 
 def read_json_object(path: Path, *, max_bytes: int = MAX_JSON_BYTES) -> dict[str, Any]:
     """A JSON object from ``path``; a :class:`UserError` naming the file otherwise."""
+    data = read_json(path, max_bytes=max_bytes)
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a JSON object, found {type(data).__name__}")
+    return data
+
+
+def read_json(path: Path, *, max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """Any JSON value from ``path`` (labels.json is a list); a :class:`UserError` naming the
+    file when it is missing, too large, not UTF-8 or not JSON."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -38,6 +47,4 @@ def read_json_object(path: Path, *, max_bytes: int = MAX_JSON_BYTES) -> dict[str
         raise UserError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
     except RecursionError as exc:
         raise UserError(f"{path}: JSON nested too deeply") from exc
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: expected a JSON object, found {type(data).__name__}")
     return data

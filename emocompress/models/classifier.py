@@ -8,7 +8,6 @@ tokenizer files). Standard architectures load with plain
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,10 +37,9 @@ def read_config(path: str | Path) -> dict[str, Any]:
     config_file = Path(path) / "config.json"
     if not config_file.is_file():
         raise UserError(f"{path}: no config.json", expected="a Hugging Face checkpoint directory")
-    try:
-        return json.loads(config_file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{config_file}: not valid JSON ({exc})") from exc
+    from emocompress.artifacts.jsonfile import read_json_object
+
+    return read_json_object(config_file)
 
 
 def is_classifier_checkpoint(path: str | Path) -> bool:

@@ -11,7 +11,6 @@ Labels come from ``labels.json`` (bundles) or ``config.json``'s ``id2label`` (va
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,11 +27,9 @@ DEFAULT_MAX_LENGTH = 128
 
 
 def _read_label_list(path: Path) -> list[str]:
-    # labels.json is a JSON list, which the one reader (JSON objects only) refuses
-    try:
-        labels = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    from emocompress.artifacts.jsonfile import read_json
+
+    labels = read_json(path)
     if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
         raise UserError(f"{path}: expected a JSON list of label names")
     return labels

@@ -25,6 +25,7 @@ from emocompress.artifacts.rundir import RunDir, environment, now
 from emocompress.artifacts.schema import Environment, GateOutcome, GatesFile, RunFile, StepRecord
 from emocompress.data.context import DataContext
 from emocompress.errors import UserError
+from emocompress.format import fmt
 from emocompress.ops.registry import get_operation
 from emocompress.ops.train import distributed
 from emocompress.progress import Reporter
@@ -272,8 +273,7 @@ def _run_step(
         reporter=reporter,
     )
     if metrics is not None and metrics.quality is not None:
-        auc = metrics.quality.auc.macro
-        shown = "n/a" if auc is None else f"{auc:.4f}"
+        shown = fmt(metrics.quality.auc.macro, ".4f")
         reporter.log(f"{step.name}: macro-AUC {shown} on {metrics.quality.report_split}")
     seconds = time.perf_counter() - started
     reporter.log(f"{step.name}: done in {seconds:.1f}s")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import write_tiny_recipe
 
 from emocompress.cli import main
@@ -15,6 +16,7 @@ def _heads(model) -> list[int]:
     return [m.num_attention_heads for n, m in model.named_modules() if n.endswith("attention.self")]
 
 
+@pytest.mark.integration
 def test_distil_and_finetune_from_a_head_pruned_model_keep_its_shapes(tmp_path, tiny_classifier):
     pruned = tmp_path / "pruned"
     assert main(["prune", str(tiny_classifier), "--heads", "0.5", "--out", str(pruned)]) == 0

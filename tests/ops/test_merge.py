@@ -357,6 +357,7 @@ def test_greedy_direct_ranks_on_the_tune_split(seeds, tmp_path, capsys):
     assert VariantDir(out).load_lineage().parents == [str(s) for s in seeds]
 
 
+@pytest.mark.integration
 def test_recipe_merges_seeded_students_and_greedy_reads_tune_predictions(tiny_classifier, tmp_path):
     from conftest import write_tiny_recipe
 

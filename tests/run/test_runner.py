@@ -43,6 +43,7 @@ def test_same_seed_gives_identical_metrics_files(tmp_path, tiny_classifier, tiny
         assert first == second, variant
 
 
+@pytest.mark.integration
 def test_resume_skips_finished_steps_and_reruns_changed_ones(tmp_path, tiny_classifier, capsys):
     recipe = write_tiny_recipe(tmp_path, tiny_classifier)
     out = tmp_path / "run"
@@ -62,6 +63,7 @@ def test_resume_skips_finished_steps_and_reruns_changed_ones(tmp_path, tiny_clas
     assert teacher_model.stat().st_mtime_ns == stamp
 
 
+@pytest.mark.integration
 def test_existing_run_needs_resume_or_fresh(tmp_path, tiny_classifier, capsys):
     recipe = write_tiny_recipe(tmp_path, tiny_classifier)
     out = tmp_path / "run"
@@ -109,6 +111,7 @@ def test_kill_9_then_resume_gives_the_uninterrupted_results(tmp_path, tiny_class
         assert _metrics(out, variant) == _metrics(tiny_run, variant)
 
 
+@pytest.mark.integration
 def test_failing_gate_exits_1_and_junit_names_it(tmp_path, tiny_classifier):
     extra = "reference: teacher\n"
     recipe = write_tiny_recipe(tmp_path, tiny_classifier, name="gated", extra=extra)
@@ -169,6 +172,7 @@ def test_malformed_recipes_exit_2_naming_the_key(tmp_path, body, needle, capsys)
     assert not (tmp_path / "out").exists()  # nothing was started
 
 
+@pytest.mark.integration
 def test_single_operation_command_builds_what_it_needs(tmp_path, tiny_classifier):
     recipe = write_tiny_recipe(tmp_path, tiny_classifier)
     out = tmp_path / "distil-only"
@@ -177,6 +181,7 @@ def test_single_operation_command_builds_what_it_needs(tmp_path, tiny_classifier
     assert main(["distil", "--recipe", str(recipe), "--variant", "nobody", "--out", str(out)]) == 2
 
 
+@pytest.mark.integration
 def test_summary_json_lists_every_variant(tmp_path, tiny_classifier):
     recipe = write_tiny_recipe(tmp_path, tiny_classifier)
     out = tmp_path / "run"
@@ -222,6 +227,7 @@ def test_accelerate_single_process_path_matches_plain_run(tmp_path, tiny_classif
         )
 
 
+@pytest.mark.integration
 def test_recipe_bench_section_feeds_the_speedup_gate(tmp_path, tiny_classifier):
     extra = "bench: {runs: 2, warmup: 1, texts: 32, batch_sizes: [1, 32], threads: 1}\n"
     recipe = write_tiny_recipe(tmp_path, tiny_classifier, name="benched", extra=extra)

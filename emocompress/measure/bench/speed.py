@@ -44,6 +44,7 @@ from emocompress.artifacts.schema import (
     Speed,
 )
 from emocompress.errors import UserError
+from emocompress.format import fmt
 from emocompress.measure.bench.settings import BenchSettings
 from emocompress.progress import Reporter
 
@@ -416,17 +417,13 @@ def _parent_paths(target: Target) -> list[Path]:
 
 def _one_line(runtime: RuntimeSpeed, settings: BenchSettings) -> str:
     parts = [
-        f"b{size} p50 {_fmt(runtime.batch(size).p50_ms, '.1f')} ms" for size in settings.batch_sizes
+        f"b{size} p50 {fmt(runtime.batch(size).p50_ms, '.1f')} ms" for size in settings.batch_sizes
     ]
     largest = runtime.batch(max(settings.batch_sizes)).texts_per_s
     return (
         ", ".join(parts)
-        + f", {_fmt(largest, '.1f')} texts/s, peak RSS {_fmt(runtime.peak_rss_mb, '.0f')} MB"
+        + f", {fmt(largest, '.1f')} texts/s, peak RSS {fmt(runtime.peak_rss_mb, '.0f')} MB"
     )
-
-
-def _fmt(value: float | None, spec: str) -> str:
-    return "n/a" if value is None else format(value, spec)
 
 
 def write_results(bench: BenchFile, targets: Sequence[Target]) -> list[Path]:

@@ -31,6 +31,7 @@ from typing import Any
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from emocompress.artifacts.jsonfile import read_json_object
 from emocompress.errors import UserError
 
 _CONFIG_TOKEN_IDS = ("pad_token_id", "bos_token_id", "eos_token_id", "sep_token_id", "cls_token_id")
@@ -200,7 +201,7 @@ def remap_tokenizer(tokenizer: PreTrainedTokenizerBase, kept: list[int]) -> PreT
         (folder / "tokenizer.json").write_text(json.dumps(data), encoding="utf-8")
         config_file = folder / "tokenizer_config.json"
         if config_file.is_file():
-            config = json.loads(config_file.read_text(encoding="utf-8"))
+            config = read_json_object(config_file)
             decoder = config.get("added_tokens_decoder") or {}
             config["added_tokens_decoder"] = {
                 str(new_id[int(i)]): v for i, v in decoder.items() if int(i) in new_id
