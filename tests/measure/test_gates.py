@@ -131,10 +131,11 @@ def test_missing_message_names_the_figure() -> None:
     assert "size.bytes_on_disk is missing" in check("max_mb", 100, data).message
 
 
-def test_missing_strategy_runtime_and_batch_are_named() -> None:
-    quality = _quality(0.92).model_copy(update={"selected_strategy": "top_k"})
-    message = check("min_macro_f1", 0.1, metrics(quality=quality)).message
-    assert "quality.strategies.top_k.macro.f1 is missing" in message
+def test_missing_runtime_and_batch_are_named() -> None:
+    # a selected strategy the file does not hold cannot reach a gate: the file is refused
+    dangling = _quality(0.92).model_dump() | {"selected_strategy": "top_k"}
+    with pytest.raises(ValidationError, match="'top_k' is not one of the strategies"):
+        metrics(quality=dangling)
     no_batch = check("min_speedup", {"value": 1, "runtime": "onnx_int8", "batch": 8}).message
     assert "speed.runtimes.onnx_int8.speedup.8 is missing" in no_batch
     no_speed = check("min_speedup", 1, metrics(speed=None)).message
