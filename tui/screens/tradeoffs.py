@@ -12,6 +12,9 @@ from emocompress.format import fmt
 from tui.data import Catalog, latency_key
 from tui.widgets.tradeoff_plot import TradeoffPlot
 
+# the axis of the latency plot, by the summary row's figure that latency_key chose
+LATENCY_LABELS = {"p50_ms_batch_1": "p50 ms, batch 1", "p50_ms_batch_32": "p50 ms, batch 32"}
+
 
 class TradeoffScreen(Screen):
     BINDINGS = [Binding("escape", "app.pop_screen", "back")]
@@ -34,10 +37,9 @@ class TradeoffScreen(Screen):
     def show(self, catalog: Catalog) -> None:
         variants = [v for v in catalog.variants if not v.error]
         latency = latency_key(variants)
-        latency_label = {"p50_ms_batch_1": "p50 ms, batch 1", "p50_ms_batch_32": "p50 ms, batch 32"}
         self.query_one("#plot-size", TradeoffPlot).draw(variants, "mb", "MB on disk")
         self.query_one("#plot-latency", TradeoffPlot).draw(
-            variants, latency, f"p50 {latency_label}"
+            variants, latency, LATENCY_LABELS.get(latency or "", "latency")
         )
         table = self.query_one("#tradeoff-table", DataTable)
         table.clear(columns=True)
