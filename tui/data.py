@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from emocompress.artifacts.rundir import RunDir, VariantDir
-from emocompress.artifacts.schema import CONFIG_FILE, Lineage, Metrics, Quality, Size
+from emocompress.artifacts.schema import CONFIG_FILE, Lineage, Metrics, Quality, RunFile, Size
 from emocompress.errors import UserError
 from emocompress.format import fmt, fmt_percent, fmt_signed
 from emocompress.measure.metrics import STRATEGY_ORDER as STRATEGIES
@@ -178,22 +178,19 @@ def _expand(ref: str) -> list[tuple[str | None, Path]]:
     if path.is_dir() and not (path / CONFIG_FILE).is_file():
         runs = sorted(p for p in path.iterdir() if p.is_dir() and RunDir.is_run_dir(p))
         if not runs:
-            raise UserError(f"{path}: no run directories in it (looked for */run.json)")
+            raise UserError(f"{path}: no run directories in it (looked for */{RunFile.FILE})")
         return [(p.name, p) for p in runs]
     return [(None, resolve_model_path(ref, allow_hub=False))]
 
 
 def _recipe_reference(run_dir: RunDir, several: bool) -> str | None:
-    import yaml
-
     try:
-        recipe = yaml.safe_load(run_dir.recipe_file.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        recipe = run_dir.load_recipe()
+    except UserError:
         return None
-    name = recipe.get("reference") if isinstance(recipe, dict) else None
-    if not isinstance(name, str):
+    if recipe is None:
         return None
-    return f"{run_dir.root.name}/{name}" if several else name
+    return f"{run_dir.root.name}/{recipe.reference}" if several else recipe.reference
 
 
 def _run_variants(run_dir: RunDir) -> tuple[list[VariantDir], str | None]:

@@ -16,7 +16,7 @@ import pytest
 from conftest import write_tiny_recipe
 from safetensors.numpy import save_file
 
-from emocompress.artifacts.rundir import RunDir
+from emocompress.artifacts.rundir import RunDir, VariantDir
 from emocompress.artifacts.schema import (
     AucFigures,
     BatchLatency,
@@ -49,7 +49,9 @@ VARIANTS = [
 VERSION_1 = "student-1l"  # written as version-1 files: old run directories must still open
 
 
-def _strategy(params: dict, f1s: list[float], tune: float, thresholds: list | None):
+def _strategy(
+    params: dict, f1s: list[float], tune: float, thresholds: list | None
+) -> StrategyResult:
     per_label = {
         label: LabelScores(
             f1=f1,
@@ -351,13 +353,13 @@ def test_a_version_1_variant_reads_like_a_typed_one(tmp_path):
     assert (old_view.row["p50_ms_batch_1"], old_view.row["texts_per_s"]) == (3.5, 3200 / 3.5)
 
 
-def _wrong_type(variant) -> str:
+def _wrong_type(variant: VariantDir) -> str:
     data = variant.load_metrics().to_json()
     data["size"]["parameters"] = "many"
     return json.dumps(data)
 
 
-def _newer(variant) -> str:
+def _newer(variant: VariantDir) -> str:
     return json.dumps({**variant.load_lineage().to_json(), "schema_version": 99})
 
 
@@ -406,6 +408,19 @@ async def test_broken_files_are_notices_naming_them_and_the_rest_loads(synthetic
         assert title.startswith("student-3l: ") and "newer emocompress" in title
         await pilot.press("2")
         assert "no per-emotion figures" in _text(app.screen.query_one("#emotion-caption"))
+
+
+def test_a_dangling_selected_strategy_is_the_files_problem(synthetic_run):
+    variant = RunDir(synthetic_run).variant("student-1l")
+    data = json.loads(variant.metrics_file.read_text())
+    data["quality"]["selected_strategy"] = "nope"
+    variant.metrics_file.write_text(json.dumps(data))
+    catalog = load_catalog([synthetic_run])
+    view = catalog.get("student-1l")
+    assert view is not None and view.error is not None
+    assert view.error.startswith(f"{variant.metrics_file}: quality: ")
+    assert "selected_strategy 'nope' is not one of the strategies" in view.error
+    assert [v.key for v in catalog.variants if v.error] == ["student-1l"]
 
 
 def test_a_broken_run_file_still_lists_the_variants(synthetic_run):
