@@ -22,6 +22,7 @@ from emocompress.artifacts.schema import (
     History,
     Lineage,
     Metrics,
+    ResolvedRecipe,
     RunFile,
     ShapePlanFile,
 )
@@ -180,6 +181,10 @@ class RunDir:
 
     def save_state(self, state: RunFile) -> None:
         state.write(self.run_file)
+
+    def load_recipe(self) -> ResolvedRecipe | None:
+        """The run's resolved recipe (the figures readers take from it); None when absent."""
+        return ResolvedRecipe.read(self.recipe_file) if self.recipe_file.is_file() else None
 
     def load_bench(self) -> BenchFile | None:
         return BenchFile.read(self.bench_file) if self.bench_file.is_file() else None

@@ -551,6 +551,51 @@ class ShapePlanFile(ArtifactFile):
     attention: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
+# --------------------------------------------------------------------------- recipe.yaml
+
+
+class RecipeData(OpenRecord):
+    source: str = "demo"
+    report: str = "dev"
+    max_length: int = 128
+
+
+class ResolvedRecipe(OpenRecord):
+    """recipe.yaml as its readers see it: the figures a report, bench or the TUI take from the
+    run's recipe. The file is the recipe itself (emocompress.recipe.schema.Recipe, every
+    default filled in); validating it whole is the recipe loader's job, which sits above
+    this layer, so the keys no reader takes are kept as they are."""
+
+    name: str | None = None
+    description: str | None = None
+    reference: str = "teacher"
+    seed: int | None = None
+    data: RecipeData = Field(default_factory=RecipeData)
+
+    # the run's copy is written by emocompress; a hand-made one larger than this is refused
+    MAX_BYTES: ClassVar[int] = 1024 * 1024
+
+    @classmethod
+    def read(cls, path: str | Path) -> ResolvedRecipe:
+        import yaml
+
+        path = Path(path)
+        try:
+            if path.stat().st_size > cls.MAX_BYTES:
+                raise UserError(f"{path}: too large for a recipe", expected="at most 1 MiB")
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UserError(f"{path}: file not found") from None
+        except (UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise UserError(f"{path}: not a readable YAML recipe ({type(exc).__name__})") from None
+        if not isinstance(data, dict):
+            raise UserError(f"{path}: expected a YAML mapping")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise UserError(f"{path}: {describe_validation_error(exc)}") from None
+
+
 ARTIFACT_FILES: tuple[type[ArtifactFile], ...] = (
     RunFile,
     Lineage,

@@ -26,6 +26,7 @@ from emocompress.artifacts.schema import (
     Lineage,
     Metrics,
     Quality,
+    ResolvedRecipe,
     RunFile,
     Scores,
     StepRecord,
@@ -158,7 +159,7 @@ class ReportData:
     baseline: str
     bench: BenchFile | None  # bench.json when bench ran
     skipped: list[str]  # variant folders without metrics.json / emocompress.json
-    recipe: dict[str, Any] = field(default_factory=dict)  # recipe.yaml as written ({}: none)
+    recipe: ResolvedRecipe | None = None  # recipe.yaml (None: missing or unreadable)
 
     @property
     def evaluated(self) -> list[VariantData]:
@@ -228,22 +229,17 @@ def gather(run_dir: str | Path, baseline: str | None = None, *, verify: bool = T
     )
 
 
-def read_recipe(run: RunDir) -> dict[str, Any]:
-    """The run's copy of its recipe as plain data; {} when it is missing or not YAML (the
-    report only shows its description and default baseline, so it is not validated)."""
-    if not run.recipe_file.is_file():
-        return {}
-    import yaml
-
+def read_recipe(run: RunDir) -> ResolvedRecipe | None:
+    """The run's copy of its recipe; None when it is missing or unreadable (the report only
+    shows its description and default baseline, so an odd recipe does not stop it)."""
     try:
-        recipe = yaml.safe_load(run.recipe_file.read_text(encoding="utf-8"))
-    except yaml.YAMLError:
-        return {}
-    return recipe if isinstance(recipe, dict) else {}
+        return run.load_recipe()
+    except UserError:
+        return None
 
 
-def _default_baseline(recipe: dict[str, Any], names: list[str]) -> str:
-    for candidate in (recipe.get("reference"), "teacher"):
+def _default_baseline(recipe: ResolvedRecipe | None, names: list[str]) -> str:
+    for candidate in (recipe.reference if recipe else None, "teacher"):
         if candidate in names:
             return candidate
     return names[0]

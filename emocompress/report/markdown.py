@@ -78,7 +78,7 @@ def render(
 def _title(data: ReportData) -> str:
     state = data.state
     lines = [f"# emocompress report: {state.name or data.run.root.name}", ""]
-    description = data.recipe.get("description")
+    description = data.recipe.description if data.recipe else None
     if description:
         lines += [str(description), ""]
     lines += [

@@ -165,3 +165,19 @@ def test_docs_tables_are_the_models():
     for model in schema.ARTIFACT_FILES:
         for field in model.model_fields:
             assert f"`{field}`" in document, f"{model.FILE}: {field} is not documented"
+
+
+def test_the_resolved_recipe_is_read_once_for_every_reader(tmp_path):
+    from emocompress.artifacts.schema import ResolvedRecipe
+
+    run = RunDir(tmp_path)
+    assert run.load_recipe() is None  # no recipe.yaml: nothing to read
+    run.recipe_file.write_text(
+        "name: r\nreference: student\ndata: {source: demo, report: dev, max_length: 64}\n"
+        "variants: []\n"
+    )
+    recipe = run.load_recipe()
+    assert (recipe.reference, recipe.data.max_length) == ("student", 64)
+    run.recipe_file.write_text("name: [unclosed\n")
+    with pytest.raises(UserError, match="recipe.yaml: not a readable YAML recipe"):
+        ResolvedRecipe.read(run.recipe_file)

@@ -196,18 +196,14 @@ def texts_from_file(path: str | os.PathLike[str], count: int, max_length: int) -
 
 def recipe_facts(run_root: Path) -> dict[str, Any]:
     """Data source, report split, max length and reference of a run's resolved recipe."""
-    import yaml
-
-    recipe_file = RunDir(run_root).recipe_file
-    if not recipe_file.is_file():
+    recipe = RunDir(run_root).load_recipe()
+    if recipe is None:
         return {}
-    recipe = yaml.safe_load(recipe_file.read_text(encoding="utf-8")) or {}
-    data = recipe.get("data") or {}
     return {
-        "source": data.get("source", "demo"),
-        "split": data.get("report", "dev"),
-        "max_length": int(data.get("max_length", 128)),
-        "reference": recipe.get("reference", "teacher"),
+        "source": recipe.data.source,
+        "split": recipe.data.report,
+        "max_length": recipe.data.max_length,
+        "reference": recipe.reference,
     }
 
 
