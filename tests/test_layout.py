@@ -1,4 +1,5 @@
-"""The architecture holds: no import cycles, and the command line starts without heavy imports.
+"""The architecture holds: no import cycles, the command line starts without heavy imports,
+and every test that runs a recipe is marked integration (the quick loop stays quick).
 
 The layering itself is import-linter's (pyproject.toml, `lint-imports` in `make test`); this
 walks every import statement, those inside functions included, and fails on any cycle.
@@ -87,3 +88,48 @@ def test_help_imports_nothing_heavy():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "heavy:", done.stdout
+
+
+def _runs_a_recipe(test: ast.AST) -> bool:
+    """Whether a test function runs a whole recipe itself: run_recipe(...), a command line
+    ["run", ...] (not --dry-run, not one expected to exit 2) or [op, "--recipe", ...], or the
+    TUI's run screen (ctrl+s)."""
+    refused = {
+        id(node.left)
+        for node in ast.walk(test)
+        if isinstance(node, ast.Compare)
+        and any(isinstance(c, ast.Constant) and c.value == 2 for c in node.comparators)
+    }
+    for node in ast.walk(test):
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+        if name == "run_recipe":
+            return True
+        if name == "press" and any(
+            isinstance(a, ast.Constant) and a.value == "ctrl+s" for a in node.args
+        ):
+            return True
+        argv = node.args[0] if node.args and isinstance(node.args[0], ast.List) else None
+        words = [e.value for e in argv.elts if isinstance(e, ast.Constant)] if argv else []
+        if id(node) in refused or "--dry-run" in words or not words:
+            continue
+        if words[0] == "run" or "--recipe" in words:
+            return True
+    return False
+
+
+def test_tests_that_run_a_recipe_are_marked_integration():
+    """The quick loop (-m "not integration") stays quick: tiny_run users are marked by
+    conftest.py, every other test that runs a recipe says @pytest.mark.integration."""
+    unmarked = []
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            if not node.name.startswith("test_") or "tiny_run" in {a.arg for a in node.args.args}:
+                continue
+            marked = any("mark.integration" in ast.unparse(d) for d in node.decorator_list)
+            if not marked and _runs_a_recipe(node):
+                unmarked.append(f"{path.relative_to(ROOT)}::{node.name}")
+    assert not unmarked, "runs a recipe, not marked integration: " + ", ".join(unmarked)

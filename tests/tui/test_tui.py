@@ -434,6 +434,7 @@ def test_a_broken_run_file_still_lists_the_variants(synthetic_run):
     ]
 
 
+@pytest.mark.integration
 @pytest.mark.anyio
 async def test_run_a_recipe_streams_progress_and_refreshes(tmp_path, monkeypatch, tiny_classifier):
     monkeypatch.chdir(tmp_path)
