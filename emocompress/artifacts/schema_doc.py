@@ -102,7 +102,7 @@ def render() -> str:
     """The generated part of docs/run-directory.md, markers included."""
     intro = (
         f"Every file below carries `schema_version` (now {SCHEMA_VERSION}). Generated from "
-        "`emocompress/artifacts/schema.py`; `tests/artifacts/test_schema_doc.py` fails when "
+        "`emocompress/artifacts/schema.py`; `tests/artifacts/test_schema.py` fails when "
         "this part and the models differ."
     )
     body = "\n\n".join(_section(model) for model in ARTIFACT_FILES)
