@@ -22,6 +22,7 @@ from emocompress.artifacts.schema import (
     Size,
 )
 from emocompress.format import NA, fmt
+from emocompress.report import CSV_FILE
 from emocompress.report.data import (
     AVERAGES,
     ReportData,
@@ -54,7 +55,7 @@ def render(
     figures: Mapping[str, list[Path]] | None,
     *,
     figure_prefix: str = "figures",
-    csv_name: str | None = "per_emotion.csv",
+    csv_name: str | None = CSV_FILE,
 ) -> str:
     """The whole document. ``figures`` maps figure stems to the files written (None: the
     report was made with --no-figures); links are ``figure_prefix/<file name>``."""
