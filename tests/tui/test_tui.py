@@ -18,8 +18,11 @@ from safetensors.numpy import save_file
 
 from emocompress.artifacts.rundir import RunDir, VariantDir
 from emocompress.artifacts.schema import (
+    ArtifactFile,
     AucFigures,
     BatchLatency,
+    BenchFile,
+    History,
     LabelScores,
     Lineage,
     Metrics,
@@ -140,24 +143,51 @@ def _lineage(name: str, parent: str | None, op: str, layers: int) -> Lineage:
     )
 
 
-def _as_version_1(data: dict, legacy_schema: str) -> dict:
-    """A file as emocompress wrote it before schema_version: a ``schema`` string, and each
-    runtime's batches as ``batch_1`` / ``speedup_batch_32`` keys."""
-    data = {"schema": legacy_schema, **data}
-    del data["schema_version"]
-    for runtime in (data.get("speed") or {}).get("runtimes", {}).values():
+def _speed_as_version_1(speed: dict) -> None:
+    """Each runtime's batches back as ``batch_1`` / ``speedup_batch_32`` keys (in place)."""
+    for runtime in speed.get("runtimes", {}).values():
         for size, figures in runtime.pop("batches").items():
             runtime[f"batch_{size}"] = figures
         for size, speedup in runtime.pop("speedup").items():
             runtime[f"speedup_batch_{size}"] = speedup
+
+
+def _as_version_1(data: dict, model: type[ArtifactFile]) -> dict:
+    """A file as emocompress wrote it before schema_version: a ``schema`` string (for the
+    files that had one), and the version-1 speed layout."""
+    data = dict(data)
+    del data["schema_version"]
+    if model.LEGACY_SCHEMA is not None:
+        data = {"schema": model.LEGACY_SCHEMA, **data}
+    if data.get("speed"):
+        _speed_as_version_1(data["speed"])
+    if model is BenchFile:
+        for entry in data["variants"].values():
+            _speed_as_version_1(entry["speed"])
     return data
 
 
 def write_variant_v1(folder: Path, lineage: Lineage, metrics: Metrics) -> None:
     """A variant in the version-1 form (old run directories must still open)."""
     for model, typed in ((Lineage, lineage), (Metrics, metrics)):
-        data = _as_version_1(typed.to_json(), model.LEGACY_SCHEMA)
-        (folder / model.FILE).write_text(json.dumps(data))
+        (folder / model.FILE).write_text(json.dumps(_as_version_1(typed.to_json(), model)))
+
+
+def convert_to_version_1(run: RunDir) -> None:
+    """Rewrite every typed file of a real run directory in its version-1 form."""
+    files: list[tuple[type[ArtifactFile], Path]] = [
+        (RunFile, run.run_file),
+        (BenchFile, run.bench_file),
+    ]
+    for variant in run.variants():
+        files += [
+            (Lineage, variant.lineage_file),
+            (Metrics, variant.metrics_file),
+            (History, variant.history_file),
+        ]
+    for model, path in files:
+        if path.is_file():
+            path.write_text(json.dumps(_as_version_1(model.read(path).to_json(), model)))
 
 
 def _weights(layers: int) -> dict[str, np.ndarray]:
@@ -351,6 +381,36 @@ def test_a_version_1_variant_reads_like_a_typed_one(tmp_path):
     assert old_view.row == new_view.row
     assert old_view.metrics == new_view.metrics and old_view.lineage == new_view.lineage
     assert (old_view.row["p50_ms_batch_1"], old_view.row["texts_per_s"]) == (3.5, 3200 / 3.5)
+
+
+async def _shown(root: Path) -> tuple[list[list[str]], list[str], int]:
+    """What the app shows of a run: the variants table, its notices, the first variant's
+    emotion rows (after opening its detail)."""
+    app = _app([root])
+    async with app.run_test(size=(160, 50)) as pilot:
+        await _settle(pilot)
+        table = app.screen.query_one("#variants")
+        rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+        await pilot.press("home", "enter", "2")
+        await _settle(pilot)
+        emotions = app.screen.query_one("#emotion-table").row_count
+        return rows, [n.message for n in app._notifications], emotions
+
+
+@pytest.mark.anyio
+async def test_a_real_run_in_version_1_form_opens_as_it_was(tiny_run, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    old = RunDir(shutil.copytree(tiny_run, tmp_path / "v1" / tiny_run.name))
+    convert_to_version_1(old)
+    on_disk = json.loads(old.variant("teacher").metrics_file.read_text())
+    assert on_disk["schema"] == "emocompress.metrics/1" and "schema_version" not in on_disk
+    assert "schema_version" not in json.loads(old.run_file.read_text())
+    rows, notices, emotions = await _shown(old.root)
+    assert (rows, notices, emotions) == await _shown(tiny_run)
+    assert [row[0].removesuffix(" (ref)") for row in rows] == ["teacher", "student-1l"]
+    assert notices == [] and emotions == 28
+    trained = old.variant("teacher").train_seconds()
+    assert trained is not None and f"{trained:.0f}" in rows[0]  # history.json's seconds
 
 
 def _wrong_type(variant: VariantDir) -> str:
