@@ -483,6 +483,17 @@ def test_a_dangling_selected_strategy_is_the_files_problem(synthetic_run):
     assert [v.key for v in catalog.variants if v.error] == ["student-1l"]
 
 
+def test_a_broken_history_file_is_the_variants_notice(synthetic_run):
+    variant = RunDir(synthetic_run).variant("pruned-ffn")
+    history = {"schema_version": 2, "variant": "pruned-ffn", "seconds": "long"}
+    variant.history_file.write_text(json.dumps(history))
+    catalog = load_catalog([synthetic_run])
+    assert [v.key for v in catalog.variants if v.error] == ["pruned-ffn"]
+    [notice] = catalog.errors
+    assert notice.startswith(f"pruned-ffn: {variant.history_file}: seconds: Input should be")
+    assert catalog.get("teacher").row["macro_auc"] == 0.9412  # the others load
+
+
 def test_a_broken_run_file_still_lists_the_variants(synthetic_run):
     (synthetic_run / RunFile.FILE).write_text('{"schema_version": 2, "steps": []}')
     catalog = load_catalog([synthetic_run])
