@@ -200,7 +200,11 @@ def with_layers(model: PreTrainedModel, keep: Sequence[int]) -> PreTrainedModel:
         )
     from emocompress.models.shape_plan import apply_shape_plan, renumber_layers, shape_plan_of
 
-    config = _config_with(model, {layer_count_key(encoder_config(model)): len(keep)})
+    overrides: dict[str, Any] = {layer_count_key(encoder_config(model)): len(keep)}
+    layer_types = getattr(encoder_config(model), "layer_types", None)
+    if isinstance(layer_types, list | tuple) and len(layer_types) == total:
+        overrides["layer_types"] = [layer_types[i] for i in keep]  # ModernBERT: one per layer
+    config = _config_with(model, overrides)
     student = type(model)(config)
     plan = shape_plan_of(model)  # a pruned teacher's layers keep their pruned shapes
     if plan is not None:

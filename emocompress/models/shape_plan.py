@@ -32,7 +32,8 @@ from transformers import PreTrainedModel
 from emocompress.errors import UserError
 from emocompress.models.shape_plan_file import read_shape_plan, write_shape_plan  # noqa: F401
 
-_ATTENTION_ATTRIBUTES = ("num_attention_heads", "attention_head_size")
+# DistilBERT's attention names its head count n_heads; the plan says num_attention_heads
+_HEAD_COUNT_ALIASES = ("num_attention_heads", "n_heads")
 
 
 def load_with_shape_plan(path: str | Path) -> PreTrainedModel | None:
@@ -113,7 +114,11 @@ def apply_shape_plan(model: nn.Module, plan: dict[str, Any]) -> None:
 
 
 def set_attention_shape(module: nn.Module, heads: int, head_size: int) -> None:
-    """Keep a BERT-style self-attention's bookkeeping consistent with its weights."""
+    """Keep a self-attention's bookkeeping consistent with its weights (BERT-style
+    ``num_attention_heads`` or DistilBERT's ``n_heads``)."""
+    for alias in _HEAD_COUNT_ALIASES[1:]:
+        if hasattr(module, alias):
+            setattr(module, alias, int(heads))
     module.num_attention_heads = int(heads)
     module.attention_head_size = int(head_size)
     module.all_head_size = int(heads) * int(head_size)
@@ -166,6 +171,17 @@ def describe_module(module: nn.Module) -> dict[str, Any] | None:
     return None
 
 
+def _attention_shape(module: nn.Module) -> dict[str, int] | None:
+    """``{"num_attention_heads", "attention_head_size"}`` of a self-attention module, else None."""
+    heads = next((a for a in _HEAD_COUNT_ALIASES if hasattr(module, a)), None)
+    if heads is None or not hasattr(module, "attention_head_size"):
+        return None
+    return {
+        "num_attention_heads": int(getattr(module, heads)),
+        "attention_head_size": int(module.attention_head_size),
+    }
+
+
 def shape_plan_of(model: PreTrainedModel) -> dict[str, Any] | None:
     """The plan that rebuilds ``model`` from its config, or None when the config suffices."""
     with torch.device("meta"):
@@ -178,10 +194,9 @@ def shape_plan_of(model: PreTrainedModel) -> dict[str, Any] | None:
         other = reference_modules.get(name)
         if spec is not None and (other is None or describe_module(other) != spec):
             modules[name] = spec
-        if all(hasattr(module, a) for a in _ATTENTION_ATTRIBUTES) and other is not None:
-            mine = {a: int(getattr(module, a)) for a in _ATTENTION_ATTRIBUTES}
-            if mine != {a: int(getattr(other, a)) for a in _ATTENTION_ATTRIBUTES}:
-                attention[name] = mine
+        mine = _attention_shape(module)
+        if mine is not None and other is not None and mine != _attention_shape(other):
+            attention[name] = mine
     if not modules and not attention:
         return None
     return {"modules": modules, "attention": attention}

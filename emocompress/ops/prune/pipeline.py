@@ -54,6 +54,21 @@ def calibration_batches(
     return result
 
 
+def check_supported(model: PreTrainedModel, settings: Any) -> None:
+    """Refuse, before any work, the pruning modes the support matrix refuses for this family."""
+    from emocompress.models.support import require, row_of_model
+
+    modes = {
+        "prune-heads": settings.heads,
+        "prune-ffn": settings.ffn,
+        "prune-hidden": settings.hidden,
+        "prune-layers": settings.drop_layers,
+        "prune-sparsity": settings.sparsity,
+        "prune-vocab": settings.vocab is not None,
+    }
+    require(row_of_model(model), *(mode for mode, wanted in modes.items() if wanted))
+
+
 def prune_model(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -70,6 +85,7 @@ def prune_model(
     from emocompress.ops.prune.unstructured import apply_sparsity
 
     log = reporter.log if reporter is not None else (lambda _text: None)
+    check_supported(model, settings)
     facts: dict[str, Any] = {"before": parameter_counts(model)}
     if settings.drop_layers:
         model, kept = drop_layers(model, settings.drop_layers)

@@ -22,7 +22,12 @@ from transformers import PreTrainedModel
 
 from emocompress.errors import UserError
 from emocompress.models.shape_plan import set_attention_shape
-from emocompress.ops.prune.blocks import Block, blocks_of, encoder_of, update_encoder_config
+from emocompress.ops.prune.blocks import (
+    Block,
+    blocks_of,
+    update_encoder_config,
+    word_embeddings_of,
+)
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,8 @@ def prune_structured(
                 (block.intermediate, tp.prune_linear_out_channels, ffn_removed[block.index])
             )
     if spec.hidden > 0:
-        embeddings = encoder_of(model).embeddings.word_embeddings
+        embeddings = word_embeddings_of(model)
+        _check_hidden_prunable(model, embeddings)
         hidden_scores = scores(
             embeddings, tp.prune_embedding_out_channels, embeddings.embedding_dim
         )
@@ -114,7 +120,7 @@ def prune_structured(
         )
     model.zero_grad(set_to_none=True)
     model.set_attn_implementation(implementation)
-    return _update_config(model, blocks)
+    return _update_config(model, blocks, hidden_pruned=spec.hidden > 0)
 
 
 def _accumulate_gradients(
@@ -174,10 +180,26 @@ def _square_head_projections(model: PreTrainedModel, hidden: int) -> list[torch.
     return [
         module
         for name, module in model.named_modules()
-        if name.endswith(("pooler.dense", "classifier.dense"))
+        if name.endswith(("pooler.dense", "classifier.dense", "pre_classifier"))
         and isinstance(module, torch.nn.Linear)
         and module.out_features == hidden
     ]
+
+
+def _check_hidden_prunable(model: PreTrainedModel, embeddings: torch.nn.Embedding) -> None:
+    """Hidden channels are traced from the word embeddings: they must be hidden-sized."""
+    from emocompress.models.classifier import encoder_config
+    from emocompress.models.families import family_of_model
+
+    family = family_of_model(model)
+    hidden = getattr(encoder_config(model), family.hidden_key)
+    if embeddings.embedding_dim != hidden:
+        raise UserError(
+            f"hidden-channel pruning of this {family.name} model is not supported: its "
+            f"embeddings ({embeddings.embedding_dim} wide) are projected to the hidden size "
+            f"({hidden})",
+            expected="heads, ffn, drop_layers, sparsity or vocab pruning",
+        )
 
 
 def _heads_after(blocks: list[Block], removed: dict[int, list[int]]) -> int:
@@ -193,13 +215,22 @@ def _hidden_removed(scores: torch.Tensor, share: float, multiple: int) -> list[i
     return sorted(torch.argsort(scores)[: size - keep].tolist())
 
 
-def _update_config(model: PreTrainedModel, blocks: list[Block]) -> dict[str, object]:
+def _update_config(
+    model: PreTrainedModel, blocks: list[Block], *, hidden_pruned: bool
+) -> dict[str, object]:
     """Write the sizes the tensors now have into the config where it can express them."""
-    embeddings = encoder_of(model).embeddings.word_embeddings
-    hidden = int(embeddings.embedding_dim)
+    from emocompress.models.classifier import encoder_config
+
+    family = blocks[0].family
+    hidden = int(getattr(encoder_config(model), family.hidden_key))
+    values: dict[str, int] = {}
+    if hidden_pruned:  # embeddings as wide as the hidden states (checked before pruning)
+        hidden = int(word_embeddings_of(model).embedding_dim)
+        values["hidden_size"] = hidden
+        if family.embedding_key:
+            values[family.embedding_key] = hidden
     heads = [b.heads for b in blocks]
     ffn = [b.ffn_size for b in blocks]
-    values: dict[str, int] = {"hidden_size": hidden}
     if len(set(heads)) == 1 and hidden % heads[0] == 0:
         values["num_attention_heads"] = heads[0]
     if len(set(ffn)) == 1:

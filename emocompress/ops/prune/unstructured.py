@@ -14,12 +14,12 @@ from torch import nn
 from torch.nn.utils import prune as torch_prune
 from transformers import PreTrainedModel
 
-from emocompress.ops.prune.blocks import encoder_of
+from emocompress.ops.prune.blocks import layers_of
 
 
 def encoder_linears(model: PreTrainedModel) -> list[tuple[str, nn.Linear]]:
     """The Linear layers of the encoder's transformer layers (not embeddings, not the head)."""
-    layers = encoder_of(model).encoder.layer
+    layers = layers_of(model)
     return [(n, m) for n, m in layers.named_modules() if isinstance(m, nn.Linear)]
 
 

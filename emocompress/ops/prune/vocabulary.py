@@ -91,11 +91,11 @@ def prune_vocabulary(
 ) -> VocabPruneResult:
     """Shrink ``model``'s word embeddings in place to the tokens ``corpus`` uses; return the
     remapped tokenizer and the counts."""
-    from emocompress.ops.prune.blocks import encoder_of
+    from emocompress.ops.prune.blocks import set_word_embeddings, word_embeddings_of
 
     if not corpus:
         raise UserError("vocabulary pruning needs a non-empty corpus")
-    embeddings = encoder_of(model).embeddings.word_embeddings
+    embeddings = word_embeddings_of(model)
     rows_before = int(embeddings.num_embeddings)
     parameters_before = sum(p.numel() for p in model.parameters())
     used = used_token_ids(tokenizer, corpus)
@@ -113,7 +113,7 @@ def prune_vocabulary(
     )
     with torch.no_grad():
         new_embeddings.weight.copy_(embeddings.weight[index])
-    encoder_of(model).embeddings.word_embeddings = new_embeddings
+    set_word_embeddings(model, new_embeddings)
     _renumber_config_ids(model, kept)
     return VocabPruneResult(
         new_tokenizer,
@@ -140,7 +140,7 @@ def _renumber_config_ids(model: PreTrainedModel, kept: list[int]) -> None:
         for key, value in ids.items():
             if getattr(model.config, key, None) is not None:
                 setattr(model.config, key, value)
-    embeddings = encoder_of(model).embeddings
+    embeddings = getattr(encoder_of(model), "embeddings", None)
     if isinstance(getattr(embeddings, "padding_idx", None), int):
         embeddings.padding_idx = ids.get("pad_token_id", embeddings.padding_idx)
 
