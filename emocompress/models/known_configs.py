@@ -30,7 +30,21 @@ _BERT_BASE = {
     "intermediate_size": 3072,
 }
 
+_DISTILBERT_BASE = {
+    "model_type": "distilbert",
+    "vocab_size": 30522,
+    "max_position_embeddings": 512,
+    "dim": 768,
+    "n_layers": 6,
+    "n_heads": 12,
+    "hidden_dim": 3072,
+    "activation": "gelu",
+    "pad_token_id": 0,
+}
+
 KNOWN_CONFIGS: dict[str, dict[str, Any]] = {
+    "distilbert-base-uncased": _DISTILBERT_BASE,
+    "distilbert/distilbert-base-uncased": _DISTILBERT_BASE,
     "roberta-large": {
         **_ROBERTA,
         "hidden_size": 1024,

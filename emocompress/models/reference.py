@@ -114,3 +114,26 @@ def _exists(ref: str) -> bool:
     from pathlib import Path
 
     return Path(ref).expanduser().exists()
+
+
+def offline_config_of_reference(ref: str) -> dict[str, Any] | None:
+    """config.json of a model reference without any download: a local or pkg: path, the
+    Hugging Face cache, the known configs; None when none of them has it."""
+    from emocompress.artifacts.jsonfile import read_json_object
+    from emocompress.models.known_configs import KNOWN_CONFIGS
+
+    try:
+        if ref.startswith("pkg:") or _exists(ref):
+            config_file = resolve_model_path(ref, allow_hub=False) / CONFIG_FILE
+            return read_json_object(config_file) if config_file.is_file() else None
+    except UserError:
+        return None
+    if ref in KNOWN_CONFIGS:
+        return dict(KNOWN_CONFIGS[ref])
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(ref, CONFIG_FILE)
+    except Exception:  # not a valid repo id, no cache
+        return None
+    return read_json_object(Path(cached)) if isinstance(cached, str) else None

@@ -72,9 +72,18 @@ REFUSED: dict[tuple[str, str], str] = {
 
 # what a "tested" cell means where it differs from the column's description
 NOTES: dict[tuple[str, str], str] = {
-    ("albert", "distil-layers"): "fewer repetitions of the shared layer: same parameters, less compute",
-    ("albert", "prune-layers"): "fewer repetitions of the shared layer: same parameters, less compute",
-    ("electra", "prune-hidden"): "embedding_size == hidden_size only (a projected embedding is refused)",
+    (
+        "albert",
+        "distil-layers",
+    ): "fewer repetitions of the shared layer: same parameters, less compute",
+    (
+        "albert",
+        "prune-layers",
+    ): "fewer repetitions of the shared layer: same parameters, less compute",
+    (
+        "electra",
+        "prune-hidden",
+    ): "embedding_size == hidden_size only (a projected embedding is refused)",
 }
 
 ROWS: tuple[str, ...] = (
@@ -85,7 +94,9 @@ ROWS: tuple[str, ...] = (
 
 
 def _check_table() -> None:
-    unknown = [cell for cell in [*REFUSED, *NOTES] if cell[0] not in ROWS or cell[1] not in OPERATIONS]
+    unknown = [
+        cell for cell in [*REFUSED, *NOTES] if cell[0] not in ROWS or cell[1] not in OPERATIONS
+    ]
     if unknown:  # pragma: no cover - a typo in the table above
         raise AssertionError(f"support matrix cells outside the table: {unknown}")
 
@@ -201,7 +212,9 @@ def markdown() -> str:
     for operation, description in OPERATIONS.items():
         lines.append(f"- `{operation}`: {description}")
     lines += ["", "## Families", ""]
-    lines.append(f"- `{MEAN_POOLED_BERT}`: BERT with mean pooling (emocompress's pooled classifier)")
+    lines.append(
+        f"- `{MEAN_POOLED_BERT}`: BERT with mean pooling (emocompress's pooled classifier)"
+    )
     for family in FAMILIES:
         types = ", ".join(family.model_types)
         extra = f"; {family.note}" if family.note else ""

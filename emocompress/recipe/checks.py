@@ -7,7 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from emocompress.errors import UserError
-from emocompress.models.reference import is_local, resolve_model_path
+from emocompress.models.reference import (
+    is_local,
+    offline_config_of_reference,
+    resolve_model_path,
+)
 from emocompress.ops.registry import get_operation
 from emocompress.recipe.problems import Path_, Problem, format_path, schema_problems
 from emocompress.recipe.schema import TEACHER, order_by_parents
@@ -194,3 +198,88 @@ def _model_ref_problem(ref: str, recipe_dir: Path) -> str | None:
     if is_local(ref) or _locate(ref, recipe_dir) or not _looks_like_path(ref):
         return None  # local and present, or a hub id (checked when it is fetched)
     return f"no such file or directory: {ref} (expected a local checkpoint, pkg:NAME or a hub id)"
+
+
+# ---------------------------------------------------------------------------- support matrix
+
+_PRUNE_CELLS = {
+    "heads": "prune-heads",
+    "ffn": "prune-ffn",
+    "hidden": "prune-hidden",
+    "drop_layers": "prune-layers",
+    "sparsity": "prune-sparsity",
+    "vocab": "prune-vocab",
+}
+
+
+def support_problems(data: Mapping[str, Any]) -> list[Problem]:
+    """Every step whose (family, operation) cell the support matrix refuses, found from the
+    configs alone (docs/support.md), so that it fails before the teacher is trained.
+    Models whose config.json cannot be read offline are checked when they are loaded."""
+    from emocompress.models.support import refusal, row_of_config
+
+    teacher = data.get("teacher")
+    if not isinstance(teacher, dict) or not isinstance(teacher.get("model"), str):
+        return []
+    config = offline_config_of_reference(teacher["model"])
+    finetune = teacher.get("finetune")
+    pooling = finetune.get("pooling") if isinstance(finetune, dict) else None
+    configs: dict[str, dict[str, Any] | None] = {TEACHER: _pooled(config, pooling)}
+    problems: list[Problem] = []
+    cells: list[tuple[Path_, str, list[str]]] = []
+    if isinstance(finetune, dict):
+        cells.append((("teacher", "finetune"), TEACHER, ["finetune"]))
+    for i, variant in _variant_items(data):
+        parents = _parents_of(variant)
+        settings = variant.get("settings") if isinstance(variant.get("settings"), dict) else {}
+        config = configs.get(parents[0]) if parents else None
+        operations, child = _cells_of(variant.get("op"), settings, config)
+        configs[str(variant.get("name"))] = child
+        cells.append((("variants", i, "op"), str(variant.get("name")), operations))
+        if "distil-states" in operations:
+            cells.append((("variants", i, "op"), parents[0], ["distil-states"]))  # the teacher
+            if config and child and _vocabulary(config) != _vocabulary(child):
+                problems.append(Problem(("variants", i, "settings"), _OWN_TOKENIZER))
+    for path, name, operations in cells:
+        row = row_of_config(configs[name]) if configs.get(name) else None
+        for operation in operations:
+            error = refusal(row, operation) if row else None
+            if error is not None:
+                problems.append(Problem(path, str(error)))
+    return problems
+
+
+_OWN_TOKENIZER = (
+    "hidden_weight and attention_weight need the student to share the teacher's tokenizer, "
+    "and this student has its own (expected 0 for both: logits-only distillation works across "
+    "tokenizers)"
+)
+
+
+def _vocabulary(config: Mapping[str, Any]) -> tuple[Any, Any]:
+    encoder = config.get("backbone") if isinstance(config.get("backbone"), dict) else config
+    return encoder.get("model_type"), encoder.get("vocab_size")
+
+
+def _pooled(config: dict[str, Any] | None, pooling: Any) -> dict[str, Any] | None:
+    if config is None or not isinstance(pooling, str):
+        return config
+    return {**config, "emocompress_pooling": pooling}
+
+
+def _cells_of(
+    op: Any, settings: Mapping[str, Any], parent: dict[str, Any] | None
+) -> tuple[list[str], dict[str, Any] | None]:
+    """The matrix operations one variant step uses, and its config (None: not known)."""
+    if op == "prune":
+        return [cell for key, cell in _PRUNE_CELLS.items() if settings.get(key)], parent
+    if op != "distil":
+        return ([op] if op in ("merge", "export", "quantize") else []), parent
+    init = settings.get("init") if isinstance(settings.get("init"), dict) else {}
+    states = bool(settings.get("hidden_weight") or settings.get("attention_weight"))
+    if init.get("model"):
+        student = offline_config_of_reference(str(init["model"]))
+        pooling = settings.get("pooling") or (parent or {}).get("emocompress_pooling")
+        return (["distil-model"] + (["distil-states"] if states else [])), _pooled(student, pooling)
+    operation = "distil-layers" if init.get("layers") is not None else "distil-config"
+    return [operation] + (["distil-states"] if states else []), parent

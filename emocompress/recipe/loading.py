@@ -16,7 +16,12 @@ from typing import Any
 import yaml
 
 from emocompress.errors import UserError
-from emocompress.recipe.checks import graph_problems, operation_problems, path_problems
+from emocompress.recipe.checks import (
+    graph_problems,
+    operation_problems,
+    path_problems,
+    support_problems,
+)
 from emocompress.recipe.problems import Path_, Problem, format_path, report, schema_problems
 from emocompress.recipe.schema import Recipe
 
@@ -40,6 +45,8 @@ def load_recipe(
         problems += operation_problems(data)
         problems += graph_problems(data)
         problems += path_problems(data, path.parent)
+        if not problems:  # needs resolved paths and canonical settings
+            problems += support_problems(data)
     if problems:
         problems.sort(key=lambda problem: _position(data, problem.path))
         raise UserError(report(_annotate(problems, set_paths)), where=str(path))

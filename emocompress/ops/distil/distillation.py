@@ -99,6 +99,25 @@ def make_student(teacher: PreTrainedModel, ctx: OpContext, settings: DistilSetti
     return new_classifier(path, ctx.label_names, pooling=pooling), load_tokenizer(path), None
 
 
+def check_supported(
+    teacher: PreTrainedModel, student: PreTrainedModel, settings: DistilSettings
+) -> None:
+    """Refuse the cells the support matrix refuses, before the teacher pass."""
+    from emocompress.models.support import require, row_of_model
+
+    init = settings.init
+    teacher_row, student_row = row_of_model(teacher), row_of_model(student)
+    if init.layers is not None:
+        require(teacher_row, "distil-layers")
+    elif init.config is not None:
+        require(teacher_row, "distil-config")
+    else:
+        require(student_row, "distil-model")
+    if settings.hidden_weight > 0 or settings.attention_weight > 0:
+        require(teacher_row, "distil-states")
+        require(student_row, "distil-states")
+
+
 def _layer_pairs(
     settings: DistilSettings, student_layers: int, teacher_layers: int, kept: list[int] | None
 ) -> list[tuple[int, int]]:
@@ -222,19 +241,21 @@ def distil(ctx: OpContext, settings: DistilSettings) -> dict[str, Any]:
     if settings.attention_weight > 0:
         teacher.set_attn_implementation("eager")
     teacher_tokenizer = load_tokenizer(ctx.parent_path)
-    soft = torch.from_numpy(teacher_logits(teacher, teacher_tokenizer, ctx)).to(ctx.device)
-
     student, tokenizer, kept = make_student(teacher, ctx, settings)
+    check_supported(teacher, student, settings)
+    if needs_teacher and tokenizer.get_vocab() != teacher_tokenizer.get_vocab():
+        raise UserError(
+            "hidden-state and attention losses need the student to share the teacher's tokenizer",
+            expected="hidden_weight: 0 and attention_weight: 0 for a student with its own tokenizer",
+        )
+    # the teacher reads the texts with its own tokenizer, the student with its own
+    soft = torch.from_numpy(teacher_logits(teacher, teacher_tokenizer, ctx)).to(ctx.device)
     student.to(ctx.device)
     if settings.attention_weight > 0:
         student.set_attn_implementation("eager")
     pairs: list[tuple[int, int]] = []
     projection = None
     if needs_teacher:
-        if tokenizer.get_vocab() != teacher_tokenizer.get_vocab():
-            raise UserError(
-                "hidden-state and attention losses need the student to share the teacher's tokenizer"
-            )
         pairs = _layer_pairs(settings, count_layers(student), count_layers(teacher), kept)
         if settings.hidden_weight > 0:
             s_dim, t_dim = _hidden_size(student), _hidden_size(teacher)

@@ -12,7 +12,12 @@ from pathlib import Path
 
 from emocompress.data.labels import GOEMOTIONS_LABELS
 
-SIZES = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
+SIZES = {
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+}
 
 
 @cache
@@ -24,8 +29,13 @@ def demo_texts() -> tuple[str, ...]:
 
 BERT_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 # MPNet's embeddings take padding index 1 as given: <pad> must be id 1
-MPNET_SPECIALS = {"bos_token": "<s>", "pad_token": "<pad>", "eos_token": "</s>",
-                  "unk_token": "[UNK]", "mask_token": "<mask>"}
+MPNET_SPECIALS = {
+    "bos_token": "<s>",
+    "pad_token": "<pad>",
+    "eos_token": "</s>",
+    "unk_token": "[UNK]",
+    "mask_token": "<mask>",
+}
 
 
 def _wordpiece(out: Path, cls, specials: dict[str, str] | None = None):
@@ -54,7 +64,9 @@ def _bpe(out: Path, cls, specials: list[str], **kwargs):
     from tokenizers import ByteLevelBPETokenizer
 
     bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(demo_texts(), vocab_size=700, special_tokens=specials, show_progress=False)
+    bpe.train_from_iterator(
+        demo_texts(), vocab_size=700, special_tokens=specials, show_progress=False
+    )
     out.mkdir(parents=True, exist_ok=True)
     bpe.save_model(str(out))
     tokenizer = cls(vocab=str(out / "vocab.json"), merges=str(out / "merges.txt"), **kwargs)
@@ -84,7 +96,9 @@ def _bpe_cls_sep(out: Path):
 
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(demo_texts(), vocab_size=700, special_tokens=specials, show_progress=False)
+    bpe.train_from_iterator(
+        demo_texts(), vocab_size=700, special_tokens=specials, show_progress=False
+    )
     bpe.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
     )
