@@ -5,7 +5,12 @@ Definitions (one place for every report and metrics.json):
 - **parameters** are the stored tensors of floating-point or 8-bit integer dtype (8-bit
   integers are quantised weights). Integer index tensors of 16 bits or more and bools
   (``embeddings.position_ids``, ``token_type_ids``, ONNX shape constants) are *buffers*:
-  listed, never counted. This matches ``sum(p.numel() for p in model.parameters())``.
+  listed, never counted. So are the **graph constants** of an ONNX export: tensors named
+  after the node that computed them (``/bert/Constant_3_output_0``, DeBERTa's folded
+  ``/…/Expand_output_0``, the zero bias ONNX LayerNormalization needs where the model has
+  none); a module's weight is named after the module or ``onnx::MatMul_N``. This matches
+  ``sum(p.numel() for p in model.parameters())`` (docs/support.md lists the families whose
+  export folds weights into constants).
 - tensors that **share storage** (same file, storage and byte range: tied weights in a
   ``.bin``) are counted once, under the first name.
 - **embeddings** are the tensors under a module whose name contains ``embed``
@@ -47,6 +52,7 @@ BUFFER_DTYPES = frozenset({"bool", "int16", "uint16", "int32", "uint32", "int64"
 _HEAD_MODULES = frozenset(
     {
         "classifier",
+        "head",  # ModernBERT's prediction head (dense + norm) before the classifier
         "pre_classifier",
         "score",
         "qa_outputs",
@@ -74,6 +80,7 @@ _FEED_FORWARD_MODULES = frozenset(
         "fc2",
         "lin1",
         "lin2",
+        "ffn_output",  # ALBERT
         "c_fc",
         "wi",
         "wo",
@@ -122,8 +129,11 @@ def prefix_of(name: str) -> str:
     return name.split(".", 1)[0]
 
 
+_GRAPH_CONSTANT = re.compile(r"^/.*_output_\d+$")
+
+
 def is_parameter(info: TensorInfo) -> bool:
-    return info.dtype not in BUFFER_DTYPES
+    return info.dtype not in BUFFER_DTYPES and not _GRAPH_CONSTANT.match(info.name)
 
 
 @dataclass

@@ -207,5 +207,8 @@ def build_family_classifier(family: str, out: Path, *, seed: int = 0) -> Path:
         for key, value in labels.items():
             setattr(encoder, key, value)
         model = AutoModelForSequenceClassification.from_config(encoder)
+    with torch.no_grad():  # no two tensors alike (as after training): ONNX would share them
+        for parameter in model.parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.02)
     save_classifier(model, tokenizer, out)
     return out
