@@ -198,7 +198,16 @@ def with_layers(model: PreTrainedModel, keep: Sequence[int]) -> PreTrainedModel:
         raise UserError(
             f"layers {bad} do not exist: the teacher has {total} layers (0..{total - 1})"
         )
+    from emocompress.models.families import family_of_model
     from emocompress.models.shape_plan import apply_shape_plan, renumber_layers, shape_plan_of
+
+    family = family_of_model(model) if not _is_unknown(model) else None
+    if family is not None and family.first_layer_fixed and list(keep)[:1] != [0]:
+        raise UserError(
+            f"a {family.name} model's layer 0 is built differently from the others "
+            f"({family.note}): a layer subset must keep layer 0 (got {list(keep)})",
+            expected="layers [0, ...] (distil init.layers), or drop_layers without 0",
+        )
 
     overrides: dict[str, Any] = {layer_count_key(encoder_config(model)): len(keep)}
     layer_types = getattr(encoder_config(model), "layer_types", None)
@@ -223,6 +232,12 @@ def from_config_overrides(model: PreTrainedModel, overrides: dict[str, Any]) -> 
     return type(model)(config)
 
 
+def _is_unknown(model: PreTrainedModel) -> bool:
+    from emocompress.models.families import family_of_type
+
+    return family_of_type(encoder_config(model).model_type) is None
+
+
 def _config_with(model: PreTrainedModel, overrides: dict[str, Any]) -> PretrainedConfig:
     config = model.config.__class__.from_dict(model.config.to_dict())
     if isinstance(model, PooledClassifier):
@@ -231,11 +246,23 @@ def _config_with(model: PreTrainedModel, overrides: dict[str, Any]) -> Pretraine
         config.backbone = {**backbone, **overrides}
     else:
         unknown = [k for k in overrides if not hasattr(config, k)]
+        overrides = {**_layer_types_for(config, overrides), **overrides}
         for key, value in overrides.items():
             setattr(config, key, value)
     if unknown:
         raise UserError(f"unknown config keys {unknown} for a {config.model_type} model")
     return config
+
+
+def _layer_types_for(config: PretrainedConfig, overrides: dict[str, Any]) -> dict[str, Any]:
+    """A config with one ``layer_types`` entry per layer (ModernBERT) keeps that list in step
+    with a new layer count: the first N entries (the same pattern)."""
+    layer_types = getattr(config, "layer_types", None)
+    key = next((k for k in ("num_hidden_layers", "n_layers") if k in overrides), None)
+    if key is None or not isinstance(layer_types, list | tuple):
+        return {}
+    count = int(overrides[key])
+    return {"layer_types": list(layer_types[:count]) if count <= len(layer_types) else None}
 
 
 def parameter_count(model: nn.Module) -> int:

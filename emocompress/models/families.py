@@ -43,6 +43,7 @@ class Family:
     # where embeddings may be narrower than the hidden size (a projection in between)
     embedding_key: str | None = None
     shared_layers: bool = False  # ALBERT: one set of layer weights applied N times
+    first_layer_fixed: bool = False  # ModernBERT: layer 0 has no attention norm
     note: str = ""
 
 
@@ -140,7 +141,11 @@ FAMILIES: tuple[Family, ...] = (
         intermediate=None,  # a gated Wi (two halves)
         output="mlp.Wo",
         word_embeddings="embeddings.tok_embeddings",
-        note="query/key/value are one fused matrix and the FFN input is gated (two halves)",
+        first_layer_fixed=True,
+        note=(
+            "query/key/value are one fused matrix, the FFN input is gated (two halves), and "
+            "layer 0 has no attention norm (the embeddings' norm serves)"
+        ),
     ),
 )
 
