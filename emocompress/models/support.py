@@ -71,19 +71,21 @@ REFUSED: dict[tuple[str, str], str] = {
 }
 
 # what a "tested" cell means where it differs from the column's description
+_FEWER_REPETITIONS = "fewer repetitions of the shared layer: same parameters, less compute"
+_DEBERTA_FOLDED = (
+    "the ONNX export folds rel_embeddings, its LayerNorm and the relative-position projections "
+    "into per-layer constants: the ONNX breakdown is the PyTorch one less exactly those tensors"
+)
 NOTES: dict[tuple[str, str], str] = {
-    (
-        "albert",
-        "distil-layers",
-    ): "fewer repetitions of the shared layer: same parameters, less compute",
-    (
-        "albert",
-        "prune-layers",
-    ): "fewer repetitions of the shared layer: same parameters, less compute",
+    ("albert", "distil-layers"): _FEWER_REPETITIONS,
+    ("albert", "prune-layers"): _FEWER_REPETITIONS,
     (
         "electra",
         "prune-hidden",
-    ): "embedding_size == hidden_size only (a projected embedding is refused)",
+    ): "embedding_size == hidden_size only (projected embeddings: refused)",
+    ("deberta-v2", "inspect"): _DEBERTA_FOLDED,
+    ("modernbert", "distil-layers"): "the subset must keep layer 0 (it has no attention norm)",
+    ("modernbert", "prune-layers"): "layer 0 cannot be dropped (it has no attention norm)",
 }
 
 ROWS: tuple[str, ...] = (
@@ -163,6 +165,19 @@ def require(row: str | None, *operations: str) -> None:
 # ----------------------------------------------------------------------------- docs/support.md
 
 
+def _family(row: str):
+    family = family_of_type("bert" if row == MEAN_POOLED_BERT else row)
+    assert family is not None
+    return family
+
+
+def _cell_text(row: str, operation: str, reasons: list[str]) -> str:
+    reason = REFUSED.get((row, operation))
+    if reason is not None:
+        return f"refused ({reasons.index(reason) + 1})"
+    return "tested*" if (row, operation) in NOTES else TESTED
+
+
 def markdown() -> str:
     """docs/support.md: the matrix, its legend and every refusal's reason."""
     lines = [
@@ -185,22 +200,13 @@ def markdown() -> str:
         "",
     ]
     reasons = list(dict.fromkeys(REFUSED.values()))
-    header = ["family", "tokenizer", *OPERATIONS]
-    lines.append("| " + " | ".join(header) + " |")
-    lines.append("|" + " --- |" * len(header))
-    for row in ROWS:
-        family = family_of_type("bert" if row == MEAN_POOLED_BERT else row)
-        tokenizer = family.tokenizer if family else "?"
-        cells = []
-        for operation in OPERATIONS:
-            reason = REFUSED.get((row, operation))
-            if reason is not None:
-                cells.append(f"refused ({reasons.index(reason) + 1})")
-            elif (row, operation) in NOTES:
-                cells.append("tested*")
-            else:
-                cells.append(TESTED)
-        lines.append("| " + " | ".join([row, tokenizer, *cells]) + " |")
+    lines.append("| operation | " + " | ".join(ROWS) + " |")
+    lines.append("|" + " --- |" * (len(ROWS) + 1))
+    tokenizers = [_family(row).tokenizer for row in ROWS]
+    lines.append("| *(tokenizer)* | " + " | ".join(f"*{t}*" for t in tokenizers) + " |")
+    for operation in OPERATIONS:
+        cells = [_cell_text(row, operation, reasons) for row in ROWS]
+        lines.append(f"| {operation} | " + " | ".join(cells) + " |")
     lines += ["", "## Refusals", ""]
     for number, reason in enumerate(reasons, 1):
         cells = ", ".join(f"{r} {o}" for (r, o), why in REFUSED.items() if why == reason)
