@@ -206,6 +206,11 @@ def test_dry_run_sizes_roberta_large_offline(capsys):
         )
     )
     assert 354_000_000 < params < 357_000_000
+    # students with their own tokenizer are sized offline too (known configs)
+    for student, layers, hidden in (("distilbert", 6, 768), ("minilm", 6, 384)):
+        row = next(line for line in out.splitlines() if line.strip("│ ").startswith(student))
+        cells = [cell.strip() for cell in row.strip("│").split("│")]
+        assert cells[3:5] == [str(layers), str(hidden)]
 
 
 def test_accelerate_single_process_path_matches_plain_run(tmp_path, tiny_classifier, tiny_run):
