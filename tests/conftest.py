@@ -75,6 +75,14 @@ def tiny_pooled_classifier(tmp_path_factory) -> Path:
     return build_tiny_classifier(tmp_path_factory.mktemp("tiny") / "pooled", pooling="mean")
 
 
+@pytest.fixture(scope="session")
+def family_models(tmp_path_factory):
+    """Tiny classifiers of every encoder family, built on first use (tests/tiny_families.py)."""
+    from tiny_families import FamilyModels
+
+    return FamilyModels(tmp_path_factory.mktemp("families"))
+
+
 def write_tiny_recipe(folder: Path, model: Path, *, name: str = "tiny", extra: str = "") -> Path:
     """A recipe that fine-tunes the tiny model briefly and distils a 1-layer student."""
     recipe = folder / f"{name}.yaml"

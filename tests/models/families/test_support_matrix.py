@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import FamilyModels, tiny_data
+from tiny_families import FamilyModels, tiny_data
 
 from emocompress.artifacts.rundir import VariantDir
 from emocompress.cli import main

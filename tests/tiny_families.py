@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from emocompress.data.context import DataContext
 from emocompress.data.labels import GOEMOTIONS_LABELS
 
 SIZES = {
@@ -212,3 +213,47 @@ def build_family_classifier(family: str, out: Path, *, seed: int = 0) -> Path:
             parameter.add_(torch.randn_like(parameter) * 0.02)
     save_classifier(model, tokenizer, out)
     return out
+
+
+class FamilyModels:
+    """Builds each family's tiny classifier (and its ONNX export) on first use."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._built: dict[tuple[str, int], Path] = {}
+        self._exported: dict[str, Path] = {}
+
+    def model(self, family: str, seed: int = 0) -> Path:
+        key = (family, seed)
+        if key not in self._built:
+            self._built[key] = build_family_classifier(
+                family, self.root / f"{family}-{seed}", seed=seed
+            )
+        return self._built[key]
+
+    def exported(self, family: str) -> Path:
+        """The ONNX export variant of the family's model (made with the export operation)."""
+        from emocompress.ops.registry import get_operation
+        from emocompress.run.variant import Parent, make_variant
+
+        if family not in self._exported:
+            out = self.root / f"{family}-onnx"
+            operation = get_operation("export")
+            make_variant(
+                operation,
+                operation.settings.model_validate({}),
+                parents=[Parent(self.model(family))],
+                out=out,
+                data=tiny_data(),
+            )
+            self._exported[family] = out
+        return self._exported[family]
+
+
+def tiny_data() -> DataContext:
+    return DataContext(
+        source="demo",
+        tune={"carve_from": "train", "fraction": 0.2},
+        max_length=32,
+        max_examples={"train": 48, "report": 32},
+    )
