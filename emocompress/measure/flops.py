@@ -25,14 +25,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from emocompress.models.families import FAMILIES
+
 POOLED_MODEL_TYPE = "emocompress-pooled"  # emocompress.models.pooled.MODEL_TYPE, without torch
 _LAYER_KEYS = ("num_hidden_layers", "n_layers", "num_layers")
 _HIDDEN_KEYS = ("hidden_size", "dim", "d_model")
 _FFN_KEYS = ("intermediate_size", "hidden_dim", "ffn_dim", "encoder_ffn_dim")
-# shape-plan module names that set a layer's attention width (query) or FFN width
-_ATTENTION_QUERY = ("attention.self.query", "attention.q_lin")
+# shape-plan module names that set a layer's attention width (query) or FFN width: each
+# family's query and FFN-input projections (emocompress.models.families)
+_ATTENTION_QUERY = tuple(dict.fromkeys(f.query for f in FAMILIES if f.query))
+_FFN_INPUT = tuple(dict.fromkeys(f.intermediate for f in FAMILIES if f.intermediate))
 _PLANNED = re.compile(
-    r"layers?\.(\d+)\.(attention\.self\.query|attention\.q_lin|intermediate\.dense|ffn\.lin1)$"
+    r"layers?\.(\d+)\.(" + "|".join(map(re.escape, _ATTENTION_QUERY + _FFN_INPUT)) + r")$"
 )
 
 

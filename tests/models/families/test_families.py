@@ -151,3 +151,42 @@ def test_roberta_teacher_distilled_into_a_bert_tokenizer_student_in_one_recipe(
     assert metrics is not None
     rows = {row["variant"]: row for row in result.rows}
     assert set(rows) == {"teacher", "bert-student"}
+
+
+def test_hidden_pruning_of_projected_embeddings_is_refused(family_models, tmp_path, capsys):
+    """ELECTRA-small style: 16-wide embeddings projected to the 32-wide hidden states."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    from emocompress.models.classifier import save_classifier
+
+    source = family_models.model("electra")
+    config = AutoConfig.from_pretrained(str(source))
+    config.embedding_size = 16
+    save_classifier(
+        AutoModelForSequenceClassification.from_config(config),
+        load_tokenizer(source),
+        tmp_path / "small",
+    )
+    out = tmp_path / "pruned"
+    assert main(["prune", str(tmp_path / "small"), "--hidden", "0.5", "--out", str(out)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "embeddings (16 wide) are projected to the hidden size (32)" in err
+    assert not out.exists()
+    # heads and FFN still work on it, and keep the projection
+    assert main(["prune", str(tmp_path / "small"), "--heads", "0.5", "--out", str(out)]) == 0
+    assert load_classifier(out).electra.embeddings_project.in_features == 16
+
+
+def test_flops_follow_a_pruned_deberta_and_mpnet(family_models, tmp_path):
+    from emocompress.measure.flops import EncoderShape
+    from emocompress.models.classifier import read_config
+    from emocompress.models.shape_plan_file import read_shape_plan
+
+    for family, flags in (("deberta-v2", ["--heads", "0.5"]), ("mpnet", ["--ffn", "0.25"])):
+        out = tmp_path / family
+        assert main(["prune", str(family_models.model(family)), *flags, "--out", str(out)]) == 0
+        shape = EncoderShape.from_config(read_config(out)).with_plan(read_shape_plan(out))
+        if family == "deberta-v2":
+            assert shape.attention_widths == (16, 16)
+        else:  # uniform FFN pruning: the config says it, no plan needed
+            assert shape.intermediate == 48
