@@ -18,26 +18,39 @@ def _kept(units: int, share: float) -> int:
 
 
 def planned_config(parent: dict[str, Any], settings: Any) -> dict[str, Any]:
+    from emocompress.models.families import family_of_type
+
     config = dict(parent)
     pooled = config.get("model_type") == POOLED
     encoder = dict(config["backbone"]) if pooled else config
-    layers = int(encoder.get("num_hidden_layers", 0))
-    heads = int(encoder.get("num_attention_heads", 1))
-    hidden = int(encoder.get("hidden_size", 0))
+    family = family_of_type(encoder.get("model_type"))
+    # the family's own config keys (DistilBERT: n_layers, n_heads, dim, hidden_dim)
+    layers_key = family.layers_key if family else "num_hidden_layers"
+    heads_key = family.heads_key if family else "num_attention_heads"
+    hidden_key = family.hidden_key if family else "hidden_size"
+    ffn_key = family.ffn_key if family else "intermediate_size"
+    layers = int(encoder.get(layers_key, 0))
+    heads = int(encoder.get(heads_key, 1))
+    hidden = int(encoder.get(hidden_key, 0))
     head_size = hidden // heads if heads else 0
     if settings.drop_layers:
-        encoder["num_hidden_layers"] = layers - len(set(settings.drop_layers))
-    if settings.ffn and "intermediate_size" in encoder:
-        encoder["intermediate_size"] = _kept(int(encoder["intermediate_size"]), settings.ffn)
+        encoder[layers_key] = layers - len(set(settings.drop_layers))
+        if isinstance(encoder.get("layer_types"), list):  # ModernBERT: one entry per layer
+            kept = [i for i in range(layers) if i not in set(settings.drop_layers)]
+            encoder["layer_types"] = [encoder["layer_types"][i] for i in kept]
+    if settings.ffn and ffn_key in encoder:
+        encoder[ffn_key] = _kept(int(encoder[ffn_key]), settings.ffn)
     kept_heads = _kept(heads, settings.heads)
     if settings.hidden:
         kept_hidden = _kept(hidden, settings.hidden)
         kept_hidden = max(kept_heads, kept_hidden // kept_heads * kept_heads)
-        encoder["hidden_size"] = kept_hidden
+        encoder[hidden_key] = kept_hidden
+        if family and family.embedding_key and encoder.get(family.embedding_key) == hidden:
+            encoder[family.embedding_key] = kept_hidden
     if settings.heads:
-        new_hidden = int(encoder["hidden_size"])
+        new_hidden = int(encoder[hidden_key])
         if new_hidden % kept_heads == 0:
-            encoder["num_attention_heads"] = kept_heads
+            encoder[heads_key] = kept_heads
         if kept_heads * head_size != new_hidden:
             encoder["emocompress_shape_note"] = (
                 f"{kept_heads} heads of size {head_size} per layer: attention is "

@@ -190,3 +190,27 @@ def test_flops_follow_a_pruned_deberta_and_mpnet(family_models, tmp_path):
             assert shape.attention_widths == (16, 16)
         else:  # uniform FFN pruning: the config says it, no plan needed
             assert shape.intermediate == 48
+
+
+@pytest.mark.parametrize("family", ["distilbert", "deberta-v2", "electra", "mpnet"])
+def test_the_dry_run_plans_the_config_the_prune_writes(family, family_models, tmp_path):
+    import json
+
+    from emocompress.models.families import family_of_type
+    from emocompress.ops.prune.operation import PruneSettings
+    from emocompress.ops.prune.planning import planned_config
+
+    source = family_models.model(family)
+    settings = {"ffn": 0.5, "hidden": 0.5, "drop_layers": [1]}
+    if family != "mpnet":
+        settings["heads"] = 0.5
+    flags = [f"--{key.replace('_', '-')}" for key in settings]
+    values = ["0.5" if key != "drop_layers" else "1" for key in settings]
+    argv = [part for pair in zip(flags, values, strict=True) for part in pair]
+    assert main(["prune", str(source), *argv, "--out", str(tmp_path / "out")]) == 0
+    parent = json.loads((source / "config.json").read_text(encoding="utf-8"))
+    child = json.loads((tmp_path / "out" / "config.json").read_text(encoding="utf-8"))
+    planned = planned_config(parent, PruneSettings(**settings))
+    spec = family_of_type(family)
+    for key in (spec.hidden_key, spec.heads_key, spec.ffn_key, spec.layers_key):
+        assert planned[key] == child[key], key
