@@ -24,6 +24,8 @@ def plan_distil(parent: dict[str, Any], settings: DistilSettings) -> dict[str, A
             (k for k in ("num_hidden_layers", "n_layers") if k in parent), "num_hidden_layers"
         )
         child = {**parent, key: len(init.layers)}
+        if isinstance(parent.get("layer_types"), list):  # ModernBERT: one entry per layer
+            child["layer_types"] = [parent["layer_types"][i] for i in init.layers]
     elif init.config is not None:
         child = {**parent, **init.config}
     else:

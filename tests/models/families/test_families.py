@@ -214,3 +214,20 @@ def test_the_dry_run_plans_the_config_the_prune_writes(family, family_models, tm
     spec = family_of_type(family)
     for key in (spec.hidden_key, spec.heads_key, spec.ffn_key, spec.layers_key):
         assert planned[key] == child[key], key
+
+
+@pytest.mark.parametrize("family", ["distilbert", "deberta-v2", "albert", "mpnet", "modernbert"])
+def test_the_dry_run_sizes_every_step_of_a_family_recipe(family, family_models, tmp_path, capsys):
+    variants = textwrap.dedent(
+        """\
+        - {name: one-layer, op: distil, parent: teacher, settings: {init: {layers: [0]}}}
+        - {name: pruned, op: prune, parent: teacher, settings: {drop_layers: [1], sparsity: 0.5}}
+        - {name: onnx, op: export, parent: one-layer}
+        """
+    )
+    recipe = _recipe(tmp_path, family_models.model(family), variants, finetune=True)
+    assert main(["run", str(recipe), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    for name in ("teacher", "one-layer", "pruned", "onnx"):
+        assert f"│ {name} " in out
+    assert "The recipe is valid" in out
