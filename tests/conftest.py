@@ -83,30 +83,39 @@ def family_models(tmp_path_factory):
     return FamilyModels(tmp_path_factory.mktemp("families"))
 
 
+def tiny_recipe_head(name: str, model: Path, *, max_examples: str = "{train: 96}") -> str:
+    """The top of a tiny recipe: name, demo data (32 tokens), the teacher ``model``."""
+    return textwrap.dedent(
+        f"""\
+        name: {name}
+        seed: 13
+        threads: 1
+        data:
+          source: demo
+          tune: {{carve_from: train, fraction: 0.2}}
+          report: dev
+          max_length: 32
+          max_examples: {max_examples}
+        teacher:
+          model: {model}
+        """
+    )
+
+
 def write_tiny_recipe(folder: Path, model: Path, *, name: str = "tiny", extra: str = "") -> Path:
     """A recipe that fine-tunes the tiny model briefly and distils a 1-layer student."""
     recipe = folder / f"{name}.yaml"
     recipe.write_text(
-        textwrap.dedent(
-            f"""\
-            name: {name}
-            seed: 13
-            threads: 1
-            data:
-              source: demo
-              tune: {{carve_from: train, fraction: 0.2}}
-              report: dev
-              max_length: 32
-              max_examples: {{train: 96}}
-            teacher:
-              model: {model}
-              finetune: {{epochs: 1, batch_size: 16, lr: 1.0e-3}}
+        tiny_recipe_head(name, model)
+        + textwrap.dedent(
+            """\
+              finetune: {epochs: 1, batch_size: 16, lr: 1.0e-3}
             variants:
               - name: student-1l
                 op: distil
                 parent: teacher
-                settings: {{init: {{layers: [0]}}, epochs: 1, batch_size: 16, lr: 1.0e-3}}
-                gates: {{max_mb: 100}}
+                settings: {init: {layers: [0]}, epochs: 1, batch_size: 16, lr: 1.0e-3}
+                gates: {max_mb: 100}
             """
         )
         + extra,

@@ -29,22 +29,10 @@ def test_docs_support_md_is_generated_from_the_table():
 
 
 def _recipe(folder: Path, teacher: Path, variants: str, *, finetune: bool = False) -> Path:
+    from conftest import tiny_recipe_head
+
     tune = "  finetune: {epochs: 1, batch_size: 16, lr: 1.0e-3}\n" if finetune else ""
-    text = textwrap.dedent(
-        f"""\
-        name: families
-        seed: 13
-        threads: 1
-        data:
-          source: demo
-          tune: {{carve_from: train, fraction: 0.2}}
-          report: dev
-          max_length: 32
-          max_examples: {{train: 64, report: 48}}
-        teacher:
-          model: {teacher}
-        """
-    )
+    text = tiny_recipe_head("families", teacher, max_examples="{train: 64, report: 48}")
     recipe = folder / "families.yaml"
     recipe.write_text(
         text + tune + "variants:\n" + textwrap.indent(variants, "  "), encoding="utf-8"
