@@ -34,7 +34,7 @@ PRUNE = {
     "prune-hidden": {"hidden": 0.5},
     "prune-layers": {"drop_layers": [1]},
     "prune-sparsity": {"sparsity": 0.5},
-    "prune-vocab": {"vocab": {"corpus": ["train"]}},
+    "prune-vocab": {"vocab": {"corpus": ["train", "tune", "report"]}},
 }
 # DeBERTa's ONNX export folds these into per-layer constants (docs/support.md)
 FOLDED_IN_ONNX = {
@@ -54,12 +54,12 @@ def _make(op: str, settings: dict, parents: list[Path], out: Path) -> Path:
     return out
 
 
-def _logits(path: Path) -> torch.Tensor:
+def _logits(path: Path, texts: list[str] = TEXTS) -> torch.Tensor:
     model, tokenizer = load_classifier(path), load_tokenizer(path)
-    batch = tokenizer(TEXTS, padding=True, truncation=True, max_length=32, return_tensors="pt")
+    batch = tokenizer(texts, padding=True, truncation=True, max_length=32, return_tensors="pt")
     with torch.no_grad():
         logits = model(**batch).logits
-    assert logits.shape == (len(TEXTS), 28)
+    assert logits.shape == (len(texts), 28)
     assert torch.isfinite(logits).all()
     return logits
 
@@ -141,6 +141,9 @@ def _prune_cell(mode: str) -> Callable[[str, FamilyModels, Path], None]:
         source = models.model(family)
         out = _make("prune", {**PRUNE[mode], **NO_RECOVERY}, [source], tmp / "p")
         _logits(out)
+        if mode == "prune-vocab":  # the corpus texts keep their tokens, so their logits
+            corpus = list(tiny_data().split("report").texts)
+            assert torch.allclose(_logits(out, corpus), _logits(source, corpus), atol=1e-5)
         if mode == "prune-sparsity":
             report = inspect_checkpoint(out, sparsity=True)
             assert report.sparsity["components"]["feed_forward"]["fraction"] > 0.4
