@@ -139,6 +139,71 @@ def tiny_run(tmp_path_factory, tiny_classifier) -> Path:
     return out
 
 
+# -- deploy: a bundle exported from the tiny classifier --------------------------------
+
+
+@pytest.fixture(scope="session")
+def bundle(tmp_path_factory, tiny_classifier):
+    folder = tmp_path_factory.mktemp("bundle")
+    from emocompress.cli import main
+
+    code = main(
+        [
+            "export",
+            str(tiny_classifier),
+            "--out",
+            str(folder / "bundle"),
+            "--run-dir",
+            str(folder / "run"),
+            "--max-length",
+            "32",
+            "--max-examples",
+            "48",
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    return folder / "bundle"
+
+
+# -- tracking: the tiny run logged to a local MLflow store and to offline W&B ----------
+
+
+@pytest.fixture(scope="session")
+def mlflow_logged(tiny_run, tmp_path_factory):
+    """(tracking URI, {variant: MLflow run id}, store folder)."""
+    from emocompress.artifacts.rundir import RunDir
+    from emocompress.progress import Reporter
+    from emocompress.recipe.schema import MlflowSpec, TrackingSpec
+    from emocompress.run.tracking import log_run
+
+    pytest.importorskip("mlflow")
+    store = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{store / 'mlflow.db'}"
+    tracking = TrackingSpec(mlflow=MlflowSpec(tracking_uri=uri, experiment="tiny"))
+    ids = log_run(tracking, RunDir(tiny_run), Reporter("quiet"))["MLflow"]
+    return uri, ids, store
+
+
+@pytest.fixture(scope="session")
+def wandb_logged(tiny_run, tmp_path_factory):
+    """(offline W&B folder, {variant: W&B run id})."""
+    from emocompress.artifacts.rundir import RunDir
+    from emocompress.progress import Reporter
+    from emocompress.recipe.schema import TrackingSpec, WandbSpec
+    from emocompress.run.tracking import log_run
+
+    pytest.importorskip("wandb")
+    root = tmp_path_factory.mktemp("wandb")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("WANDB_DATA_DIR", str(root / "data"))  # staged artifact copies
+        env.setenv("WANDB_CACHE_DIR", str(root / "cache"))
+        env.setenv("WANDB_SILENT", "true")
+        tracking = TrackingSpec(wandb=WandbSpec(project="tiny", mode="offline", dir=str(root)))
+        ids = log_run(tracking, RunDir(tiny_run), Reporter("quiet"))["W&B"]
+    return root, ids
+
+
 # A test is an integration test when it runs a whole recipe. Those that use the tiny_run
 # fixture (directly or through another fixture) are marked here; the others that run one
 # themselves (run_recipe, `emocompress run` or a single-operation command with --recipe, the

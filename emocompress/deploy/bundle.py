@@ -8,7 +8,8 @@ BUNDLE/
   labels.json                      output columns, in order
   thresholds.json                  the strategy selected on the tune split and its parameters
   metrics.json, emocompress.json   the measured figures and lineage, as in the run directory
-  MODEL_CARD.md                    lineage, figures, how to call it
+  README.md                        the model card (Hub front matter with model-index; lineage,
+                                   figures, limits, how to load it: emocompress.deploy.model_card)
 ```
 
 Made from a finished ONNX variant (it must have metrics.json: the thresholds come from it).
@@ -17,7 +18,6 @@ Reading a bundle needs numpy, onnxruntime and tokenizers only.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -26,12 +26,11 @@ from emocompress.artifacts.atomic import atomic_dir, write_json, write_text
 from emocompress.artifacts.jsonfile import read_json_object
 from emocompress.artifacts.rundir import VariantDir
 from emocompress.artifacts.schema import CONFIG_FILE, Lineage, Metrics
+from emocompress.deploy.model_card import CARD_FILE, model_card
 from emocompress.errors import UserError
-from emocompress.format import fmt
 from emocompress.models.ort import LABELS_FILE, MODEL_FILE, TOKENIZER_FILE, read_label_names
 
 THRESHOLDS_FILE = "thresholds.json"
-CARD_FILE = "MODEL_CARD.md"
 COPIED = (
     MODEL_FILE,
     MODEL_FILE + ".data",
@@ -57,20 +56,6 @@ def selected_thresholds(metrics: Metrics) -> dict[str, Any]:
     }
 
 
-def lineage_chain(variant: Path) -> list[Lineage]:
-    """The variant's lineage, then its parent's, ... while they are in the same run folder."""
-    chain: list[Lineage] = []
-    current: VariantDir | None = VariantDir(variant)
-    while current is not None and current.has_lineage():
-        lineage = current.load_lineage()
-        chain.append(lineage)
-        parent = lineage.parent
-        current = VariantDir(current.path.parent / parent) if isinstance(parent, str) else None
-        if len(chain) > 50:  # a cycle in hand-edited files
-            break
-    return chain
-
-
 def write_bundle(variant: str | Path, out: str | Path) -> Path:
     """Write the bundle of the finished ONNX variant ``variant`` to ``out`` (atomically)."""
     variant, out = Path(variant), Path(out)
@@ -93,81 +78,8 @@ def write_bundle(variant: str | Path, out: str | Path) -> Path:
                 shutil.copyfile(variant / name, tmp / name)
         write_json(tmp / LABELS_FILE, labels)
         write_json(tmp / THRESHOLDS_FILE, thresholds)
-        write_text(tmp / CARD_FILE, model_card(variant, metrics, thresholds, labels))
+        write_text(tmp / CARD_FILE, model_card(variant, bundle=True, labels=labels))
     return out
-
-
-def model_card(
-    variant: Path, metrics: Metrics, thresholds: dict[str, Any], labels: list[str]
-) -> str:
-    from emocompress.measure.summary import selected_f1
-
-    chain = lineage_chain(variant)
-    facts = chain[0].facts if chain else {}
-    steps = [
-        f"- `{c.name}`: {c.operation} from {c.parent or c.source}"
-        + (f" ({c.facts.get('precision')})" if c.format == "onnx" else "")
-        for c in chain
-    ]
-    quality, parity, size = metrics.quality, metrics.parity, metrics.size
-    rows = [
-        ("macro AUC", fmt(metrics.macro_auc, ".4f")),
-        ("micro AUC", fmt(quality.auc.micro if quality else None, ".4f")),
-        (f"macro F1 ({thresholds['strategy']} thresholds)", fmt(selected_f1(metrics), ".4f")),
-        ("micro F1", fmt(selected_f1(metrics, "micro"), ".4f")),
-        ("size on disk", fmt(size.megabytes if size else None, ".1f", " MB")),
-        ("precision", fmt(facts.get("precision"))),
-        (
-            "parity (max abs logit diff)",
-            f"{fmt(parity.max_abs_logit_diff if parity else None, '.2g')} against "
-            f"{fmt(parity.reference if parity else None)} on "
-            f"{fmt(parity.texts if parity else None)} texts",
-        ),
-    ]
-    table = "\n".join(f"| {name} | {value} |" for name, value in rows)
-    return f"""# {metrics.variant or variant.name}
-
-Multi-label emotion classifier ({len(labels)} labels), ONNX, made by emocompress.
-
-## Lineage
-
-{chr(10).join(steps) or "- (no lineage recorded)"}
-
-## Figures
-
-Measured on the `{fmt(quality and quality.report_split)}` split \
-({fmt(quality and quality.n_report)} texts); thresholds chosen on \
-`{fmt(quality and quality.tune_split)}` ({fmt(quality and quality.n_tune)} texts).
-
-| figure | value |
-| --- | --- |
-{table}
-
-## How to call it
-
-```sh
-emocompress predict BUNDLE "I can't believe how kind you are"
-emocompress predict BUNDLE --file texts.txt --json
-```
-
-```python
-from emocompress.models.ort import OrtClassifier   # numpy, onnxruntime, tokenizers only
-model = OrtClassifier("BUNDLE")
-probs = model.probs(["I can't believe how kind you are"])   # (n, {len(labels)}) sigmoid
-```
-
-Labels are the columns of `labels.json`; a label is predicted when its probability reaches
-the threshold in `thresholds.json` (strategy `{thresholds["strategy"]}`). Texts are cut at
-{json.dumps(_read_tokenizer_length(variant))} tokens.
-"""
-
-
-def _read_tokenizer_length(variant: Path) -> int | None:
-    try:
-        data = read_json_object(variant / TOKENIZER_FILE)
-    except UserError:
-        return None
-    return (data.get("truncation") or {}).get("max_length")
 
 
 def predict_texts(bundle: str | Path, texts: list[str], *, batch_size: int = 64) -> list[dict]:

@@ -134,6 +134,10 @@ class MlflowSpec(_Strict):
 class WandbSpec(_Strict):
     project: str = "emocompress"
     entity: str | None = None
+    mode: Literal["online", "offline"] | None = Field(
+        None, description="null: W&B's own choice (WANDB_MODE, else online)"
+    )
+    dir: str | None = Field(None, description="where W&B writes its files (null: WANDB_DIR or .)")
 
 
 class TrackingSpec(_Strict):

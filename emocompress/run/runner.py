@@ -184,6 +184,7 @@ def run_recipe(
     state.finished = now()
     state.gates_passed = result.gates_passed
     run_dir.save_state(state)
+    _write_model_cards(run_dir)
     _track(recipe, run_dir, reporter)
     return result
 
@@ -335,10 +336,17 @@ def _bench(recipe: Any, run_dir: RunDir, reporter: Reporter) -> None:
     run_bench(settings, run_dir, reporter)
 
 
+def _write_model_cards(run_dir: RunDir) -> None:
+    """README.md (a Hub model card) in every measured variant: docs/tracking.md."""
+    from emocompress.deploy.model_card import write_run_cards
+
+    write_run_cards(run_dir)
+
+
 def _track(recipe: Any, run_dir: RunDir, reporter: Reporter) -> None:
     tracking = getattr(recipe, "tracking", None)
     if not tracking:
         return
     from emocompress.run.tracking import log_run
 
-    log_run(tracking, run_dir, reporter)
+    log_run(tracking, run_dir, reporter, reference=recipe.reference)

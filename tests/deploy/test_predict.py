@@ -34,39 +34,17 @@ NO_TORCH = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory, tiny_classifier):
-    folder = tmp_path_factory.mktemp("bundle")
-    code = main(
-        [
-            "export",
-            str(tiny_classifier),
-            "--out",
-            str(folder / "bundle"),
-            "--run-dir",
-            str(folder / "run"),
-            "--max-length",
-            "32",
-            "--max-examples",
-            "48",
-            "--quiet",
-        ]
-    )
-    assert code == 0
-    return folder / "bundle"
-
-
 def test_bundle_holds_what_deployment_needs(bundle):
     names = {p.name for p in bundle.iterdir()}
-    expected = {"model.onnx", "tokenizer.json", "labels.json", "thresholds.json", "MODEL_CARD.md"}
+    expected = {"model.onnx", "tokenizer.json", "labels.json", "thresholds.json", "README.md"}
     assert expected <= names
     thresholds = json.loads((bundle / "thresholds.json").read_text())
     metrics = json.loads((bundle / "metrics.json").read_text())
     quality = metrics["quality"]
     assert thresholds["strategy"] == quality["selected_strategy"]
     assert thresholds["params"] == quality["strategies"][thresholds["strategy"]]["params"]
-    card = (bundle / "MODEL_CARD.md").read_text()
-    assert "`onnx`: export from teacher (fp32)" in card and "emocompress predict" in card
+    card = (bundle / "README.md").read_text()
+    assert "`onnx`: export from `teacher`" in card and "emocompress predict BUNDLE" in card
     assert metrics["parity"]["max_abs_logit_diff"] < 1e-4
 
 

@@ -13,12 +13,15 @@ from typing import Protocol
 
 from emocompress.cli.commands import (
     bench,
+    card,
     distil,
     export,
     inspect,
     merge,
     predict,
     prune,
+    pull,
+    push,
     quantize,
     report,
     run,
@@ -54,6 +57,9 @@ COMMANDS: Registry[Command] = Registry(
         report,
         tui,
         predict,
+        card,
+        push,
+        pull,
     ],
     name=lambda command: command.NAME,
 )

@@ -4,7 +4,7 @@ With MODEL (a PyTorch classifier directory, pkg:NAME or hub id) this runs a smal
 --run-dir: measure MODEL, export it (fp32, fused graph, parity against PyTorch on tune
 texts), optionally quantise it (int8 or fp16, macro-AUC drop against fp32 checked), then
 writes the bundle of the last variant to --out (model.onnx, tokenizer, labels, thresholds
-chosen on the tune split, MODEL_CARD.md). With MODEL an already measured ONNX variant, it
+chosen on the tune split, README.md model card). With MODEL an already measured ONNX variant, it
 only writes the bundle. With --recipe, it runs the export variants of that recipe.
 
 Examples:

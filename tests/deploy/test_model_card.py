@@ -1,0 +1,153 @@
+"""Model cards: Hub front matter with a model-index equal to metrics.json, and load snippets
+that really load the model."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from emocompress.artifacts.rundir import RunDir
+from emocompress.cli import main
+from emocompress.data.labels import GOEMOTIONS_LABELS
+from emocompress.deploy.model_card import (
+    GOEMOTIONS_HUB_ID,
+    card_facts,
+    card_json_summary,
+    dataset_entry,
+    model_card,
+)
+from emocompress.models.ort import OrtClassifier
+
+
+def _python_blocks(card: str) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", card, flags=re.S)
+
+
+def _index_values(card: str) -> dict[str, float]:
+    matter = card_json_summary(card)
+    (entry,) = matter["model-index"]
+    (result,) = entry["results"]
+    return {m["name"]: m["value"] for m in result["metrics"]}
+
+
+def test_bundle_card_model_index_equals_metrics_json(bundle):
+    card = (bundle / "README.md").read_text()
+    matter = card_json_summary(card)
+    assert matter["library_name"] == "onnx" and matter["pipeline_tag"] == "text-classification"
+    metrics = card_facts(bundle).metrics
+    quality = metrics.quality
+    values = _index_values(card)
+    assert values["macro AUC"] == pytest.approx(quality.auc.macro, abs=1e-6)
+    strategy = quality.selected_strategy
+    assert values[f"macro F1 ({strategy} thresholds)"] == pytest.approx(
+        quality.selected.macro.f1, abs=1e-6
+    )
+    dataset = matter["model-index"][0]["results"][0]["dataset"]
+    assert dataset["split"] == quality.report_split
+    assert f"chosen on `{quality.tune_split}`" in card
+
+
+def test_bundle_card_onnxruntime_snippet_gives_the_bundles_probabilities(bundle, monkeypatch):
+    (snippet,) = _python_blocks((bundle / "README.md").read_text())
+    monkeypatch.chdir(bundle)
+    scope: dict = {}
+    exec(snippet, scope)  # the card's own code, as a user would paste it
+    text = "I can't believe how kind you are"
+    expected = OrtClassifier(bundle).probs([text])
+    np.testing.assert_allclose(scope["probs"], expected, atol=1e-5)
+
+
+def test_every_variant_of_a_run_gets_a_card_whose_snippet_loads_it(tiny_run, monkeypatch):
+    import torch
+
+    teacher = RunDir(tiny_run).variant("teacher")
+    for variant in RunDir(tiny_run).variants():
+        assert (variant.path / "README.md").is_file()
+    card = (teacher.path / "README.md").read_text()
+    assert card_json_summary(card)["library_name"] == "transformers"
+    (snippet,) = _python_blocks(card)
+    scope: dict = {}
+    with torch.no_grad():
+        exec(snippet.replace("PATH_OR_REPO", str(teacher.path)), scope)
+    assert scope["probs"].shape == (1, 28) and torch.isfinite(scope["probs"]).all()
+
+
+def test_goemotions_runs_name_the_hub_dataset(tiny_run):
+    facts = card_facts(RunDir(tiny_run).variant("teacher").path)
+    assert dataset_entry(facts)["type"] == "emocompress-demo"
+    goemotions = dataclasses.replace(
+        facts, labels=list(GOEMOTIONS_LABELS), data_source="../shared/data/goemotions"
+    )
+    assert dataset_entry(goemotions) == {
+        "name": "GoEmotions",
+        "type": GOEMOTIONS_HUB_ID,
+        "split": facts.metrics.quality.report_split,
+    }
+
+
+def test_limits_name_rare_emotions_with_their_support(tiny_run):
+    card = model_card(RunDir(tiny_run).variant("student-1l").path)
+    metrics = RunDir(tiny_run).variant("student-1l").load_metrics()
+    rare = [
+        (label, s.support)
+        for label, s in metrics.quality.selected.per_label.items()
+        if s.support < 20
+    ]
+    assert rare, "the demo dev split has few positives per label"
+    label, support = rare[0]
+    assert f"{label} ({support})" in card
+
+
+def test_a_users_own_readme_is_never_replaced(bundle, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "b"
+    shutil.copytree(bundle, copy)
+    (copy / "README.md").write_text("my notes\n")
+    assert main(["card", str(copy)]) == 2
+    assert (copy / "README.md").read_text() == "my notes\n"
+    assert "not an emocompress model card" in capsys.readouterr().err
+
+
+def test_push_dry_run_lists_the_files_and_keeps_predictions_back(tiny_run, tmp_path, capsys):
+    import shutil
+
+    variant = tmp_path / "student"
+    shutil.copytree(RunDir(tiny_run).variant("student-1l").path, variant)
+    assert main(["push", str(variant), "me/student", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "README.md" in out and "model.safetensors" in out and "predictions" not in out
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"HF_HUB_OFFLINE": "1"}, "HF_HUB_OFFLINE is set: nothing was uploaded"),
+        (
+            {"HF_ENDPOINT": "http://127.0.0.1:9", "HF_TOKEN": "hf_" + "x" * 34},
+            "cannot push to the Hugging Face Hub repo me/student",
+        ),
+    ],
+)
+def test_push_offline_is_one_clear_line(bundle, tmp_path, env, message):
+    import shutil
+
+    copy = tmp_path / "b"
+    shutil.copytree(bundle, copy)
+    run_env = {**os.environ, **env}
+    run_env.pop("HF_HUB_OFFLINE", None) if "HF_HUB_OFFLINE" not in env else None
+    done = subprocess.run(
+        [sys.executable, "-m", "emocompress", "push", str(copy), "me/student"],
+        capture_output=True,
+        text=True,
+        env=run_env,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr
