@@ -29,6 +29,7 @@ from emocompress.measure.inference import predict_logits
 from emocompress.models.pooled import PooledClassifier
 from emocompress.ops.context import OpContext
 from emocompress.ops.distil.settings import DistilSettings
+from emocompress.ops.train import distributed
 from emocompress.ops.train.loop import (
     configure_threads,
     effective_seed,
@@ -63,17 +64,21 @@ def teacher_logits(
     if cache.is_file():
         ctx.reporter.log(f"{ctx.variant}: teacher logits from cache {cache.name}")
         return np.load(cache, allow_pickle=False)
-    logits = predict_logits(
-        teacher,
-        tokenizer,
-        texts,
-        batch_size=ctx.eval_batch_size,
-        max_length=ctx.max_length,
-        reporter=ctx.reporter,
-        description="teacher pass (cached for all students)",
+    logits = distributed.sharded_rows(
+        lambda rows: predict_logits(
+            teacher,
+            tokenizer,
+            [texts[i] for i in rows],
+            batch_size=ctx.eval_batch_size,
+            max_length=ctx.max_length,
+            reporter=ctx.reporter,
+            description="teacher pass (cached for all students)",
+        ),
+        len(texts),
     )
-    with atomic_path(cache) as tmp, open(tmp, "wb") as handle:
-        np.save(handle, logits, allow_pickle=False)
+    if distributed.is_main_process():  # the others wait at the step's barrier
+        with atomic_path(cache) as tmp, open(tmp, "wb") as handle:
+            np.save(handle, logits, allow_pickle=False)
     return logits
 
 

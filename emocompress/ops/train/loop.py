@@ -109,8 +109,15 @@ def tune_scores(
 ) -> tuple[float, float]:
     """Macro AUC and mean BCE on the tune split, from one prediction pass."""
     tune = ctx.dataset.split("tune")
-    logits = predict_logits(
-        model, tokenizer, tune.texts, batch_size=ctx.eval_batch_size, max_length=ctx.max_length
+    logits = distributed.sharded_rows(
+        lambda rows: predict_logits(
+            model,
+            tokenizer,
+            [tune.texts[i] for i in rows],
+            batch_size=ctx.eval_batch_size,
+            max_length=ctx.max_length,
+        ),
+        len(tune.texts),
     )
     macro = auc_scores(sigmoid(logits), tune.labels, tune.label_names)["macro"]
     x, y = logits.astype(np.float64), tune.labels.astype(np.float64)
@@ -134,8 +141,8 @@ def train(
     lengths = encoded.lengths
     rng = np.random.default_rng(effective_seed(ctx, settings))
     acc = distributed.accelerator()
-    processes = acc.num_processes if acc is not None else 1
-    batches_per_epoch = max(1, math.ceil(len(encoded) / settings.batch_size) // processes)
+    # every process sees every batch and trains on its share of it: the same steps as one process
+    batches_per_epoch = max(1, math.ceil(len(encoded) / settings.batch_size))
     total_batches = math.ceil(batches_per_epoch * settings.epochs)
     total_steps = math.ceil(total_batches / settings.grad_accum)
     if settings.max_steps:
@@ -189,17 +196,22 @@ def train(
     with reporter.task(f"training {ctx.variant}", total=total_batches) as task:
         stop = False
         while batch_number < total_batches and not stop:
-            for indices in distributed.shard(training_batches(lengths, settings.batch_size, rng)):
+            for whole in training_batches(lengths, settings.batch_size, rng):
                 reporter.check_cancelled()
+                if len(whole) < distributed.process_count():
+                    continue  # a tail batch smaller than the process count: no share for some
+                indices = distributed.local_share(whole)
                 batch = {k: v.to(ctx.device) for k, v in collate(encoded, indices).items()}
                 loss, parts = loss_fn(trained, batch, indices)
+                weight = distributed.loss_weight(len(indices), len(whole))
                 if acc is not None:
-                    acc.backward(loss / settings.grad_accum)
+                    acc.backward(loss * weight / settings.grad_accum)
                 else:
                     (loss / settings.grad_accum).backward()
-                running.append(float(loss.detach()))
+                running.append(distributed.all_mean(float(loss.detach()) * weight))
                 batch_number += 1
                 if batch_number % settings.grad_accum == 0 or batch_number == total_batches:
+                    distributed.average_gradients(extra_parameters or [])
                     params = [p for g in optimizer.param_groups for p in g["params"]]
                     torch.nn.utils.clip_grad_norm_(params, settings.max_grad_norm)
                     optimizer.step()
@@ -209,7 +221,7 @@ def train(
                     history.steps.append(
                         {
                             "step": step,
-                            "loss": round(float(loss.detach()), 6),
+                            "loss": round(running[-1], 6),
                             "lr": scheduler.get_last_lr()[0],
                             **{k: round(v, 6) for k, v in parts.items()},
                         }
