@@ -25,6 +25,22 @@ class Settings(BaseModel):
 
 
 @dataclass(frozen=True)
+class MemoryInputs:
+    """What a step's peak memory depends on, from the dry run's plan (bytes, fp32)."""
+
+    parent_weights: int  # the (first) parent's weights; the model reference's for the teacher
+    weights: int  # the variant's own weights
+    training: int  # AdamW training of the variant: 4x weights + activations kept for backward
+    inference: int  # weights + the largest layer's activations
+    settings: Any
+
+
+def inference_peak(sizes: MemoryInputs) -> int:
+    """Load the parent and hold the result: the default for an operation that does not train."""
+    return max(sizes.inference, sizes.parent_weights)
+
+
+@dataclass(frozen=True)
 class Operation:
     name: str
     help: str
@@ -41,3 +57,6 @@ class Operation:
     metrics_sections: tuple[str, ...] = ()
     # implied_gates(settings) -> gate bounds the variant must meet unless the recipe sets them
     implied_gates: Callable[[Any], dict[str, float]] | None = None
+    # peak_memory(sizes) -> bytes the step needs above the process's baseline, for the dry
+    # run's estimate (each model fitted to measured peaks: bench/scale-roberta-large.md)
+    peak_memory: Callable[[MemoryInputs], int] = inference_peak

@@ -2,19 +2,28 @@
 
 Each variant's architecture is planned from its parent's config (each operation's ``plan``
 hook) and built on PyTorch's meta device, so a 355M-parameter teacher costs no memory.
-Memory figures are estimates (documented below), not measurements.
+Memory figures are estimates (documented below), not measurements: each step's peak is its
+operation's ``peak_memory`` model (fitted to measured peaks, bench/scale-roberta-large.md)
+plus the process's own baseline, and training time is the step count times an estimate of
+one step from its FLOPs and this machine's measured matrix-multiply rate. A step that would
+not fit this machine's memory, or would train for more than an hour, is said up front.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from emocompress.errors import UserError
 from emocompress.models.reference import config_of_reference
 
 FP32 = 4
+RUNTIME_BYTES = 400_000_000  # Python, torch and transformers loaded, before any model
+# a training step reaches about half the machine's plain matmul rate (fitted on RoBERTa-Large)
+TRAINING_EFFICIENCY = 0.5
+LONG_TRAINING_SECONDS = 3600
 
 
 def build_on_meta(config: dict[str, Any], num_labels: int):
@@ -73,6 +82,9 @@ class PlannedVariant:
     parent: str
     batch: int
     estimate: Estimate
+    peak_memory_bytes: int = 0
+    train_steps: int | None = None
+    train_seconds: float | None = None
 
 
 def estimate(model, config: dict[str, Any], *, batch: int, seq: int) -> Estimate:
@@ -110,12 +122,15 @@ def estimate(model, config: dict[str, Any], *, batch: int, seq: int) -> Estimate
 
 
 def plan_recipe(recipe: Any) -> list[PlannedVariant]:
+    from emocompress.ops.base import MemoryInputs
     from emocompress.ops.registry import get_operation
 
     configs: dict[str, dict[str, Any]] = {}
+    estimates: dict[str, Estimate] = {}
     label_count = None
     rows = []
     batch = max(getattr(recipe.evaluation, "batch_size", 32), 1)
+    train_examples = _train_examples(recipe)
     for step in recipe.steps():
         operation = get_operation(step.op)
         parents = list(getattr(step, "parents", None) or ([step.parent] if step.parent else []))
@@ -127,16 +142,113 @@ def plan_recipe(recipe: Any) -> list[PlannedVariant]:
         label_count = label_count or _label_count(recipe, config)
         model = build_on_meta(config, label_count)
         train_batch = getattr(step.settings, "batch_size", batch)
+        sizes = estimate(model, config, batch=train_batch, seq=recipe.data.max_length)
+        estimates[step.name] = sizes
+        parent_weights = estimates[parents[0]].bytes_fp32 if parents else sizes.bytes_fp32
+        peak = operation.peak_memory(
+            MemoryInputs(
+                parent_weights=parent_weights,
+                weights=sizes.bytes_fp32,
+                training=sizes.training_memory_bytes,
+                inference=sizes.inference_memory_bytes,
+                settings=step.settings,
+            )
+        )
+        steps = _training_steps(step.settings, train_examples, operation.name)
         rows.append(
             PlannedVariant(
                 variant=step.name,
                 op=step.op,
                 parent=str(parents[0] if parents else step.source),
                 batch=train_batch,
-                estimate=estimate(model, config, batch=train_batch, seq=recipe.data.max_length),
+                estimate=sizes,
+                peak_memory_bytes=RUNTIME_BYTES + peak,
+                train_steps=steps,
+                train_seconds=None
+                if steps is None
+                else steps
+                * step_seconds(sizes, train_batch, recipe.data.max_length, recipe.threads),
             )
         )
     return rows
+
+
+def _train_examples(recipe: Any) -> int | None:
+    """Examples in the training split, when the data can be read here; else None."""
+    try:
+        from emocompress.run.runner import data_context
+
+        return len(data_context(recipe).split("train").texts)
+    except UserError:
+        return None
+
+
+def _training_steps(settings: Any, examples: int | None, op: str) -> int | None:
+    """Optimiser steps the step will take (None: it does not train, or the data is unknown)."""
+    import math
+
+    trains = op in ("finetune", "distil") or (
+        op == "prune" and getattr(getattr(settings, "recovery", None), "mode", "none") != "none"
+    )
+    if not trains or examples is None:
+        return None
+    schedule = settings.recovery if op == "prune" else settings
+    batches = math.ceil(math.ceil(examples / schedule.batch_size) * schedule.epochs)
+    steps = math.ceil(batches / max(1, getattr(schedule, "grad_accum", 1)))
+    max_steps = getattr(schedule, "max_steps", None)
+    return min(steps, max_steps) if max_steps else steps
+
+
+def step_seconds(sizes: Estimate, batch: int, seq: int, threads: int | None) -> float:
+    """One training step: forward and backward, 6 FLOPs per parameter and token, at most
+    ``batch * seq`` tokens (batches are padded to their longest text, not to ``seq``)."""
+    flops = 6 * sizes.without_embeddings * batch * seq
+    return flops / (TRAINING_EFFICIENCY * matmul_flops_per_second(threads))
+
+
+@cache
+def matmul_flops_per_second(threads: int | None) -> float:
+    """This machine's fp32 matrix-multiply rate at ``threads``, measured for 0.1 s."""
+    import time
+
+    import torch
+
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        a, b = torch.randn(512, 512), torch.randn(512, 512)
+        a @ b
+        count, started = 0, time.perf_counter()
+        while time.perf_counter() - started < 0.1:
+            a @ b
+            count += 1
+        return 2 * 512**3 * count / (time.perf_counter() - started)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def machine_memory_bytes() -> int:
+    import psutil
+
+    return int(psutil.virtual_memory().total)
+
+
+def warnings_for(rows: list[PlannedVariant], memory: int) -> list[str]:
+    """What will not fit, or take long, on this machine: said before any work."""
+    lines = []
+    for row in rows:
+        if row.peak_memory_bytes > memory:
+            lines.append(
+                f"warning: {row.variant} needs about {row.peak_memory_bytes / 1e9:.1f} GB at its "
+                f"peak, more than this machine's {memory / 1e9:.1f} GB: it would run out of memory"
+            )
+        if row.train_seconds is not None and row.train_seconds > LONG_TRAINING_SECONDS:
+            lines.append(
+                f"note: {row.variant} trains for about {row.train_seconds / 3600:.1f} h on this "
+                f"machine ({row.train_steps:,} steps of about {row.train_seconds / row.train_steps:.1f} s)"
+            )
+    return lines
 
 
 def _label_count(recipe: Any, config: dict[str, Any]) -> int:
@@ -174,7 +286,8 @@ def dry_run(recipe_path: str, overrides: Sequence[str] = ()) -> int:
         "params w/o emb",
         "MB fp32",
         "infer MB (est.)",
-        "train MB (est.)",
+        "peak MB (est.)",
+        "train (est.)",
     ):
         table.add_column(header, justify="left" if header in {"variant", "op", "from"} else "right")
     for row in rows:
@@ -189,12 +302,25 @@ def dry_run(recipe_path: str, overrides: Sequence[str] = ()) -> int:
             f"{sizes.without_embeddings:,}",
             f"{sizes.bytes_fp32 / 1e6:,.0f}",
             f"{sizes.inference_memory_bytes / 1e6:,.0f}",
-            f"{sizes.training_memory_bytes / 1e6:,.0f}",
+            f"{row.peak_memory_bytes / 1e6:,.0f}",
+            _duration(row.train_seconds),
         )
     console = Console(width=max(Console().width, 130))
     console.print(table)
     console.print(
-        f"memory estimates: batch {rows[0].batch if rows else '-'} x {recipe.data.max_length} tokens, fp32;"
-        " training assumes AdamW. The recipe is valid."
+        f"estimates: batch {rows[0].batch if rows else '-'} x {recipe.data.max_length} tokens, fp32;"
+        " peak: the step's process (AdamW for training), measured models in docs/recipes.md;"
+        " train: optimiser steps x one step's FLOPs at this machine's measured rate."
     )
+    for line in warnings_for(rows, machine_memory_bytes()):
+        console.print(line, markup=False, highlight=False)
+    console.print("The recipe is valid.")
     return 0
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from emocompress.ops.base import Operation
+from emocompress.ops.base import MemoryInputs, Operation
 from emocompress.ops.distil.settings import DistilSettings
 
 if TYPE_CHECKING:
@@ -40,6 +40,16 @@ def plan_distil(parent: dict[str, Any], settings: DistilSettings) -> dict[str, A
     return child
 
 
+def distil_peak(sizes: MemoryInputs) -> int:
+    """The teacher is held while the student is built from it, and through training when a
+    hidden-state or attention loss needs its outputs; else it is freed before training."""
+    settings = sizes.settings
+    keeps_teacher = settings.hidden_weight > 0 or settings.attention_weight > 0
+    if keeps_teacher:
+        return sizes.parent_weights + sizes.training
+    return max(sizes.parent_weights + sizes.weights, sizes.training)
+
+
 OPERATIONS = [
     Operation(
         "distil",
@@ -48,5 +58,6 @@ OPERATIONS = [
         run_distil,
         metrics_sections=("training",),
         plan=plan_distil,
+        peak_memory=distil_peak,
     )
 ]

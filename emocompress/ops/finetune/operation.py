@@ -40,6 +40,7 @@ OPERATIONS = [
         run_finetune,
         metrics_sections=("training",),
         plan=plan_finetune,
+        peak_memory=lambda sizes: sizes.training,
     ),
     Operation("evaluate", "measure a model as it is", EvaluateSettings, run_evaluate),
 ]

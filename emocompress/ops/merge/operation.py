@@ -190,5 +190,7 @@ OPERATIONS = [
         MergeSettings,
         run_merge,
         metrics_sections=("merge",),
+        # streamed tensor by tensor: about one checkpoint's worth, however many are merged
+        peak_memory=lambda sizes: sizes.weights,
     )
 ]

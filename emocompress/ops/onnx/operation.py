@@ -147,6 +147,9 @@ OPERATIONS = [
         run_export,
         produces="onnx",
         metrics_sections=("parity",),
+        # the model, the traced graph, its proto copies and ORT's optimiser each hold the
+        # weights: 9.5x measured on RoBERTa-Large (bench/scale-roberta-large.md)
+        peak_memory=lambda sizes: int(9.5 * sizes.parent_weights),
     ),
     Operation(
         "quantize",
@@ -156,5 +159,7 @@ OPERATIONS = [
         produces="onnx",
         metrics_sections=("parity", "quantization"),
         implied_gates=quantize_gates,
+        # the fp32 graph, the quantiser's working copy and the result (3x measured)
+        peak_memory=lambda sizes: 3 * sizes.parent_weights,
     ),
 ]

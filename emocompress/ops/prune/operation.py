@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
-from emocompress.ops.base import Operation, Settings
+from emocompress.ops.base import MemoryInputs, Operation, Settings
 from emocompress.ops.train.settings import TrainSettings
 
 if TYPE_CHECKING:
@@ -103,6 +103,20 @@ def plan_prune(parent: dict[str, Any], settings: PruneSettings) -> dict[str, Any
     return planned_config(parent, settings)
 
 
+def prune_peak(sizes: MemoryInputs) -> int:
+    """Structured pruning holds the parent twice (torch-pruning's dependency graph traces a
+    copy) and the result; dropping layers, sparsity and vocabulary work on the one copy.
+    Recovery training adds the pruned model's training (and the parent, for distillation)."""
+    settings = sizes.settings
+    structured = settings.heads > 0 or settings.ffn > 0 or settings.hidden > 0
+    peak = 2 * sizes.parent_weights + sizes.weights if structured else sizes.parent_weights
+    recovery = settings.recovery
+    if recovery.mode != "none":
+        teacher = sizes.parent_weights if recovery.mode == "distil" else 0
+        peak = max(peak, teacher + sizes.training)
+    return peak
+
+
 OPERATIONS = [
     Operation(
         "prune",
@@ -111,5 +125,6 @@ OPERATIONS = [
         run_prune,
         plan=plan_prune,
         metrics_sections=("training",),
+        peak_memory=prune_peak,
     )
 ]
