@@ -20,3 +20,19 @@ class UserError(Exception):
         if expected:
             parts.append(f"(expected {expected})")
         super().__init__(" ".join(parts))
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM (or SIGINT) while a command works: the run is marked "interrupted", resumable.
+
+    A KeyboardInterrupt, so everything that cleans up on Ctrl-C cleans up on SIGTERM too.
+    """
+
+    def __init__(self, signal_number: int, name: str) -> None:
+        super().__init__(name)
+        self.signal_number = signal_number
+        self.name = name
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signal_number

@@ -12,7 +12,9 @@ from typing import Any
 from emocompress import __version__
 from emocompress.artifacts.schema import (
     CACHE_DIR,
+    CRASH_LOG,
     GATES_XML_FILE,
+    LOCK_FILE,
     ONNX_FILE,
     PREDICTIONS_DIR,
     RECIPE_FILE,
@@ -152,6 +154,16 @@ class RunDir:
     @property
     def gates_json_file(self) -> Path:
         return self.root / GatesFile.FILE
+
+    @property
+    def lock_file(self) -> Path:
+        """run.lock: the OS lock of the process writing the run (emocompress.artifacts.lock)."""
+        return self.root / LOCK_FILE
+
+    @property
+    def crash_log(self) -> Path:
+        """crash.log: tracebacks of unexpected crashes of commands writing this run."""
+        return self.root / CRASH_LOG
 
     @property
     def bench_file(self) -> Path:

@@ -35,6 +35,10 @@ GATES_XML_FILE = "gates.xml"
 VARIANTS_DIR = "variants"
 CACHE_DIR = "cache"
 PREDICTIONS_DIR = "predictions"
+# held (an OS file lock) by the process writing the run; holds that process's pid and host
+LOCK_FILE = "run.lock"
+# unexpected crashes append their traceback here (the one-line message names it)
+CRASH_LOG = "crash.log"
 # files of a model directory that the run directory's readers also look for
 ONNX_FILE = "model.onnx"
 CONFIG_FILE = "config.json"

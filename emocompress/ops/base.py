@@ -41,3 +41,5 @@ class Operation:
     metrics_sections: tuple[str, ...] = ()
     # implied_gates(settings) -> gate bounds the variant must meet unless the recipe sets them
     implied_gates: Callable[[Any], dict[str, float]] | None = None
+    # the parent formats it can start from (checked by --dry-run and before it runs)
+    accepts: tuple[Literal["pytorch", "onnx"], ...] = ("pytorch",)

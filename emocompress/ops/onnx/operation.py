@@ -154,6 +154,7 @@ OPERATIONS = [
         QuantizeSettings,
         run_quantize,
         produces="onnx",
+        accepts=("onnx",),
         metrics_sections=("parity", "quantization"),
         implied_gates=quantize_gates,
     ),
