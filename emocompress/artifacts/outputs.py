@@ -77,15 +77,15 @@ def check_output(
         return target
     if directory and not target.is_dir():
         raise UserError(
-            f"{target}: exists and is not a directory", expected=f"a directory for the {what}"
+            f"{target}: exists and is not a directory", expected=f"a directory (the {what})"
         )
     if not directory and target.is_dir():
-        raise UserError(f"{target}: is a directory", expected=f"a file name for the {what}")
+        raise UserError(f"{target}: is a directory", expected=f"a file name (the {what})")
     if overwrite or (is_own is not None and is_own(target)):
         return target
-    kind = "is not empty" if target.is_dir() else "exists"
+    kind = "exists and is not empty" if target.is_dir() else "exists"
     raise UserError(
-        f"{target}: {kind} and is not a previous {what}; refusing to replace it",
+        f"{target}: {kind}, and is not a previous {what}; refusing to replace it",
         expected=OVERWRITE_HINT,
     )
 

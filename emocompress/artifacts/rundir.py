@@ -215,6 +215,19 @@ class RunDir:
         return (path / RunFile.FILE).is_file() or (path / VARIANTS_DIR).is_dir()
 
 
+def model_format(path: str | os.PathLike[str]) -> str:
+    """The format of a model: "onnx" (model.onnx, or a .onnx file) or "pytorch"."""
+    path = Path(path)
+    if path.is_file():
+        return "onnx" if path.suffix == ".onnx" else "pytorch"
+    return "onnx" if VariantDir(path).is_onnx else "pytorch"
+
+
+def a_format(kind: str) -> str:
+    """ "an ONNX" / "a PyTorch": a model format inside a sentence."""
+    return {"onnx": "an ONNX", "pytorch": "a PyTorch"}.get(kind, f"a {kind}")
+
+
 def environment() -> dict[str, Any]:
     """Versions and hardware, recorded in run.json and in bench results."""
     import importlib.metadata as metadata

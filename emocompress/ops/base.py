@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 class Settings(BaseModel):
     """Base class for operation settings: unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid")
+    # inf and NaN are never a setting (lr: inf would train to NaN weights)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 @dataclass(frozen=True)

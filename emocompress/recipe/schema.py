@@ -42,7 +42,7 @@ Name = Annotated[str, AfterValidator(_check_name)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------------------- the schema
@@ -70,7 +70,9 @@ class DataSpec(_Strict):
         default_factory=CarveSpec, description="split thresholds are chosen on, or a carve-out"
     )
     report: str = Field("dev", description="split every figure is reported on")
-    max_length: int = Field(128, ge=8, description="tokens per text (longer texts are cut)")
+    max_length: int = Field(
+        128, ge=8, le=65536, description="tokens per text (longer texts are cut)"
+    )
     max_examples: MaxExamples = Field(default_factory=MaxExamples)
 
     @property

@@ -176,6 +176,8 @@ def check_run_output(
     from emocompress.models.reference import is_local
 
     local = [ref for ref in (recipe.teacher.model, str(recipe.data.source)) if is_local(ref)]
+    if fresh:  # its own message: --fresh deletes, so only a run directory qualifies
+        check_fresh(run_dir.root)
     check_output(
         run_dir.root,
         what="run directory",
@@ -183,8 +185,6 @@ def check_run_output(
         overwrite=overwrite,
         is_own=RunDir.is_run_dir,
     )
-    if fresh:
-        check_fresh(run_dir.root)
 
 
 @contextlib.contextmanager

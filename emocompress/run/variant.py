@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from emocompress.artifacts.atomic import atomic_dir
-from emocompress.artifacts.rundir import RunDir, VariantDir
+from emocompress.artifacts.rundir import RunDir, VariantDir, a_format, model_format
 from emocompress.artifacts.schema import Lineage, Metrics
 from emocompress.data.context import DataContext
 from emocompress.errors import UserError
@@ -114,22 +114,14 @@ def check_model_files(path: Path) -> None:
     list_tensors(path)
 
 
-def model_format(path: Path) -> str:
-    """The format of a model: onnx (model.onnx, or a .onnx file) or pytorch."""
-    path = Path(path)
-    if path.is_file():
-        return "onnx" if path.suffix == ".onnx" else "pytorch"
-    return "onnx" if VariantDir(path).is_onnx else "pytorch"
-
-
 def check_parent_formats(operation: Operation, parents: Sequence[Parent]) -> None:
     """Refuse (exit 2) a parent the operation cannot start from, e.g. prune of an ONNX model."""
     for parent in parents:
         found = model_format(parent.path)
         if found not in operation.accepts:
             raise UserError(
-                f"{parent.label}: is a {found} model; {operation.name} cannot start from it",
-                expected=f"a {' or '.join(operation.accepts)} parent",
+                f"{parent.label}: is {a_format(found)} model; {operation.name} cannot start from it",
+                expected=f"{' or '.join(map(a_format, operation.accepts))} parent",
             )
 
 
