@@ -90,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def handle_error(exc: BaseException, args: argparse.Namespace | None, argv: list[str]) -> int:
     """Show ``exc`` the one way (module docstring) and return the exit code."""
     if isinstance(exc, SystemExit):
+        if exc.code == 1 and _stdout_is_devnull():
+            return BROKEN_PIPE_EXIT  # rich's own broken-pipe exit: the same code as ours
         raise exc
     if isinstance(exc, BrokenPipeError):
         _silence_stdout()
@@ -140,6 +142,15 @@ def _say(message: str, *, label: str = "error: ") -> None:
         console.print(Text(label, style="bold red") + Text(message) if label else Text(message))
     except (BrokenPipeError, OSError):
         pass  # stderr is gone too: the exit code still says it
+
+
+def _stdout_is_devnull() -> bool:
+    """Whether stdout was pointed at /dev/null (what rich does on a broken pipe)."""
+    try:
+        mine, null = os.fstat(sys.stdout.fileno()), os.stat(os.devnull)
+    except (OSError, ValueError):
+        return False
+    return (mine.st_dev, mine.st_ino) == (null.st_dev, null.st_ino)
 
 
 def _silence_stdout() -> None:
