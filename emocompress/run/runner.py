@@ -31,7 +31,7 @@ from emocompress.errors import Interrupted, UserError
 from emocompress.format import fmt
 from emocompress.ops.registry import get_operation
 from emocompress.ops.train import distributed
-from emocompress.progress import Reporter
+from emocompress.progress import Cancelled, Reporter
 from emocompress.run.variant import Parent, StepOptions, make_variant, operation_context
 
 
@@ -160,7 +160,21 @@ def run_recipe(
     with hold_lock(run_dir.lock_file, on_stale=stale), _signals_interrupt():
         remember_run_dir(run_dir.root)
         state = _start_run(recipe, run_dir, resume=resume, fresh=fresh)
-        return _run_recipe(recipe, run_dir, state, reporter, ops, variants)
+        try:
+            return _run_recipe(recipe, run_dir, state, reporter, ops, variants)
+        except BaseException as exc:
+            # Ctrl-C and SIGTERM leave a resumable run; a cancel from the TUI a cancelled
+            # one (resumable too); anything else a failed one
+            state.status = (
+                "interrupted"
+                if isinstance(exc, KeyboardInterrupt)
+                else "cancelled"
+                if isinstance(exc, Cancelled)
+                else "failed"
+            )
+            with contextlib.suppress(OSError):  # a full disk must not hide the first error
+                run_dir.save_state(state)
+            raise
 
 
 def check_run_output(
@@ -222,33 +236,26 @@ def _run_recipe(
     steps = select_steps(recipe.steps(), ops, variants)
     result = RunResult(run_dir)
     hashes: dict[str, str] = {}
-    try:
-        for step in steps:
-            digest = step_hash(step, hashes, recipe)
-            hashes[step.name] = digest
-            recorded = state.steps.get(step.name)
-            if recorded is not None and recorded.hash == digest and _finished(run_dir, step):
-                reporter.log(f"{step.name}: finished earlier with the same inputs, skipped")
-                result.skipped.append(step.name)
-                continue
-            reporter.check_cancelled()
-            if not main:
-                _run_step_helper_process(step, run_dir, data, options)
-                distributed.wait_for_everyone()
-                continue
-            seconds = _run_step(step, run_dir, data, options, reporter)
-            state.steps[step.name] = StepRecord(
-                op=step.op, hash=digest, seconds=round(seconds, 2), finished=now()
-            )
-            run_dir.save_state(state)
+    for step in steps:
+        digest = step_hash(step, hashes, recipe)
+        hashes[step.name] = digest
+        recorded = state.steps.get(step.name)
+        if recorded is not None and recorded.hash == digest and _finished(run_dir, step):
+            reporter.log(f"{step.name}: finished earlier with the same inputs, skipped")
+            result.skipped.append(step.name)
+            continue
+        reporter.check_cancelled()
+        if not main:
+            _run_step_helper_process(step, run_dir, data, options)
             distributed.wait_for_everyone()
-            result.ran.append(step.name)
-    except BaseException as exc:
-        if main:
-            state.status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-            with contextlib.suppress(OSError):  # a full disk must not hide the first error
-                run_dir.save_state(state)
-        raise
+            continue
+        seconds = _run_step(step, run_dir, data, options, reporter)
+        state.steps[step.name] = StepRecord(
+            op=step.op, hash=digest, seconds=round(seconds, 2), finished=now()
+        )
+        run_dir.save_state(state)
+        distributed.wait_for_everyone()
+        result.ran.append(step.name)
     if not main:
         return result
     if recipe.bench is not None:

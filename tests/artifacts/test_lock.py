@@ -35,9 +35,9 @@ def test_a_second_writer_is_refused_with_the_holders_pid_and_host(tmp_path):
     lock = tmp_path / "run" / "run.lock"
     process = _holder_process(lock)
     try:
-        with pytest.raises(UserError, match=f"being written by pid {process.pid} on "):
-            with hold_lock(lock):
-                pass
+        refused = pytest.raises(UserError, match=f"being written by pid {process.pid} on ")
+        with refused, hold_lock(lock):
+            pass
     finally:
         process.kill()
         process.wait()

@@ -7,6 +7,7 @@ import errno
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -81,7 +82,7 @@ def test_a_crash_without_a_run_directory_goes_to_a_temporary_file(capsys):
     assert handle_error(_raise(KeyError("k")), None, []) == CRASH_EXIT
     err = capsys.readouterr().err
     path = err.split("traceback in ")[1].split(";")[0]
-    assert "KeyError" in open(path, encoding="utf-8").read()
+    assert "KeyError" in Path(path).read_text(encoding="utf-8")
     os.unlink(path)
 
 
