@@ -76,7 +76,11 @@ def run(args: argparse.Namespace) -> int:
     from emocompress.progress import Reporter
 
     settings = _settings(args)
+    from emocompress.run.variant import check_model_files
+
     targets = find_targets(args.paths)
+    for target in targets:  # a truncated or pickled checkpoint: one line now, not a child's crash
+        check_model_files(target.path)
     facts = _recipe_facts(targets)
     baseline = choose_baseline(targets, args.baseline, facts.get("reference"))
     sample = _texts(args, facts, settings.texts)
