@@ -261,14 +261,7 @@ def predict_texts(bundle: str | Path, texts: list[str], *, batch_size: int = 64)
     if not (bundle / THRESHOLDS_FILE).is_file():
         raise UserError(f"{bundle}: no {THRESHOLDS_FILE}", expected="a bundle (emocompress export)")
     verify_bundle(bundle)
-    try:
-        model = OrtClassifier(bundle)
-    except UserError:
-        raise
-    except Exception as exc:  # tokenizers raises its own exception for a malformed file
-        raise UserError(
-            f"{bundle / TOKENIZER_FILE}: cannot be read as a tokenizer ({_first_line(exc)})"
-        ) from exc
+    model = OrtClassifier(bundle)
     _check_output_width(model, bundle)
     try:
         probs = model.probs(texts, batch_size=batch_size)
