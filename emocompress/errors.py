@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from typing import Any
+
 
 class UserError(Exception):
     """Bad input: a file, a recipe key, a model reference, a label set.
@@ -36,3 +42,22 @@ class Interrupted(KeyboardInterrupt):
     @property
     def exit_code(self) -> int:
         return 128 + self.signal_number
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises :class:`Interrupted` in the main thread for the block, so a killed
+    command cleans up (temporary folders, run.json "interrupted") as Ctrl-C does. Elsewhere
+    than the main thread signals cannot be handled; the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(number: int, _frame: Any) -> None:
+        raise Interrupted(number, signal.Signals(number).name)
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -102,3 +102,23 @@ def check_fresh(target: str | os.PathLike[str]) -> None:
             f"{target}: --fresh deletes only a run directory, and this is not one",
             expected="a run directory (run.json or variants/), or another --out",
         )
+
+
+def made_by(operation: str) -> Callable[[Path], bool]:
+    """``is_own`` for a variant directory a direct command writes: one that ``operation``
+    made (its emocompress.json says so) and that is not a variant of a run directory."""
+    from emocompress.artifacts.rundir import RunDir, VariantDir
+
+    def own(path: Path) -> bool:
+        variant = VariantDir(path)
+        in_run = path.parent.name == RunDir(path.parent.parent).variants_root.name and (
+            RunDir.is_run_dir(path.parent.parent)
+        )
+        if in_run or not variant.has_lineage():
+            return False
+        try:
+            return variant.load_lineage().operation == operation
+        except UserError:
+            return False  # an unreadable lineage is no proof of ownership
+
+    return own

@@ -81,8 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 0
+    from emocompress.errors import sigterm_interrupts
+
     try:
-        return int(args._run(args) or 0)
+        with sigterm_interrupts():  # every command cleans up on SIGTERM as on Ctrl-C
+            return int(args._run(args) or 0)
     except BaseException as exc:  # noqa: BLE001 - this is the one place errors are shown
         return handle_error(exc, args, list(sys.argv if argv is None else argv))
 

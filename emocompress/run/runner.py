@@ -15,10 +15,8 @@ import contextlib
 import hashlib
 import json
 import shutil
-import signal
-import threading
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ from emocompress.artifacts.atomic import write_text
 from emocompress.artifacts.rundir import RunDir, environment, now
 from emocompress.artifacts.schema import Environment, GateOutcome, GatesFile, RunFile, StepRecord
 from emocompress.data.context import DataContext
-from emocompress.errors import Interrupted, UserError
+from emocompress.errors import UserError, sigterm_interrupts
 from emocompress.format import fmt
 from emocompress.ops.registry import get_operation
 from emocompress.ops.train import distributed
@@ -157,7 +155,7 @@ def run_recipe(
     def stale(previous: Any) -> None:
         reporter.log(f"took over the lock of {previous.describe()}, which is gone")
 
-    with hold_lock(run_dir.lock_file, on_stale=stale), _signals_interrupt():
+    with hold_lock(run_dir.lock_file, on_stale=stale), sigterm_interrupts():
         remember_run_dir(run_dir.root)
         state = _start_run(recipe, run_dir, resume=resume, fresh=fresh)
         try:
@@ -199,24 +197,6 @@ def check_run_output(
         overwrite=overwrite,
         is_own=RunDir.is_run_dir,
     )
-
-
-@contextlib.contextmanager
-def _signals_interrupt() -> Iterator[None]:
-    """SIGTERM raises :class:`Interrupted` (a KeyboardInterrupt) in the main thread, so a
-    killed run cleans up and records "interrupted" like Ctrl-C does."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(number: int, _frame: Any) -> None:
-        raise Interrupted(number, signal.Signals(number).name)
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _run_recipe(

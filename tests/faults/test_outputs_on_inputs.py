@@ -98,17 +98,16 @@ def test_prune_into_a_foreign_folder_or_into_its_input(tiny_classifier, foreign,
 
 
 def test_run_fresh_deletes_only_a_run_directory(tmp_path, tiny_classifier, foreign, capsys):
-    recipe = write_tiny_recipe(tmp_path, tiny_classifier)
+    recipe = str(write_tiny_recipe(tmp_path, tiny_classifier))
     before = tree(foreign)
-    refused(
-        ["run", str(recipe), "--out", str(foreign), "--fresh"],
-        capsys,
-        "--fresh deletes only a run directory",
-    )
-    refused(["run", str(recipe), "--out", str(foreign)], capsys, "not a previous run directory")
-    refused(
-        ["run", str(recipe), "--out", str(tmp_path)], capsys, "holds the input"
-    )  # the recipe is there
+    for argv, words in (
+        (["run", recipe, "--out", str(foreign), "--fresh"], "--fresh deletes only a run directory"),
+        (["run", recipe, "--out", str(foreign)], "not a previous run directory"),
+        (["run", recipe, "--out", str(tmp_path)], "holds the input"),  # the recipe is there
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and words in err and err.count("\n") == 1, err
     assert tree(foreign) == before
 
 
@@ -145,3 +144,31 @@ def test_eval_into_its_model_and_report_over_a_run_file(tiny_run, tmp_path, caps
         ["report", str(run), "--out", str(notes), "--no-figures"], capsys, "not a previous report"
     )
     assert tree(run) == before and notes.read_text() == "my notes\n"
+
+
+def test_a_runs_variant_is_no_direct_commands_own_output(tiny_run, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    teacher, student = run / "variants" / "teacher", run / "variants" / "student-1l"
+    before = tree(student)
+    refused(
+        ["eval", str(teacher), "--data", "demo", "--out", str(student)], capsys, "not a previous"
+    )
+    refused(
+        ["prune", str(teacher), "--ffn", "0.5", "--out", str(student)], capsys, "not a previous"
+    )
+    assert tree(student) == before
+
+
+def test_a_direct_commands_own_output_is_replaced(tiny_classifier, tmp_path, capsys):
+    out = tmp_path / "p"
+    for ffn in ("0.5", "0.25"):
+        assert (
+            main(["prune", str(tiny_classifier), "--ffn", ffn, "--out", str(out), "--quiet"]) == 0
+        )
+    assert '"ffn": 0.25' in (out / "emocompress.json").read_text()
+    e = tmp_path / "e"
+    for _ in range(2):
+        argv = ["eval", str(tiny_classifier), "--data", "demo", "--max-examples", "30"]
+        assert main([*argv, "--out", str(e), "--json"]) == 0
+    assert (e / "metrics.json").is_file() and (e / "model.safetensors").is_symlink()

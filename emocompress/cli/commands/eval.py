@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         what="evaluation directory",
         inputs=[model_path, args.data],
         overwrite=args.overwrite,
-        is_own=lambda path: VariantDir(path).has_metrics(),
+        is_own=_is_eval_output,
     )
     with atomic_dir(out) as tmp:  # a failed evaluation leaves no half-made --out
         _link_model(model_path, tmp)
@@ -121,6 +121,15 @@ def run(args: argparse.Namespace) -> int:
     variant = VariantDir(out)
     console.print(f"metrics: {variant.metrics_file}  predictions: {variant.predictions_dir}")
     return 0
+
+
+def _is_eval_output(path: Path) -> bool:
+    """An earlier `eval --out`: metrics.json beside links to a model, no weights of its own
+    (a run's variant has metrics.json too, and is never replaced by eval)."""
+    if not VariantDir(path).has_metrics():
+        return False
+    made = {Metrics.FILE, PREDICTIONS_DIR, Lineage.FILE}
+    return all(item.is_symlink() for item in path.iterdir() if item.name not in made)
 
 
 def _check_numbers(args: argparse.Namespace) -> None:

@@ -95,7 +95,7 @@ def merge_directly(args: argparse.Namespace) -> int:
         raise UserError("give two or more checkpoint directories (or --recipe FILE)")
     if not args.out:
         raise UserError("--out DIR is required", expected="where to write the merged checkpoint")
-    from emocompress.artifacts.outputs import check_output
+    from emocompress.artifacts.outputs import check_output, made_by
 
     settings = _settings(args)
     out = check_output(
@@ -103,7 +103,7 @@ def merge_directly(args: argparse.Namespace) -> int:
         what="variant directory",
         inputs=[*_references(args, settings.base), args.data],
         overwrite=args.overwrite,
-        is_own=lambda path: VariantDir(path).has_lineage(),
+        is_own=made_by("merge"),
     )
     parents = [Parent.of_reference(ref) for ref in _references(args, settings.base)]
     settings.inputs([(p.label, p.path) for p in parents])  # refused before anything is written

@@ -91,7 +91,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
 
 
 def _run_direct(args: argparse.Namespace) -> int:
-    from emocompress.artifacts.outputs import check_output
+    from emocompress.artifacts.outputs import check_output, made_by
     from emocompress.artifacts.rundir import VariantDir
     from emocompress.ops.registry import get_operation
     from emocompress.progress import Reporter
@@ -103,7 +103,7 @@ def _run_direct(args: argparse.Namespace) -> int:
         what="variant directory",
         inputs=[args.model, args.data],
         overwrite=args.overwrite,
-        is_own=lambda path: VariantDir(path).has_lineage(),
+        is_own=made_by("prune"),
     )
     metrics = make_variant(
         get_operation("prune"),
