@@ -77,3 +77,23 @@ def lock_held(run: Path) -> bool:
         return bool(lock.read_text().strip())
     except OSError:
         return False
+
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from emocompress.artifacts.lock import hold_lock
+with hold_lock(Path(sys.argv[1])):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+def hold_lock_elsewhere(lock: Path) -> subprocess.Popen:
+    """Another process holding ``lock`` (kill it when done)."""
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(lock)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    assert process.stdout is not None and process.stdout.readline().strip() == "held"
+    return process

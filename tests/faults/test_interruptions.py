@@ -83,3 +83,23 @@ def test_a_second_writer_is_refused_while_the_first_runs(tmp_path, reference, ca
         code, _, first_err = finish(first)
     assert code == 0, first_err
     assert variant_digests(run) == expected  # the refused writer changed nothing
+
+
+def test_bench_does_not_write_into_a_run_another_process_writes(tmp_path, tiny_run, capsys):
+    import shutil
+
+    from helpers import hold_lock_elsewhere
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    before = (run / "variants" / "teacher" / "metrics.json").read_bytes()
+    holder = hold_lock_elsewhere(run / "run.lock")
+    try:
+        argv = ["bench", str(run), "--runs", "1", "--warmup", "0", "--n-texts", "4"]
+        assert main(argv) == 2
+    finally:
+        holder.kill()
+        holder.wait()
+    err = capsys.readouterr().err
+    assert f"being written by pid {holder.pid}" in err.splitlines()[-1]
+    assert (run / "variants" / "teacher" / "metrics.json").read_bytes() == before
