@@ -278,7 +278,15 @@ def predict_texts(bundle: str | Path, texts: list[str], *, batch_size: int = 64)
             f"{int(bad.sum())} of {len(texts)} texts (text {rows})",
             expected="a model that gives finite outputs (re-export it)",
         )
-    chosen = apply_thresholds(probs, read_json_object(bundle / THRESHOLDS_FILE), model.label_names)
+    thresholds = read_json_object(bundle / THRESHOLDS_FILE)
+    try:
+        chosen = apply_thresholds(probs, thresholds, model.label_names)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a hand-edited file
+        raise UserError(
+            f"{bundle / THRESHOLDS_FILE}: not thresholds for this bundle's labels "
+            f"({type(exc).__name__}: {_first_line(exc)})",
+            expected="the thresholds.json emocompress export wrote",
+        ) from exc
     results = []
     for text, row, picked in zip(texts, probs, chosen, strict=True):
         order = sorted(range(len(row)), key=lambda j: -row[j])

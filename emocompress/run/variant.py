@@ -108,9 +108,15 @@ def make_variant(
 def check_model_files(path: Path) -> None:
     """Read the weights' headers before any work: a truncated safetensors file or a pickle
     that ``weights_only`` refuses is one message naming the file (exit 2), not a traceback
-    minutes later."""
+    minutes later. config.json is read here too, so that its problems name the model's own
+    file rather than the temporary folder a variant is built in."""
+    from emocompress.artifacts.jsonfile import read_json_object
+    from emocompress.artifacts.schema import CONFIG_FILE
     from emocompress.models.checkpoint import list_tensors
 
+    path = Path(path)
+    if path.is_dir() and (path / CONFIG_FILE).exists():
+        read_json_object(path / CONFIG_FILE)
     list_tensors(path)
 
 

@@ -230,3 +230,16 @@ def test_bundle_files_have_the_usual_modes(bundle):
     for path in [bundle, *bundle.iterdir()]:
         expected = (0o777 if path.is_dir() else 0o666) & ~umask
         assert path.stat().st_mode & 0o777 == expected, path
+
+
+@pytest.mark.parametrize(
+    "content",
+    ['{"strategy": "x", "params": {"thresholds": 5}}', '{"params": {"k": "many"}}', "[1]"],
+)
+def test_a_hand_edited_thresholds_file_is_one_message(bundle, tmp_path, capsys, content):
+    edited = _copy(bundle, tmp_path)
+    (edited / "thresholds.json").write_text(content)
+    (edited / "manifest.json").unlink()  # an older bundle: only the file itself can tell
+    assert main(["predict", str(edited), "hi"]) == 2
+    err = capsys.readouterr().err
+    assert f"{edited / 'thresholds.json'}: " in err and err.count("\n") == 1
