@@ -21,13 +21,13 @@ labels.json, and refuses non-finite outputs.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
 from typing import Any
 
 from emocompress.artifacts.atomic import atomic_dir, write_json, write_text
+from emocompress.artifacts.digest import sha256_of
 from emocompress.artifacts.jsonfile import read_json_object
 from emocompress.artifacts.rundir import VariantDir
 from emocompress.artifacts.schema import CONFIG_FILE, Lineage, Metrics
@@ -85,14 +85,6 @@ def is_bundle(path: Path) -> bool:
     return (path / MANIFEST_FILE).is_file() or (
         (path / THRESHOLDS_FILE).is_file() and (path / MODEL_FILE).is_file()
     )
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_manifest(bundle: Path) -> None:

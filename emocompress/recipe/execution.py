@@ -22,6 +22,7 @@ from typing import Any
 from emocompress.artifacts.rundir import a_format, model_format
 from emocompress.errors import UserError
 from emocompress.ops.registry import get_operation
+from emocompress.recipe.checks import _parents_of
 from emocompress.recipe.problems import Problem
 from emocompress.recipe.schema import TEACHER
 
@@ -79,7 +80,7 @@ def execution_problems(data: Mapping[str, Any], recipe_dir: Path) -> list[Proble
         if not isinstance(variant, dict) or not isinstance(variant.get("name"), str):
             continue
         name, op = variant["name"], variant.get("op")
-        parents = _parents(variant)
+        parents = _parents_of(variant)
         try:
             operation = get_operation(op) if isinstance(op, str) else None
         except UserError:
@@ -155,13 +156,6 @@ def _planned(op: str, settings: Any, config: dict[str, Any]) -> dict[str, Any] |
         return operation.plan(config, operation.settings.model_validate(settings))
     except Exception:  # noqa: BLE001 - invalid settings are reported elsewhere; no plan here
         return None
-
-
-def _parents(variant: Mapping[str, Any]) -> list[str]:
-    parent = variant.get("parent", TEACHER)
-    if isinstance(parent, str):
-        return [parent]
-    return [p for p in parent if isinstance(p, str)] if isinstance(parent, list) else []
 
 
 def _local_model(reference: str, recipe_dir: Path) -> Path | None:

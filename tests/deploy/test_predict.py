@@ -137,7 +137,8 @@ def _copy(bundle, tmp_path, name="b"):
 
 
 def test_the_manifest_holds_the_checksums_predict_verifies(bundle):
-    from emocompress.deploy.bundle import sha256_of, verify_bundle
+    from emocompress.artifacts.digest import sha256_of
+    from emocompress.deploy.bundle import verify_bundle
 
     manifest = json.loads((bundle / "manifest.json").read_text())
     for name in ("model.onnx", "tokenizer.json", "labels.json", "thresholds.json"):
