@@ -191,6 +191,18 @@ def mutated_text(draw, teacher: str) -> str:
     return text
 
 
+def valid_base(teacher: str) -> str:
+    """A recipe that loads, for overrides to bend one value at a time."""
+    return (
+        f"name: base\nteacher:\n  model: {teacher}\n  finetune: {{epochs: 1}}\n"
+        "variants:\n"
+        "  - {name: v0, op: distil, settings: {init: {layers: [0]}, epochs: 1}}\n"
+        "  - {name: v1, op: prune, parent: v0, settings: {ffn: 0.5}}\n"
+        "  - {name: v2, op: export, parent: v1}\n"
+        "  - {name: v3, op: quantize, parent: v2}\n"
+    )
+
+
 def _timeout(signum, frame):
     raise TimeoutError(f"an example ran past {BOUND_S}s")
 
@@ -233,6 +245,12 @@ def offline(monkeypatch):
 
 overrides = st.lists(
     st.one_of(
+        st.builds(
+            lambda v, k, x: f"variants.{v}.settings.{k}={x}",
+            st.sampled_from(["v0", "v1", "v2", "v3"]),
+            st.sampled_from(SETTING_KEYS),
+            st.sampled_from(["1", "0", "-1", "1e12", ".inf", ".nan", "[0, 9]", "[]", "x", "null"]),
+        ),
         st.sampled_from(
             [
                 "variants.v0.settings.epochs=1",
@@ -270,6 +288,7 @@ def test_fuzzed_recipes_never_crash_or_hang(tmp_path, tiny_classifier, capsys, o
     @given(
         st.one_of(
             mutated_text(teacher).map(lambda t: ("recipe", t.encode("utf-8", "surrogatepass"))),
+            st.just(("recipe", valid_base(teacher).encode())),
             st.binary(max_size=300).map(lambda b: ("raw file", b)),
         ),
         overrides,
