@@ -88,6 +88,8 @@ def test_an_onnx_teacher_is_refused(tmp_path, tiny_classifier):
         ("variants.s.settings.lr=.inf", "finite number"),
         ("variants.s.settings.lr=.nan", "finite number"),
         ("data.max_length=1000000", "less than or equal to 65536"),
+        ("seed=-1", "greater than or equal to 0"),  # numpy refuses negative seeds at run time
+        ("variants.s.settings.seed=4294967296", "less than or equal to 4294967295"),
     ],
 )
 def test_numbers_have_sane_bounds(tmp_path, tiny_classifier, override, expected):

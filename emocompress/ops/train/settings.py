@@ -32,6 +32,8 @@ class TrainSettings(Settings):
     max_steps: int | None = Field(None, ge=1, le=10**9, description="hard cap on optimiser steps")
     seed: int | None = Field(
         None,
+        ge=0,
+        le=2**32 - 1,
         description="this variant's seed (data order, dropout, new weights); default: the recipe's",
     )
 
