@@ -104,7 +104,7 @@ def handle_error(exc: BaseException, args: argparse.Namespace | None, argv: list
         from emocompress.errors import Interrupted
 
         if debug:
-            traceback.print_exc()
+            traceback.print_exception(exc)
         name = exc.name if isinstance(exc, Interrupted) else "SIGINT"
         _say(f"interrupted ({name}); a run can continue with --resume", label="")
         return exc.exit_code if isinstance(exc, Interrupted) else 130
