@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from typing import Any
+
 
 class UserError(Exception):
     """Bad input: a file, a recipe key, a model reference, a label set.
@@ -20,3 +26,38 @@ class UserError(Exception):
         if expected:
             parts.append(f"(expected {expected})")
         super().__init__(" ".join(parts))
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM (or SIGINT) while a command works: the run is marked "interrupted", resumable.
+
+    A KeyboardInterrupt, so everything that cleans up on Ctrl-C cleans up on SIGTERM too.
+    """
+
+    def __init__(self, signal_number: int, name: str) -> None:
+        super().__init__(name)
+        self.signal_number = signal_number
+        self.name = name
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signal_number
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises :class:`Interrupted` in the main thread for the block, so a killed
+    command cleans up (temporary folders, run.json "interrupted") as Ctrl-C does. Elsewhere
+    than the main thread signals cannot be handled; the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(number: int, _frame: Any) -> None:
+        raise Interrupted(number, signal.Signals(number).name)
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

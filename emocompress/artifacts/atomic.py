@@ -45,7 +45,7 @@ def atomic_dir(final: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
     try:
         yield tmp
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
+        _usual_modes(tmp)
         if final.exists():
             trash = Path(
                 tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent)
@@ -58,6 +58,23 @@ def atomic_dir(final: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _usual_modes(root: Path) -> None:
+    """Give a finished folder the permissions plain files get under the umask: mkdtemp makes
+    0700, and some writers (safetensors via mkstemp) make 0600 files."""
+    os.chmod(root, 0o777 & ~_umask())
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o777 & ~_umask())
+        for name in files:
+            path = os.path.join(folder, name)
+            if os.path.islink(path):
+                continue
+            executable = os.stat(path).st_mode & 0o100
+            os.chmod(path, (0o777 if executable else 0o666) & ~_umask())
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:

@@ -12,7 +12,9 @@ from typing import Any
 from emocompress import __version__
 from emocompress.artifacts.schema import (
     CACHE_DIR,
+    CRASH_LOG,
     GATES_XML_FILE,
+    LOCK_FILE,
     ONNX_FILE,
     PREDICTIONS_DIR,
     RECIPE_FILE,
@@ -154,6 +156,16 @@ class RunDir:
         return self.root / GatesFile.FILE
 
     @property
+    def lock_file(self) -> Path:
+        """run.lock: the OS lock of the process writing the run (emocompress.artifacts.lock)."""
+        return self.root / LOCK_FILE
+
+    @property
+    def crash_log(self) -> Path:
+        """crash.log: tracebacks of unexpected crashes of commands writing this run."""
+        return self.root / CRASH_LOG
+
+    @property
     def bench_file(self) -> Path:
         return self.root / BenchFile.FILE
 
@@ -201,6 +213,19 @@ class RunDir:
     @staticmethod
     def is_run_dir(path: Path) -> bool:
         return (path / RunFile.FILE).is_file() or (path / VARIANTS_DIR).is_dir()
+
+
+def model_format(path: str | os.PathLike[str]) -> str:
+    """The format of a model: "onnx" (model.onnx, or a .onnx file) or "pytorch"."""
+    path = Path(path)
+    if path.is_file():
+        return "onnx" if path.suffix == ".onnx" else "pytorch"
+    return "onnx" if VariantDir(path).is_onnx else "pytorch"
+
+
+def a_format(kind: str) -> str:
+    """ "an ONNX" / "a PyTorch": a model format inside a sentence."""
+    return {"onnx": "an ONNX", "pytorch": "a PyTorch"}.get(kind, f"a {kind}")
 
 
 def environment() -> dict[str, Any]:

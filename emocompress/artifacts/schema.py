@@ -35,6 +35,10 @@ GATES_XML_FILE = "gates.xml"
 VARIANTS_DIR = "variants"
 CACHE_DIR = "cache"
 PREDICTIONS_DIR = "predictions"
+# held (an OS file lock) by the process writing the run; holds that process's pid and host
+LOCK_FILE = "run.lock"
+# unexpected crashes append their traceback here (the one-line message names it)
+CRASH_LOG = "crash.log"
 # files of a model directory that the run directory's readers also look for
 ONNX_FILE = "model.onnx"
 CONFIG_FILE = "config.json"
@@ -579,14 +583,18 @@ class ResolvedRecipe(OpenRecord):
     def read(cls, path: str | Path) -> ResolvedRecipe:
         import yaml
 
+        from emocompress.artifacts.yamlfile import YamlLimit, load_yaml
+
         path = Path(path)
         try:
             if path.stat().st_size > cls.MAX_BYTES:
                 raise UserError(f"{path}: too large for a recipe", expected="at most 1 MiB")
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = load_yaml(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise UserError(f"{path}: file not found") from None
-        except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        except YamlLimit as exc:
+            raise UserError(f"{path}: {exc}") from None
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             raise UserError(f"{path}: not a readable YAML recipe ({type(exc).__name__})") from None
         if not isinstance(data, dict):
             raise UserError(f"{path}: expected a YAML mapping")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emocompress.artifacts.schema import PREDICTIONS_DIR
-from emocompress.deploy.bundle import THRESHOLDS_FILE
+from emocompress.deploy.bundle import is_bundle
 from emocompress.deploy.model_card import CARD_FILE, write_model_card
 from emocompress.errors import UserError
 
@@ -28,10 +28,6 @@ class PushPlan:
     @property
     def bytes(self) -> int:
         return sum((self.folder / f).stat().st_size for f in self.files)
-
-
-def is_bundle(folder: Path) -> bool:
-    return (folder / THRESHOLDS_FILE).is_file()
 
 
 def push_plan(folder: Path) -> PushPlan:
@@ -81,4 +77,4 @@ def push(plan: PushPlan, repo_id: str, *, private: bool = False, token: str | No
     return str(getattr(commit, "commit_url", commit))
 
 
-__all__ = ["CARD_FILE", "PushPlan", "is_bundle", "push", "push_plan"]
+__all__ = ["CARD_FILE", "PushPlan", "push", "push_plan"]

@@ -57,7 +57,11 @@ def load_fast_tokenizer(path: Path, max_length: int | None = None) -> Any:
     file = path / TOKENIZER_FILE
     if not file.is_file():
         raise UserError(f"{path}: no {TOKENIZER_FILE}", expected="an exported variant or bundle")
-    tokenizer = Tokenizer.from_file(str(file))
+    try:
+        tokenizer = Tokenizer.from_file(str(file))
+    except Exception as exc:  # tokenizers raises its own exception type for a malformed file
+        reason = " ".join(str(exc).split())[:200]
+        raise UserError(f"{file}: cannot be read as a tokenizer ({reason})") from exc
     saved = tokenizer.truncation["max_length"] if tokenizer.truncation else None
     tokenizer.no_padding()
     tokenizer.enable_truncation(max_length or saved or DEFAULT_MAX_LENGTH)

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 class Settings(BaseModel):
     """Base class for operation settings: unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid")
+    # inf and NaN are never a setting (lr: inf would train to NaN weights)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ class Operation:
     metrics_sections: tuple[str, ...] = ()
     # implied_gates(settings) -> gate bounds the variant must meet unless the recipe sets them
     implied_gates: Callable[[Any], dict[str, float]] | None = None
+    # the parent formats it can start from (checked by --dry-run and before it runs)
+    accepts: tuple[Literal["pytorch", "onnx"], ...] = ("pytorch",)
     # peak_memory(sizes) -> bytes the step needs above the process's baseline, for the dry
     # run's estimate (each model fitted to measured peaks: bench/scale-roberta-large.md)
     peak_memory: Callable[[MemoryInputs], int] = inference_peak

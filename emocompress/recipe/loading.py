@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from emocompress.artifacts.yamlfile import MAX_BYTES, BoundedLoader, YamlLimit, load_yaml
 from emocompress.errors import UserError
 from emocompress.recipe.checks import (
     graph_problems,
@@ -22,6 +23,7 @@ from emocompress.recipe.checks import (
     path_problems,
     support_problems,
 )
+from emocompress.recipe.execution import execution_problems
 from emocompress.recipe.problems import Path_, Problem, format_path, report, schema_problems
 from emocompress.recipe.schema import Recipe
 
@@ -40,13 +42,17 @@ def load_recipe(
     set_paths = _apply_overrides(data, overrides, problems)
     data = _substitute_env(data, os.environ if env is None else env, (), problems)
     data.setdefault("name", path.stem)
-    if not problems:  # a failed override or variable would only cause echo errors below
-        problems += schema_problems(Recipe, data, ())
-        problems += operation_problems(data)
-        problems += graph_problems(data)
-        problems += path_problems(data, path.parent)
-        if not problems:  # needs resolved paths and canonical settings
-            problems += support_problems(data)
+    # every problem at once: failed overrides and variables with the recipe's own problems,
+    # less the echoes of an unset variable (its "${VAR}" text is no integer either)
+    unset = [problem.path for problem in problems]
+    checked = schema_problems(Recipe, data, ())
+    checked += operation_problems(data)
+    checked += graph_problems(data)
+    checked += path_problems(data, path.parent)
+    checked += execution_problems(data, path.parent)
+    problems += [p for p in checked if not any(p.path[: len(u)] == u and u for u in unset)]
+    if not problems:  # needs resolved paths and canonical settings
+        problems += support_problems(data)
     if problems:
         problems.sort(key=lambda problem: _position(data, problem.path))
         raise UserError(report(_annotate(problems, set_paths)), where=str(path))
@@ -68,8 +74,9 @@ def _position(data: Any, path: Path_) -> list[int]:
     return position
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (PyYAML would silently keep the last)."""
+class _Loader(BoundedLoader):
+    """The bounded SafeLoader (aliases counted and sized before expansion) that also refuses
+    duplicate keys (PyYAML would silently keep the last)."""
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
@@ -98,13 +105,23 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
+        if path.stat().st_size > MAX_BYTES:
+            raise UserError(
+                f"{path.stat().st_size:,} bytes is too large for a recipe",
+                where=str(path),
+                expected=f"at most {MAX_BYTES:,} bytes",
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserError("no such recipe file", where=str(path)) from None
+    except IsADirectoryError:
+        raise UserError("is a directory", where=str(path), expected="a recipe YAML file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot read the recipe ({exc})", where=str(path)) from None
     try:
-        data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+        data = load_yaml(text, _Loader)  # bounded before anything is expanded
+    except YamlLimit as exc:
+        raise UserError(f"YAML refused: {exc}", where=str(path)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
@@ -149,9 +166,11 @@ def _apply_override(data: dict[str, Any], text: str) -> Path_:
     if not sep or not all(parts):
         raise ValueError("expected KEY.PATH=VALUE, e.g. variants.student.settings.epochs=1")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = load_yaml(raw) if raw.strip() else None
+    except YamlLimit as exc:
+        raise ValueError(f"the value is refused: {exc}") from None
     except yaml.YAMLError as exc:
-        raise ValueError(f"the value is not valid YAML ({exc})") from None
+        raise ValueError(f"the value is not valid YAML ({_one_line(exc)})") from None
     node: Any = data
     walked: list[str | int] = []
     created: Path_ | None = None  # the first mapping the override had to create
@@ -165,6 +184,10 @@ def _apply_override(data: dict[str, Any], text: str) -> Path_:
     last = _child_key(node, parts[-1], walked, last=True)
     node[last] = value
     return created or (*walked, last)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 def _child_key(node: Any, part: str, walked: list[str | int], last: bool = False) -> str | int:
@@ -229,7 +252,10 @@ def _substitute_env(node: Any, env: Mapping[str, str], path: Path_, problems: li
     text = _ENV_REF.sub(replace, node)
     if _ENV_REF.fullmatch(node):  # a whole value from the environment reads like a --set value
         try:
-            return yaml.safe_load(text) if text.strip() else None
+            return load_yaml(text) if text.strip() else None
+        except YamlLimit as exc:
+            problems.append(Problem(path, f"the value from the environment is refused: {exc}"))
+            return text
         except yaml.YAMLError:
             return text
     return text

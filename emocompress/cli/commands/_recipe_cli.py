@@ -18,7 +18,11 @@ def add_recipe_arguments(
         )
     else:
         parser.add_argument("--recipe", required=required, metavar="FILE", help="recipe YAML file")
-    parser.add_argument("--out", metavar="DIR", help="run directory (default: runs/<recipe name>)")
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        help="the run directory to write (default: runs/<recipe name>); see docs/safety.md",
+    )
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -33,8 +37,11 @@ def add_recipe_arguments(
         help="continue a run: steps finished with the same inputs are skipped",
     )
     parser.add_argument(
-        "--fresh", action="store_true", help="delete the run directory and start over"
+        "--fresh",
+        action="store_true",
+        help="delete the run directory and start over (only a run directory is deleted)",
     )
+    add_overwrite_argument(parser)
     parser.add_argument(
         "--json",
         dest="json_out",
@@ -42,6 +49,27 @@ def add_recipe_arguments(
         help="also write the summary (and gate results) as JSON to FILE ('-' for stdout)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
+    """The one --overwrite flag (docs/safety.md): write into an existing --out that is not
+    this command's own earlier output. An --out on or around an input is refused anyway."""
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace (or write into) an existing --out that is not this command's own output",
+    )
+
+
+def recipe_inputs(recipe_file: str | Path, out: Path) -> list[Path]:
+    """The recipe file as an input of the run, unless it is the run's own recipe.yaml."""
+    from emocompress.artifacts.rundir import RunDir
+
+    recipe_file = Path(recipe_file)
+    own = RunDir(out).recipe_file
+    if own.exists() and recipe_file.exists() and own.resolve() == recipe_file.resolve():
+        return []
+    return [recipe_file]
 
 
 def run_from_args(
@@ -64,9 +92,11 @@ def run_from_args(
         out,
         resume=args.resume,
         fresh=args.fresh,
+        overwrite=args.overwrite,
         reporter=reporter,
         ops=ops,
         variants=variants,
+        inputs=recipe_inputs(args.recipe, out),
     )
     console = make_console()
     console.print(summary_table(result.rows, title=f"{recipe.name}: {out}"))
@@ -91,7 +121,15 @@ def run_from_args(
             print(text)
         else:
             from emocompress.artifacts.atomic import write_text
+            from emocompress.artifacts.outputs import check_output
 
+            check_output(
+                args.json_out,
+                what="JSON summary",
+                inputs=[args.recipe],
+                overwrite=True,  # a summary file is replaced like a log; never an input
+                directory=False,
+            )
             write_text(args.json_out, text + "\n")
     if not result.gates_passed:
         failed = [g for g in result.gate_results if not g.passed]

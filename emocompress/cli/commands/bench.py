@@ -76,13 +76,18 @@ def run(args: argparse.Namespace) -> int:
     from emocompress.progress import Reporter
 
     settings = _settings(args)
+    from emocompress.run.variant import check_model_files
+
     targets = find_targets(args.paths)
+    for target in targets:  # a truncated or pickled checkpoint: one line now, not a child's crash
+        check_model_files(target.path)
     facts = _recipe_facts(targets)
     baseline = choose_baseline(targets, args.baseline, facts.get("reference"))
     sample = _texts(args, facts, settings.texts)
     reporter = Reporter("quiet" if args.json else None)
-    result = measure_variants(targets, settings, sample, baseline=baseline, reporter=reporter)
-    written = write_results(result, targets)
+    with _run_locks(targets):  # bench writes into the runs: not while another process does
+        result = measure_variants(targets, settings, sample, baseline=baseline, reporter=reporter)
+        written = write_results(result, targets)
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
         return 0
@@ -94,6 +99,24 @@ def run(args: argparse.Namespace) -> int:
     for path in written:
         console.print(f"written: {path} and each variant's {Metrics.FILE} (speed)")
     return 0
+
+
+def _run_locks(targets: Any) -> Any:
+    """Hold the lock of every run directory the targets belong to (docs/safety.md)."""
+    import contextlib
+
+    from emocompress.artifacts.lock import hold_lock
+    from emocompress.artifacts.rundir import RunDir
+
+    stack = contextlib.ExitStack()
+    roots = dict.fromkeys(t.run_root.resolve() for t in targets if t.run_root is not None)
+    try:
+        for root in roots:
+            stack.enter_context(hold_lock(RunDir(root).lock_file))
+    except BaseException:
+        stack.close()
+        raise
+    return stack
 
 
 def _settings(args: argparse.Namespace) -> Any:

@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from emocompress.deploy.hub import is_bundle
+    from emocompress.deploy.bundle import is_bundle
     from emocompress.deploy.model_card import model_card, write_model_card
 
     folder = Path(args.folder)

@@ -51,8 +51,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-examples", type=int, metavar="N", help="evaluate at most N examples per split"
     )
     parser.add_argument(
-        "--out", metavar="DIR", help="where metrics.json goes (default: runs/eval-<model>)"
+        "--out",
+        metavar="DIR",
+        help="the variant directory to write: metrics.json, predictions/ and links to the "
+        "model's files (default: runs/eval-<model>; docs/safety.md)",
     )
+    from emocompress.cli.commands._recipe_cli import add_overwrite_argument
+
+    add_overwrite_argument(parser)
     parser.add_argument(
         "--json", action="store_true", help="print metrics.json to stdout instead of tables"
     )
@@ -62,14 +68,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
+    from emocompress.artifacts.atomic import atomic_dir
+    from emocompress.artifacts.outputs import check_output
     from emocompress.cli.console import make_console
     from emocompress.cli.tables import label_extremes_table, per_label_table, quality_table
     from emocompress.data.context import DataContext
     from emocompress.measure.evaluation import evaluate_variant
     from emocompress.models.reference import resolve_model_path
     from emocompress.progress import Reporter
+    from emocompress.run.variant import check_model_files
 
+    _check_numbers(args)
     model_path = resolve_model_path(args.model)
+    check_model_files(model_path)
     tune = args.tune_split or {"carve_from": "train", "fraction": args.tune_fraction}
     caps = {"tune": args.max_examples, "report": args.max_examples} if args.max_examples else {}
     data = DataContext(
@@ -81,16 +92,22 @@ def run(args: argparse.Namespace) -> int:
         max_examples=caps,
         seed=args.seed,
     )
-    out = Path(args.out) if args.out else Path("runs") / f"eval-{model_path.name}"
-    out.mkdir(parents=True, exist_ok=True)
-    _link_model(model_path, out)
-    metrics = evaluate_variant(
-        out,
-        data,
-        name=model_path.name,
-        batch_size=args.batch_size,
-        reporter=Reporter("quiet" if args.json else None),
+    out = check_output(
+        Path(args.out) if args.out else Path("runs") / f"eval-{model_path.name}",
+        what="evaluation directory",
+        inputs=[model_path, args.data],
+        overwrite=args.overwrite,
+        is_own=_is_eval_output,
     )
+    with atomic_dir(out) as tmp:  # a failed evaluation leaves no half-made --out
+        _link_model(model_path, tmp)
+        metrics = evaluate_variant(
+            tmp,
+            data,
+            name=model_path.name,
+            batch_size=args.batch_size,
+            reporter=Reporter("quiet" if args.json else None),
+        )
     if args.json:
         print(json.dumps(metrics.to_json(), indent=2))
         return 0
@@ -104,6 +121,36 @@ def run(args: argparse.Namespace) -> int:
     variant = VariantDir(out)
     console.print(f"metrics: {variant.metrics_file}  predictions: {variant.predictions_dir}")
     return 0
+
+
+def _is_eval_output(path: Path) -> bool:
+    """An earlier `eval --out`: metrics.json beside links to a model, no weights of its own
+    (a run's variant has metrics.json too, and is never replaced by eval)."""
+    if not VariantDir(path).has_metrics():
+        return False
+    made = {Metrics.FILE, PREDICTIONS_DIR, Lineage.FILE}
+    return all(item.is_symlink() for item in path.iterdir() if item.name not in made)
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    """What the evaluation would refuse, or silently misread, refused up front (exit 2)."""
+    from emocompress.errors import UserError
+
+    if args.max_examples is not None and args.max_examples < 1:
+        raise UserError(
+            f"--max-examples {args.max_examples}: must be at least 1",
+            expected="N >= 1, or leave it out for every example",
+        )
+    if args.batch_size < 1 or args.max_length < 8:
+        raise UserError("--batch-size must be >= 1 and --max-length >= 8")
+    if args.tune_split is None and not 0 < args.tune_fraction < 1:
+        raise UserError(f"--tune-fraction {args.tune_fraction}: must be between 0 and 1")
+    tune_source = args.tune_split or "train"
+    if args.split == tune_source:
+        raise UserError(
+            f"--split {args.split}: thresholds would be tuned on the split figures are reported on",
+            expected="--tune-split with another split, or a carve-out of train (--tune-fraction)",
+        )
 
 
 def _link_model(model_path: Path, out: Path) -> None:

@@ -63,7 +63,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         if action.dest == "recipe":
             action.required = False
         if action.dest == "out":
-            action.help = "with MODEL: the bundle directory; with --recipe: the run directory"
+            action.help = (
+                "with --recipe: the run directory (default runs/<recipe name>); "
+                "with MODEL: the bundle directory to write (docs/safety.md)"
+            )
     parser.add_argument("--variant", action="append", metavar="NAME", help="with --recipe")
 
 
@@ -81,16 +84,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def export_model(args: argparse.Namespace) -> int:
+    from emocompress.artifacts.outputs import check_output
     from emocompress.artifacts.rundir import VariantDir
-    from emocompress.deploy.bundle import write_bundle
+    from emocompress.deploy.bundle import is_bundle, write_bundle
     from emocompress.models.reference import resolve_model_path
 
     model = resolve_model_path(args.model)
     variant = VariantDir(model)
     if variant.is_onnx and variant.has_metrics():
-        print(f"bundle: {write_bundle(model, args.out)}")
+        print(f"bundle: {write_bundle(model, args.out, overwrite=args.overwrite)}")
         return 0
     from emocompress.artifacts.atomic import write_text
+    from emocompress.artifacts.outputs import check_fresh
+    from emocompress.artifacts.rundir import RunDir
     from emocompress.measure.summary import summary_table
     from emocompress.progress import Reporter
     from emocompress.recipe.loading import load_recipe
@@ -98,16 +104,45 @@ def export_model(args: argparse.Namespace) -> int:
 
     name = "export-" + re.sub(r"[^A-Za-z0-9_-]+", "-", model.resolve().name).strip("-")
     run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / name
+    # both outputs are checked before anything is written or run (docs/safety.md)
+    check_output(
+        run_dir,
+        what="run directory",
+        inputs=[model, args.data],
+        overwrite=args.overwrite,
+        is_own=RunDir.is_run_dir,
+    )
+    if args.fresh:
+        check_fresh(run_dir)
+    check_output(
+        args.out,
+        what="bundle",
+        inputs=[model, args.data, run_dir],
+        overwrite=args.overwrite,
+        is_own=is_bundle,
+    )
     recipe_file = run_dir / "export-recipe.yaml"
-    write_text(recipe_file, export_recipe(args, model.resolve(), name))
+    recipe_text = export_recipe(args, model.resolve(), name)
+    write_text(recipe_file, recipe_text)
     recipe = load_recipe(recipe_file, overrides=args.overrides)
     reporter = Reporter("quiet" if args.quiet else None)
-    result = run_recipe(recipe, run_dir, resume=not args.fresh, fresh=args.fresh, reporter=reporter)
+    result = run_recipe(
+        recipe,
+        run_dir,
+        resume=not args.fresh,
+        fresh=args.fresh,
+        overwrite=True,  # checked above, before export-recipe.yaml was written into it
+        reporter=reporter,
+    )
+    write_text(recipe_file, recipe_text)  # --fresh emptied the run directory
     from rich.console import Console
 
     Console(width=140).print(summary_table(result.rows, title=f"{name}: {run_dir}"))
     last = recipe.steps()[-1].name
-    print(f"bundle: {write_bundle(result.run_dir.variant(last).path, args.out)}")
+    bundle = write_bundle(
+        result.run_dir.variant(last).path, args.out, overwrite=args.overwrite, inputs=(model,)
+    )
+    print(f"bundle: {bundle}")
     return 0
 
 

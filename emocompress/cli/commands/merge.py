@@ -54,7 +54,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         if action.dest == "recipe":
             action.help = "recipe YAML file: run its merge variants"
         if action.dest == "out":
-            action.help = "recipe: run directory (default runs/<name>); direct: output checkpoint"
+            action.help = (
+                "with --recipe: the run directory (default runs/<recipe name>); "
+                "with MODEL...: the variant directory to write (docs/safety.md)"
+            )
     parser.add_argument(
         "--variant", action="append", metavar="NAME", help="recipe: only this merge variant"
     )
@@ -71,7 +74,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     direct.add_argument("--max-length", type=int, default=128, help="tokens per text")
     direct.add_argument("--batch-size", type=int, default=64, help="scoring batch size")
-    direct.add_argument("--overwrite", action="store_true", help="replace an existing --out")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,10 +95,16 @@ def merge_directly(args: argparse.Namespace) -> int:
         raise UserError("give two or more checkpoint directories (or --recipe FILE)")
     if not args.out:
         raise UserError("--out DIR is required", expected="where to write the merged checkpoint")
-    out = Path(args.out)
-    if out.exists() and any(out.iterdir()) and not args.overwrite:
-        raise UserError(f"{out} exists and is not empty", expected="another --out or --overwrite")
+    from emocompress.artifacts.outputs import check_output, made_by
+
     settings = _settings(args)
+    out = check_output(
+        args.out,
+        what="variant directory",
+        inputs=[*_references(args, settings.base), args.data],
+        overwrite=args.overwrite,
+        is_own=made_by("merge"),
+    )
     parents = [Parent.of_reference(ref) for ref in _references(args, settings.base)]
     settings.inputs([(p.label, p.path) for p in parents])  # refused before anything is written
     make_variant(

@@ -44,9 +44,24 @@ def read_texts(args: argparse.Namespace) -> list[str]:
         except UnicodeDecodeError as exc:
             raise UserError(f"{path}: not UTF-8 text ({exc.reason})") from exc
         texts += [line for line in lines if line.strip()]
+        _report_blank_lines(path, lines)
     if not texts:
         raise UserError("no texts to label", expected="TEXT arguments or --file FILE")
     return texts
+
+
+def _report_blank_lines(path: object, lines: list[str]) -> None:
+    """Empty lines are not texts: skipped, and said so (on stderr, so --json stays JSON)."""
+    import sys
+
+    blank = [number for number, line in enumerate(lines, 1) if not line.strip()]
+    if blank:
+        shown = ", ".join(map(str, blank[:10])) + (", ..." if len(blank) > 10 else "")
+        print(
+            f"note: {path}: skipped {len(blank)} empty line{'s' * (len(blank) != 1)} "
+            f"(line {shown})",
+            file=sys.stderr,
+        )
 
 
 def run(args: argparse.Namespace) -> int:

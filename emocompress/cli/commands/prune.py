@@ -45,6 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "model", nargs="?", metavar="MODEL", help="classifier to prune directly (no recipe)"
     )
     add_recipe_arguments(parser, positional=False, required=False)
+    for action in parser._actions:
+        if action.dest == "out":
+            action.help = (
+                "with --recipe: the run directory (default runs/<recipe name>); "
+                "with MODEL: the variant directory to write (docs/safety.md)"
+            )
     parser.add_argument(
         "--variant", action="append", metavar="NAME", help="with --recipe: only this variant"
     )
@@ -85,13 +91,20 @@ def settings_from_args(args: argparse.Namespace) -> Any:
 
 
 def _run_direct(args: argparse.Namespace) -> int:
+    from emocompress.artifacts.outputs import check_output, made_by
     from emocompress.artifacts.rundir import VariantDir
     from emocompress.ops.registry import get_operation
     from emocompress.progress import Reporter
     from emocompress.run.variant import Parent, StepOptions, make_variant
 
     settings = settings_from_args(args)
-    out = Path(args.out)
+    out = check_output(
+        args.out,
+        what="variant directory",
+        inputs=[args.model, args.data],
+        overwrite=args.overwrite,
+        is_own=made_by("prune"),
+    )
     metrics = make_variant(
         get_operation("prune"),
         settings,

@@ -29,7 +29,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="variant to compare with (default: the recipe's reference)",
     )
-    parser.add_argument("--out", metavar="FILE", help="Markdown file (default: RUN_DIR/report.md)")
+    parser.add_argument(
+        "--out",
+        metavar="FILE",
+        help="the Markdown file to write (default: RUN_DIR/report.md); figures/, "
+        "per_emotion.csv and report.html go beside it (docs/safety.md)",
+    )
+    from emocompress.cli.commands._recipe_cli import add_overwrite_argument
+
+    add_overwrite_argument(parser)
     parser.add_argument("--html", action="store_true", help="also write report.html beside it")
     parser.add_argument("--no-figures", action="store_true", help="skip the figures")
     parser.add_argument(
@@ -47,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
     from emocompress.report import write_report
 
     formats = tuple(f.strip().lower() for f in args.formats.split(",") if f.strip())
+    if args.out:
+        check_report_output(args)
     result = write_report(
         args.run_dir,
         baseline=args.baseline,
@@ -67,3 +77,33 @@ def run(args: argparse.Namespace) -> int:
     for problem in result.problems:
         print(f"warning: {Metrics.FILE} disagrees with predictions: {problem}")
     return 0
+
+
+REPORT_TITLE = "# emocompress report"
+
+
+def check_report_output(args: argparse.Namespace) -> None:
+    """--out follows the one rule: never a file of the run's variants or its records; an
+    existing file that is not an earlier report only with --overwrite."""
+    from emocompress.artifacts.outputs import check_output
+    from emocompress.artifacts.rundir import RunDir
+
+    run = RunDir(args.run_dir)
+    check_output(
+        args.out,
+        what="report",
+        inputs=[run.variants_root, run.run_file, run.recipe_file, run.bench_file],
+        overwrite=args.overwrite,
+        is_own=_is_report,
+        directory=False,
+    )
+
+
+def _is_report(path: object) -> bool:
+    from pathlib import Path
+
+    try:
+        with open(Path(str(path)), encoding="utf-8") as handle:
+            return handle.readline().startswith(REPORT_TITLE)
+    except (OSError, UnicodeDecodeError):
+        return False

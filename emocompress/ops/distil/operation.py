@@ -20,12 +20,16 @@ def run_distil(ctx: OpContext, settings: DistilSettings) -> dict[str, Any]:
 def plan_distil(parent: dict[str, Any], settings: DistilSettings) -> dict[str, Any]:
     init = settings.init
     if init.layers is not None:
+        backbone = parent.get("backbone")
+        # emocompress's pooled models keep the encoder's config (and layer count) in backbone
+        encoder = backbone if isinstance(backbone, dict) else parent
         key = next(
-            (k for k in ("num_hidden_layers", "n_layers") if k in parent), "num_hidden_layers"
+            (k for k in ("num_hidden_layers", "n_layers") if k in encoder), "num_hidden_layers"
         )
-        child = {**parent, key: len(init.layers)}
-        if isinstance(parent.get("layer_types"), list):  # ModernBERT: one entry per layer
-            child["layer_types"] = [parent["layer_types"][i] for i in init.layers]
+        kept = {**encoder, key: len(init.layers)}
+        if isinstance(encoder.get("layer_types"), list):  # ModernBERT: one entry per layer
+            kept["layer_types"] = [encoder["layer_types"][i] for i in init.layers]
+        child = {**parent, "backbone": kept} if encoder is backbone else kept
     elif init.config is not None:
         child = {**parent, **init.config}
     else:

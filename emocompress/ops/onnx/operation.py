@@ -35,20 +35,24 @@ class ExportSettings(Settings):
     parity_tolerance: float = Field(
         1e-4, gt=0, description="largest allowed |logit difference| from PyTorch"
     )
-    parity_texts: int = Field(64, ge=1, description="tune-split texts the parity check uses")
+    parity_texts: int = Field(
+        64, ge=1, le=100_000, description="tune-split texts the parity check uses"
+    )
 
 
 class QuantizeSettings(Settings):
     precision: Literal["int8-dynamic", "int8-static", "fp16"] = "int8-dynamic"
     per_channel: bool = Field(True, description="int8 weights with one scale per channel")
-    calibration_texts: int = Field(256, ge=1, description="tune-split texts for int8-static")
+    calibration_texts: int = Field(
+        256, ge=1, le=1_000_000, description="tune-split texts for int8-static"
+    )
     max_auc_drop: float = Field(
         0.005, ge=0, description="largest allowed macro-AUC drop against the fp32 parent"
     )
     parity_tolerance: float | None = Field(
         None, gt=0, description="fail over this |logit difference| from the parent (null: record)"
     )
-    parity_texts: int = Field(64, ge=1)
+    parity_texts: int = Field(64, ge=1, le=100_000)
 
 
 def check_parity(ctx: OpContext, tolerance: float | None, count: int) -> Parity:
@@ -157,6 +161,7 @@ OPERATIONS = [
         QuantizeSettings,
         run_quantize,
         produces="onnx",
+        accepts=("onnx",),
         metrics_sections=("parity", "quantization"),
         implied_gates=quantize_gates,
         # the fp32 graph, the quantiser's working copy and the result (3x measured)

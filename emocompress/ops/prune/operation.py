@@ -25,7 +25,7 @@ class RecoverySettings(TrainSettings):
     mode: Literal["finetune", "distil", "none"] = Field(
         "finetune", description="finetune (BCE on labels), distil (parent as teacher) or none"
     )
-    epochs: float = Field(1, gt=0, description="passes over the training split")
+    epochs: float = Field(1, gt=0, le=1000, description="passes over the training split")
     temperature: float = Field(2.0, gt=0, description="distil: softens teacher and student logits")
     alpha: float = Field(
         0.5, ge=0, le=1, description="distil: weight of the hard-label BCE; 1 - alpha: soft targets"
