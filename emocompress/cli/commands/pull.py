@@ -48,15 +48,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from emocompress.artifacts.lock import hold_lock
+    from emocompress.artifacts.outputs import check_output
+    from emocompress.artifacts.rundir import RunDir
     from emocompress.run.tracking.pull import pull_variant
 
-    pulled = pull_variant(
-        args.source,
-        Path(args.out),
-        tracking_uri=args.tracking_uri,
-        wandb_dir=Path(args.wandb_dir) if args.wandb_dir else None,
-        name=args.name,
-        overwrite=args.overwrite,
-    )
+    out = check_output(args.out, what="run directory", is_own=RunDir.is_run_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with hold_lock(RunDir(out).lock_file):  # not while a run writes into it
+        pulled = pull_variant(
+            args.source,
+            out,
+            tracking_uri=args.tracking_uri,
+            wandb_dir=Path(args.wandb_dir) if args.wandb_dir else None,
+            name=args.name,
+            overwrite=args.overwrite,
+        )
     print(f"pulled {args.source} ({pulled.tracker}) into {pulled.variant.path}")
     return 0

@@ -57,6 +57,8 @@ def pull_variant(
 
 
 def _target(out: Path, name: str, overwrite: bool) -> VariantDir:
+    """``OUT/variants/<name>``, new unless ``overwrite``. (That OUT itself is a run directory
+    or new is the caller's check, before it takes OUT's lock: docs/safety.md.)"""
     target = RunDir(out).variant(name)
     if target.path.exists() and not overwrite:
         raise UserError(

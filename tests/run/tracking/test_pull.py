@@ -91,3 +91,14 @@ def test_wandb_online_without_network_is_a_clear_error(tmp_path, capsys, monkeyp
     assert main(["pull", "wandb:me/proj/abc123", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "cannot fetch W&B run me/proj/abc123" in err and "Traceback" not in err
+
+
+def test_a_folder_that_is_not_a_run_directory_is_refused(mlflow_logged, tmp_path, capsys):
+    uri, ids, _ = mlflow_logged
+    foreign = tmp_path / "notes"
+    foreign.mkdir()
+    (foreign / "todo.txt").write_text("mine")
+    argv = ["pull", f"mlflow:{ids['teacher']}", "--tracking-uri", uri, "--out", str(foreign)]
+    assert main(argv) == 2
+    assert sorted(p.name for p in foreign.iterdir()) == ["todo.txt"]  # no lock, no variant
+    assert "not empty" in capsys.readouterr().err
