@@ -29,7 +29,7 @@ RECIPE = ROOT / "bench" / "recipes" / "roberta-large-scale.yaml"
 
 def build_checkpoint(out: Path) -> float:
     """The random-weight RoBERTa-Large classifier; seconds taken."""
-    if (out / "config.json").is_file():
+    if (out / "model.safetensors").is_file():
         return 0.0
     started = time.perf_counter()
     import torch
@@ -47,7 +47,7 @@ def build_checkpoint(out: Path) -> float:
         texts, vocab_size=2000, min_frequency=1, show_progress=False,
         special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"],
     )  # fmt: skip
-    vocab_dir = out / "_bpe"
+    vocab_dir = out.parent / "_bpe"
     vocab_dir.mkdir(parents=True, exist_ok=True)
     bpe.save_model(str(vocab_dir))
     tokenizer = RobertaTokenizerFast(
@@ -56,7 +56,10 @@ def build_checkpoint(out: Path) -> float:
     tokenizer.model_max_length = 512
     torch.manual_seed(0)
     config = RobertaConfig(**KNOWN_CONFIGS["roberta-large"], **multi_label_config(GOEMOTIONS_LABELS))
-    save_classifier(RobertaForSequenceClassification(config), tokenizer, out)
+    from emocompress.artifacts.atomic import atomic_dir
+
+    with atomic_dir(out) as tmp:  # a killed build leaves no half checkpoint behind
+        save_classifier(RobertaForSequenceClassification(config), tokenizer, tmp)
     return time.perf_counter() - started
 
 
@@ -107,11 +110,9 @@ def main() -> int:
         step_seconds = (
             steps["seconds"] / max(1, len(steps["steps"])) if steps and steps["steps"] else None
         )
-        estimate = planned[name].estimate
         op = planned[name].op
-        trains = op in ("finetune", "distil")
-        estimated = (estimate.training_memory_bytes if trains else estimate.inference_memory_bytes) / 1e6
-        rows.append((name, op, seconds, rss, step_seconds, estimated))
+        estimated = planned[name].peak_memory_bytes / 1e6
+        rows.append((name, op, seconds, rss, step_seconds, estimated, planned[name].train_seconds))
         print(f"{name:13} {op:9} {seconds:7.1f} s  peak RSS {rss:8,.0f} MB  "
               f"estimate {estimated:8,.0f} MB  s/step {step_seconds}", flush=True)  # fmt: skip
 
@@ -131,13 +132,16 @@ def main() -> int:
         f"(recipe `bench/recipes/roberta-large-scale.yaml`, one step per process).",
         f"Random-weight checkpoint built in {build_seconds:.0f} s.",
         "",
-        "| step | op | wall s | peak RSS MB | dry-run estimate MB | estimate / peak | s per train step |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| step | op | wall s | peak RSS MB | dry-run peak MB (est.) | estimate / peak "
+        "| s per train step | dry-run train s (est.) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for name, op, seconds, rss, step_seconds, estimated in rows:
+    for name, op, seconds, rss, step_seconds, estimated, train_estimate in rows:
+        measured_step = "" if step_seconds is None else f"{step_seconds:.1f}"
+        estimated_train = "" if train_estimate is None else f"{train_estimate:.0f}"
         lines.append(
             f"| {name} | {op} | {seconds:.1f} | {rss:,.0f} | {estimated:,.0f} | "
-            f"{estimated / rss:.2f} | {'' if step_seconds is None else f'{step_seconds:.1f}'} |"
+            f"{estimated / rss:.2f} | {measured_step} | {estimated_train} |"
         )
     lines += ["", "| artifact | `inspect --json` s (process start included) |", "| --- | ---: |"]
     lines += [f"| {name} | {seconds:.2f} |" for name, seconds in inspections]
