@@ -212,7 +212,13 @@ class RunDir:
 
     @staticmethod
     def is_run_dir(path: Path) -> bool:
-        return (path / RunFile.FILE).is_file() or (path / VARIANTS_DIR).is_dir()
+        """run.json or variants/; or the lock alone: a run that is just starting (its
+        writer holds the lock before it writes run.json)."""
+        return (
+            (path / RunFile.FILE).is_file()
+            or (path / VARIANTS_DIR).is_dir()
+            or (path / LOCK_FILE).is_file()
+        )
 
 
 def model_format(path: str | os.PathLike[str]) -> str:

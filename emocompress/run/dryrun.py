@@ -305,7 +305,7 @@ def dry_run(recipe_path: str, overrides: Sequence[str] = ()) -> int:
             f"{row.peak_memory_bytes / 1e6:,.0f}",
             _duration(row.train_seconds),
         )
-    console = Console(width=max(Console().width, 130))
+    console = Console(width=max(Console().width, 160))
     console.print(table)
     console.print(
         f"estimates: batch {rows[0].batch if rows else '-'} x {recipe.data.max_length} tokens, fp32;"
