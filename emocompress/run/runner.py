@@ -22,13 +22,20 @@ from typing import Any
 
 from emocompress.artifacts.atomic import write_text
 from emocompress.artifacts.rundir import RunDir, environment, now
-from emocompress.artifacts.schema import Environment, GateOutcome, GatesFile, RunFile, StepRecord
+from emocompress.artifacts.schema import (
+    Environment,
+    GateOutcome,
+    GatesFile,
+    RunFile,
+    RunStatus,
+    StepRecord,
+)
 from emocompress.data.context import DataContext
 from emocompress.errors import UserError
 from emocompress.format import fmt
 from emocompress.ops.registry import get_operation
 from emocompress.ops.train import distributed
-from emocompress.progress import Reporter
+from emocompress.progress import Cancelled, Reporter
 from emocompress.run.variant import Parent, StepOptions, make_variant, operation_context
 
 
@@ -169,15 +176,16 @@ def run_recipe(
             run_dir.save_state(state)
             distributed.wait_for_everyone()
             result.ran.append(step.name)
-    except BaseException:
+        if main and recipe.bench is not None:
+            _bench(recipe, run_dir, reporter)
+    except BaseException as error:
         if main:
-            state.status = "failed"
+            state.status = stopped_status(error)
+            state.finished = now()
             run_dir.save_state(state)
         raise
     if not main:
         return result
-    if recipe.bench is not None:
-        _bench(recipe, run_dir, reporter)
     result.rows = summary_rows(run_dir, recipe)
     result.gate_results = check_gates(recipe, run_dir, steps)
     state.status = "finished"
@@ -186,6 +194,16 @@ def run_recipe(
     run_dir.save_state(state)
     _track(recipe, run_dir, reporter)
     return result
+
+
+def stopped_status(error: BaseException) -> RunStatus:
+    """run.json's status for a run that ended by ``error``: cancelled (the Reporter's cancel),
+    interrupted (Ctrl+C, a signal turned into SystemExit) or failed."""
+    if isinstance(error, Cancelled):
+        return "cancelled"
+    if isinstance(error, KeyboardInterrupt | SystemExit):
+        return "interrupted"
+    return "failed"
 
 
 def step_options(recipe: Any) -> StepOptions:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -505,13 +508,18 @@ def test_a_broken_run_file_still_lists_the_variants(synthetic_run):
     ]
 
 
+def _log(app) -> list[str]:
+    return [str(line.text) for line in app.get_screen("run").query_one("#run-log").lines]
+
+
 @pytest.mark.integration
 @pytest.mark.anyio
 async def test_run_a_recipe_streams_progress_and_refreshes(tmp_path, monkeypatch, tiny_classifier):
     monkeypatch.chdir(tmp_path)
     recipe = write_tiny_recipe(tmp_path, tiny_classifier)
     (tmp_path / "runs").mkdir()
-    app = _app([tmp_path / "runs"], recipe=str(recipe))
+    # live: the memory panel samples every second while the worker runs (the crash of #15)
+    app = create_app([str(tmp_path / "runs")], live=True, recipe=str(recipe))
     async with app.run_test(size=(120, 40)) as pilot:
         await _settle(pilot)
         assert _names(app) == []
@@ -523,12 +531,17 @@ async def test_run_a_recipe_streams_progress_and_refreshes(tmp_path, monkeypatch
         await pilot.pause(0.2)
         screen = app.screen
         assert screen.status == "finished", screen.status
-        log = "\n".join(str(line.text) for line in screen.query_one("#run-log").lines)
-        assert "✓" in log and "writing runs/tiny" in log
+        log = _log(app)
+        assert "✓ training teacher" in log and "writing runs/tiny" in log
+        assert not any(line.startswith("✗") for line in log)
+        assert "CPU RSS" in _text(screen.query_one("#memory"))
         assert screen.query_one("#run-progress").total
+        assert RunDir(tmp_path / "runs" / "tiny").load_state().status == "finished"
         await pilot.press("escape")
         await _settle(pilot)
         assert _names(app) == ["teacher", "student-1l"]
+        await pilot.press("r")  # the same run screen again, with its log
+        assert app.screen.status == "finished" and "✓ training teacher" in _log(app)
 
 
 @pytest.mark.integration
@@ -544,8 +557,7 @@ async def test_cancel_a_recipe_run(tmp_path, monkeypatch, tiny_classifier):
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("r", "ctrl+s")
         for _ in range(600):  # until training has started (at most a minute)
-            lines = [str(line.text) for line in app.screen.query_one("#run-log").lines]
-            if any("training teacher" in line for line in lines):
+            if any("training teacher" in line for line in _log(app)):
                 break
             await pilot.pause(0.1)
         await pilot.press("ctrl+o")
@@ -553,6 +565,52 @@ async def test_cancel_a_recipe_run(tmp_path, monkeypatch, tiny_classifier):
         await pilot.pause(0.2)
         assert app.screen.status == "cancelled"
         assert app.screen.query_one("#start").disabled is False
+        log = _log(app)
+        assert "✗ training teacher (stopped, not finished)" in log
+        assert not any(line.startswith("✓") for line in log)  # nothing finished
+    run = RunDir(tmp_path / "runs" / "cancelled")
+    state = run.load_state()
+    assert state.status == "cancelled" and state.steps == {} and state.finished
+    assert not run.variant("teacher").path.exists()  # no half-made variant
+
+
+@pytest.mark.integration
+@pytest.mark.anyio
+async def test_quitting_the_app_cancels_a_running_recipe(tmp_path, monkeypatch, tiny_classifier):
+    monkeypatch.chdir(tmp_path)
+    recipe = write_tiny_recipe(tmp_path, tiny_classifier, name="quit")
+    recipe.write_text(
+        recipe.read_text().replace("finetune: {epochs: 1,", "finetune: {epochs: 500,")
+    )
+    app = _app([tmp_path], recipe=str(recipe))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r", "ctrl+s")
+        for _ in range(600):
+            if any("training teacher" in line for line in _log(app)):
+                break
+            await pilot.pause(0.1)
+        await pilot.press("escape")  # leaving the screen does not stop it
+        await pilot.pause(0.3)
+        assert app.get_screen("run").reporter is not None
+        await pilot.press("q")
+    for _ in range(600):  # the worker thread stops at its next step
+        if RunDir(tmp_path / "runs" / "quit").load_state().status != "running":
+            break
+        time.sleep(0.1)
+    assert RunDir(tmp_path / "runs" / "quit").load_state().status == "cancelled"
+
+
+def test_memory_panel_never_reads_a_half_imported_torch(monkeypatch):
+    import types
+
+    from tui.widgets import memory
+
+    half = types.ModuleType("torch")  # what sys.modules holds while `import torch` runs
+    monkeypatch.setitem(sys.modules, "torch", half)
+    monkeypatch.setattr(memory, "_torch_ready", threading.Event())
+    assert memory.memory_text().endswith("GPU n/a")
+    memory.mark_torch_ready()
+    assert memory.memory_text().endswith("GPU n/a")  # torch without cuda: n/a, no crash
 
 
 # ----------------------------------------------------------------------------- command line
