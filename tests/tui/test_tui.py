@@ -25,7 +25,11 @@ from emocompress.artifacts.schema import (
     AucFigures,
     BatchLatency,
     BenchFile,
+    Evaluation,
+    GateOutcome,
+    GatesFile,
     History,
+    HistoryStep,
     LabelScores,
     Lineage,
     Metrics,
@@ -51,6 +55,24 @@ VARIANTS = [
     ("student-1l", "teacher", "distil", 1, 0.8811, 47.1, 3.5),
     ("pruned-ffn", "student-3l", "prune", 3, 0.9102, 72.4, 9.0),
     ("student-3l-onnx", "student-3l", "export", 3, 0.9305, 69.2, None),
+]
+GATES = [
+    GateOutcome(
+        variant="teacher",
+        gate="min_macro_auc",
+        value=0.9412,
+        bound=0.9,
+        passed=True,
+        message="macro AUC 0.9412 meets the minimum 0.9000",
+    ),
+    GateOutcome(
+        variant="student-1l",
+        gate="max_auc_drop",
+        value=0.0601,
+        bound=0.05,
+        passed=False,
+        message="macro AUC drop vs reference 0.0601 exceeds the maximum 0.0500",
+    ),
 ]
 VERSION_1 = "student-1l"  # written as version-1 files: old run directories must still open
 
@@ -225,7 +247,28 @@ def write_synthetic_run(
         steps[variant_name] = StepRecord(op=op, hash="0" * 64)
     run.save_state(RunFile(name=name, status="finished", steps=steps))
     run.recipe_file.write_text(f"name: {name}\nreference: teacher\n")
+    run.write_gates(GatesFile(results=GATES))
+    for variant_name, seconds in TRAINED.items():
+        run.variant(variant_name).history_file.write_text(
+            json.dumps(_history(variant_name, seconds).to_json())
+        )
     return run
+
+
+TRAINED = {"teacher": 70.9, "student-3l": 33.0}  # variant: train seconds (history.json)
+
+
+def _history(name: str, seconds: float) -> History:
+    evaluations = [
+        Evaluation(
+            epoch=e, step=10 * e, tune_macro_auc=round(0.8 + 0.04 * e, 4), train_loss=0.3 / e
+        )
+        for e in (1, 2, 3)
+    ]
+    steps = [HistoryStep(step=i, loss=round(0.7 / i, 4)) for i in range(1, 31)]
+    return History(
+        variant=name, steps=steps, evaluations=evaluations, best=evaluations[1], seconds=seconds
+    )
 
 
 @pytest.fixture
@@ -286,7 +329,9 @@ def test_catalog_reads_figures_and_marks_pareto(synthetic_run):
         "pruned-ffn": "",
         "student-3l-onnx": "",
     }
-    assert [c.key for c in catalog.missing_columns()] == ["gpu_peak_mb", "train_seconds"]
+    assert [c.key for c in catalog.missing_columns()] == ["gpu_peak_mb"]
+    assert catalog.get("teacher").row["train_seconds"] == 70.9
+    assert catalog.get("student-1l").gates_mark == "FAIL 1/1"
 
 
 # ----------------------------------------------------------------------------- pilot
@@ -333,7 +378,13 @@ async def test_every_screen_by_keys(synthetic_run):
         assert "strategy: fixed" in str(app.screen.query_one("#emotion-caption").render())
         await pilot.press("3")
         assert app.screen.query_one("#strategy-table").row_count == 4
-        await pilot.press("4")
+        assert app.screen.focused.id == "strategy-table"
+        await pilot.press("5")  # speed percentiles, gates, parity
+        speed = app.screen.query_one("#speed-table")
+        assert [str(c) for c in speed.get_row("pytorch/1")][2:5] == ["12.50", "15.00", "n/a"]
+        checks = _text(app.screen.query_one("#checks-text"))
+        assert "pass  min_macro_auc: macro AUC 0.9412 meets the minimum 0.9000" in checks
+        await pilot.press("6")
         assert "synthetic/variants/teacher" in _text(app.screen.query_one("#about-text"))
         await pilot.press("escape", "t")
         assert type(app.screen).__name__ == "TradeoffScreen"
@@ -341,14 +392,103 @@ async def test_every_screen_by_keys(synthetic_run):
         await pilot.press("escape", "down", "c")
         assert type(app.screen).__name__ == "CompareScreen"
         figures = app.screen.query_one("#compare-figures")
-        mb_row = [str(c) for c in figures.get_row_at(2)]
+        mb_row = [str(c) for c in figures.get_row("mb")]
         assert mb_row == ["MB", "90.3", "69.0", "-21.3", "-23.6%"]
+        emotions = [str(c) for c in app.screen.query_one("#compare-emotions").get_row("joy")]
+        assert emotions[:2] == ["joy", "15"]  # the support beside the deltas
         await pilot.press("w")  # swap A and B
-        assert [str(c) for c in figures.get_row_at(2)][1] == "69.0"
+        assert [str(c) for c in figures.get_row("mb")][1] == "69.0"
         await pilot.press("escape", "question_mark")
         assert type(app.screen).__name__ == "HelpScreen"
         await pilot.press("escape", "d")
         assert not app.current_theme.dark
+
+
+def _cell_text(table, row, key) -> str:
+    return str(table.get_cell(row.key, key)).removeprefix("▶ ").strip()
+
+
+def _assert_sorted_by(table, key: str) -> None:
+    """The rows are in order of the column ``key`` (n/a last), as the header says."""
+    assert table.sort_column == key
+    assert str(
+        table.columns[next(c.key for c in table.ordered_columns if c.key.value == key)].label
+    ).endswith(("▲", "▼"))
+    texts = [_cell_text(table, row, key) for row in table.ordered_rows]
+    measured = [t for t in texts if t not in ("n/a", "")]
+    assert texts[: len(measured)] == measured  # unmeasured last
+    try:
+        values = [float(t.replace(",", "").replace("%", "").replace("+", "")) for t in measured]
+    except ValueError:
+        return  # a text column: sorted by its value, which the text may decorate
+    if table.sort_reverse:
+        values.reverse()
+    # ascending, up to the rounding of the shown text (a column may mix formats)
+    assert all(a <= b + 0.001 for a, b in zip(values, values[1:], strict=False)), (key, texts)
+
+
+async def _sort_every_column(pilot, table) -> None:
+    """Keyboard only: ← to the first column, then for each column → and s (and s again)."""
+    table.focus()
+    await pilot.pause()
+    keys = [str(c.key.value) for c in table.ordered_columns]
+    await pilot.press(*["left"] * len(keys))
+    for index, key in enumerate(keys):
+        if index:
+            await pilot.press("right")
+        await pilot.press("s")
+        _assert_sorted_by(table, key)
+        reverse = table.sort_reverse
+        await pilot.press("s")
+        assert table.sort_reverse is not reverse
+        _assert_sorted_by(table, key)
+    # the last column is in view (scrolled to), the first one fixed or scrolled back to
+    x, _, width, _ = table._get_column_region(len(keys) - 1)
+    assert x - table.scroll_x + width <= table.size.width
+
+
+@pytest.mark.anyio
+async def test_every_table_sorts_by_any_column_from_the_keyboard(synthetic_run):
+    app = _app([synthetic_run])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        await _sort_every_column(pilot, app.screen.query_one("#variants"))
+        await pilot.press("escape")  # back to the first variant
+        app.screen.query_one("#variants").move_cursor(row=0)
+        await pilot.press("enter")
+        await _settle(pilot)
+        assert app.screen.focused.id == "param-tree"  # focus starts in the tree
+        for tab, table in (
+            ("2", "#emotion-table"),
+            ("3", "#strategy-table"),
+            ("4", "#history-table"),
+            ("5", "#speed-table"),
+        ):
+            await pilot.press(tab)
+            assert app.screen.focused.id == table.removeprefix("#")
+            await _sort_every_column(pilot, app.screen.query_one(table))
+        await pilot.press("escape", "t")
+        await _sort_every_column(pilot, app.screen.query_one("#tradeoff-table"))
+        await pilot.press("escape")
+        app.screen.query_one("#variants").move_cursor(row=1)
+        await pilot.press("c")
+        for table in ("#compare-figures", "#compare-emotions"):
+            await _sort_every_column(pilot, app.screen.query_one(table))
+
+
+@pytest.mark.anyio
+async def test_detail_keys_work_without_tab_first(synthetic_run):
+    app = _app([synthetic_run])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        await pilot.press("enter")
+        await _settle(pilot)
+        tree = app.screen.query_one("#param-tree")
+        line = tree.cursor_line
+        await pilot.press("down", "enter")  # the tree moves and opens a node
+        assert tree.cursor_line == line + 1
+        await pilot.press("question_mark")
+        assert type(app.screen).__name__ == "HelpScreen"
 
 
 @pytest.mark.anyio
