@@ -31,9 +31,10 @@ class EmoCompressApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "emocompress"
     BINDINGS = [
-        Binding("q", "quit", "quit"),
-        Binding("question_mark", "help", "help", key_display="?"),
-        Binding("d", "toggle_theme", "dark/light"),
+        # shown first by every screen (tui.keys.GLOBAL_KEYS); here for the modal help
+        Binding("q", "quit", "quit", show=False),
+        Binding("question_mark", "help", "help", key_display="?", show=False),
+        Binding("d", "toggle_theme", "dark/light", show=False),
         Binding("ctrl+r", "reload", "reload", show=False),
     ]
 

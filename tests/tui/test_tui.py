@@ -798,6 +798,10 @@ SCREENS = {
     "deltas": ("down", "x", "v", "v"),
     "detail_parameters": ("enter",),
     "detail_emotions": ("enter", "2"),
+    "detail_thresholds": ("enter", "3"),
+    "detail_training": ("enter", "4"),
+    "detail_speed": ("enter", "5"),
+    "detail_about": ("enter", "6"),
     "tradeoffs": ("t",),
     "compare": ("down", "c"),
     "inspect": ("i",),
@@ -806,10 +810,7 @@ SCREENS = {
 }
 
 
-SIZES = [(screen, (80, 24)) for screen in SCREENS] + [
-    ("variants", (160, 50)),
-    ("tradeoffs", (160, 50)),
-]
+SIZES = [(screen, size) for size in ((80, 24), (160, 50)) for screen in SCREENS]
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from tui.data import COMPARE_HEADERS, EMOTION_DELTA_HEADERS, Catalog, compare_rows, emotion_deltas
+from tui.keys import GLOBAL_KEYS, footer
 from tui.widgets.sortable_table import CellTable
 
 WIDE = 120  # from this width the two tables stand side by side
@@ -22,6 +23,7 @@ WIDE = 120  # from this width the two tables stand side by side
 class CompareScreen(Screen):
     AUTO_FOCUS = "#compare-figures"
     BINDINGS = [
+        *GLOBAL_KEYS,
         Binding("escape", "app.pop_screen", "back"),
         Binding("w", "swap", "swap A/B"),
         Binding("tab", "app.focus_next", "next table", show=False),
@@ -37,7 +39,7 @@ class CompareScreen(Screen):
         with Container(id="compare-body"):
             yield CellTable(id="compare-figures")
             yield CellTable(id="compare-emotions", better={"f1_delta": "high", "auc_delta": "high"})
-        yield Footer()
+        yield footer()
 
     def on_mount(self) -> None:
         self.watch(self.app, "catalog", self.show, init=True)

@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Header, Static, TabbedContent, TabPane
 
 from emocompress.artifacts.schema import CONFIG_FILE, Metrics
 from emocompress.errors import UserError
@@ -36,6 +36,7 @@ from tui.data import (
     speed_rows,
     strategy_rows,
 )
+from tui.keys import GLOBAL_KEYS, footer
 from tui.widgets.emotion_table import EmotionTable
 from tui.widgets.param_tree import ParamTree
 from tui.widgets.sortable_table import CellTable
@@ -60,6 +61,7 @@ class TreeLoaded(Message):
 class DetailScreen(Screen):
     AUTO_FOCUS = "#param-tree"
     BINDINGS = [
+        *GLOBAL_KEYS,
         Binding("escape", "app.pop_screen", "back"),
         Binding("1", "tab('parameters')", "tabs", key_display="1-6"),
         Binding("2", "tab('emotions')", "emotions", show=False),
@@ -101,7 +103,7 @@ class DetailScreen(Screen):
                 yield Static("\n".join(checks_lines(self.view)), id="checks-text")
             with TabPane("About", id="about"), VerticalScroll(id="about-scroll"):
                 yield Static(self._about(), id="about-text")
-        yield Footer()
+        yield footer()
 
     def on_mount(self) -> None:
         self.sub_title = self.key

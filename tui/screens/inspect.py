@@ -8,9 +8,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from tui.data import shown_path
+from tui.keys import GLOBAL_KEYS, footer
 
 
 class Inspected(Message):
@@ -20,7 +21,7 @@ class Inspected(Message):
 
 
 class InspectScreen(Screen):
-    BINDINGS = [Binding("escape", "app.pop_screen", "back")]
+    BINDINGS = [*GLOBAL_KEYS, Binding("escape", "app.pop_screen", "back")]
 
     def __init__(self, path: str | None = None) -> None:
         super().__init__()
@@ -35,7 +36,7 @@ class InspectScreen(Screen):
         )
         with VerticalScroll(id="inspect-body"):
             yield Static("type a path and press enter", id="inspect-result")
-        yield Footer()
+        yield footer()
 
     def on_mount(self) -> None:
         self.sub_title = "inspect"

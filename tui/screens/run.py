@@ -18,8 +18,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, RichLog
+from textual.widgets import Button, Header, Input, Label, ProgressBar, RichLog
 
+from tui.keys import GLOBAL_KEYS, footer
 from tui.widgets.memory import MemoryPanel
 
 
@@ -45,6 +46,7 @@ class RunFinished(Message):
 
 class RunScreen(Screen):
     BINDINGS = [
+        *GLOBAL_KEYS,
         Binding("escape", "app.pop_screen", "back"),
         Binding("ctrl+s", "start", "run"),
         Binding("ctrl+o", "cancel", "cancel"),
@@ -70,7 +72,7 @@ class RunScreen(Screen):
         yield ProgressBar(total=100, id="run-progress", show_eta=False)
         yield MemoryPanel(live=self.app.live, id="memory")
         yield RichLog(id="run-log", wrap=True, markup=False)
-        yield Footer()
+        yield footer()
 
     def on_mount(self) -> None:
         self.sub_title = "run a recipe"

@@ -6,9 +6,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from tui.data import COLUMN_BY_KEY, Catalog, figure_cell, latency_key, text_cell
+from tui.keys import GLOBAL_KEYS, footer
 from tui.widgets.sortable_table import CellTable
 from tui.widgets.tradeoff_plot import TradeoffPlot
 
@@ -21,7 +22,7 @@ LATENCY_LABELS = {
 
 class TradeoffScreen(Screen):
     AUTO_FOCUS = "#tradeoff-table"
-    BINDINGS = [Binding("escape", "app.pop_screen", "back")]
+    BINDINGS = [*GLOBAL_KEYS, Binding("escape", "app.pop_screen", "back")]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -32,7 +33,7 @@ class TradeoffScreen(Screen):
             with Vertical(id="tradeoff-side"):
                 yield CellTable(id="tradeoff-table", better={"macro_auc": "high"})
                 yield Static("", id="tradeoff-note")
-        yield Footer()
+        yield footer()
 
     def on_mount(self) -> None:
         self.sub_title = "tradeoffs"

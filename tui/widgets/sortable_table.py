@@ -25,7 +25,7 @@ from tui.data import Cell, ordered
 class SortableTable(DataTable):
     BINDINGS = [
         Binding("s", "sort_by_cursor", "sort"),
-        Binding("left", "cursor_left", "sort column", key_display="←→"),
+        Binding("left", "cursor_left", "column", key_display="←→"),
         Binding("right", "cursor_right", "next column", show=False),
     ]
 

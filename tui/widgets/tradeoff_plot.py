@@ -86,9 +86,17 @@ def place_labels(anchors: list[tuple[str, int, int]], width: int, height: int) -
 
 
 class TradeoffPlot(PlotextPlot):
+    _drawn: tuple | None = None
+
+    def on_resize(self) -> None:
+        """Label placement depends on the size in cells: place them again."""
+        if self._drawn is not None:
+            self.draw(*self._drawn)
+
     def draw(
         self, variants: list[VariantView], cost_key: str | None, cost_label: str, title: str
     ) -> None:
+        self._drawn = (variants, cost_key, cost_label, title)
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
@@ -112,8 +120,8 @@ class TradeoffPlot(PlotextPlot):
         front = frontier([(q, c) for _, q, c in points])
         if front:
             xs, ys = step_frontier(front)
-            plt.plot(xs, ys, marker="braille", label="Pareto frontier (steps)")
-        plt.scatter(costs, qualities, marker="●", label="variant")
+            plt.plot(xs, ys, marker="braille")  # (no legend: it would cover points; the note says)
+        plt.scatter(costs, qualities, marker="●")
         # the canvas in cells (about: the axes and their labels take some of the widget)
         width, height = max(10, self.size.width - 12), max(4, self.size.height - 6)
         x_cell, y_cell = (x_high - x_low) / width, (y_high - y_low) / height
