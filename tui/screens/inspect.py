@@ -43,6 +43,7 @@ class InspectScreen(Screen):
         self.app.still_inputs(self)
         if self.initial:
             self.inspect(self.initial)
+            self.query_one("#inspect-body").focus()  # the keys (?, q, scrolling) work at once
         else:
             self.query_one(Input).focus()
 
