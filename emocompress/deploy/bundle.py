@@ -12,7 +12,9 @@ BUNDLE/
 ```
 
 Made from a finished ONNX variant (it must have metrics.json: the thresholds come from it).
-Reading a bundle needs numpy, onnxruntime and tokenizers only.
+Reading a bundle needs numpy, onnxruntime and tokenizers only. ``emocompress predict`` also
+takes an ONNX variant directory of a run as it is: its thresholds are the strategy selected
+in its own metrics.json, exactly what its bundle's thresholds.json would hold.
 """
 
 from __future__ import annotations
@@ -170,18 +172,40 @@ def _read_tokenizer_length(variant: Path) -> int | None:
     return (data.get("truncation") or {}).get("max_length")
 
 
+def thresholds_of(path: Path) -> dict[str, Any]:
+    """The thresholds to predict with: a bundle's thresholds.json, else the strategy selected
+    on the tune split in an ONNX variant's own metrics.json (the same figures export copies)."""
+    if (path / THRESHOLDS_FILE).is_file():
+        return read_json_object(path / THRESHOLDS_FILE)
+    variant = VariantDir(path)
+    if variant.has_metrics():
+        return selected_thresholds(variant.load_metrics())
+    raise UserError(
+        f"{path}: no {THRESHOLDS_FILE} and no {Metrics.FILE}",
+        expected="a bundle (emocompress export) or a measured ONNX variant directory",
+    )
+
+
 def predict_texts(bundle: str | Path, texts: list[str], *, batch_size: int = 64) -> list[dict]:
-    """For each text: the predicted labels (under the bundle's thresholds) and every
-    label's probability, most probable first."""
+    """For each text: the predicted labels (under the thresholds of :func:`thresholds_of`)
+    and every label's probability, most probable first. ``bundle`` is a bundle or an ONNX
+    variant directory of a run."""
     from emocompress.measure.metrics import apply_thresholds
     from emocompress.models.ort import OrtClassifier
 
     bundle = Path(bundle)
-    if not (bundle / THRESHOLDS_FILE).is_file():
-        raise UserError(f"{bundle}: no {THRESHOLDS_FILE}", expected="a bundle (emocompress export)")
+    if not bundle.is_dir():
+        raise UserError(f"{bundle}: no such directory", expected="a bundle or an ONNX variant")
+    if not (bundle / MODEL_FILE).is_file():
+        raise UserError(
+            f"{bundle}: no {MODEL_FILE} (predict runs ONNX models with onnxruntime only)",
+            expected=f"a bundle or an ONNX variant; make one: emocompress export {bundle} "
+            "--out bundles/NAME",
+        )
+    thresholds = thresholds_of(bundle)
     model = OrtClassifier(bundle)
     probs = model.probs(texts, batch_size=batch_size)
-    chosen = apply_thresholds(probs, read_json_object(bundle / THRESHOLDS_FILE), model.label_names)
+    chosen = apply_thresholds(probs, thresholds, model.label_names)
     results = []
     for text, row, picked in zip(texts, probs, chosen, strict=True):
         order = sorted(range(len(row)), key=lambda j: -row[j])
