@@ -500,7 +500,9 @@ async def test_inspect_a_checkpoint_and_a_bad_path(synthetic_run, tiny_classifie
         await _settle(pilot)
         text = _text(app.screen.query_one("#inspect-result"))
         assert "parameters" in text and "feed_forward" in text
+        assert app.screen.focused.id == "inspect-body"  # ?, q and scrolling work at once
         field = app.screen.query_one("#inspect-path")
+        field.focus()
         field.value = str(tiny_classifier)
         await pilot.press("enter")
         await _settle(pilot)

@@ -8,8 +8,10 @@ component (or per layer with --by layer), the architecture from config.json, and
 that share storage. Counting reads only the safetensors header, so even a 5 GB checkpoint
 takes a fraction of a second; --sparsity and --duplicates read every tensor, one at a time.
 
-Parameters exclude integer buffers (position_ids); "embeddings" are the tensors under an
-*embeddings* module, their LayerNorm included.
+Parameters exclude integer buffers (position_ids), ONNX graph constants and an int8
+graph's scales and zero points (shown apart); "embeddings" are the tensors under an
+*embeddings* module, their LayerNorm included. Long paths fold at "/" (COLUMNS sets the
+width).
 """
 
 from __future__ import annotations
@@ -92,7 +94,9 @@ def totals_table(report: Any) -> Any:
     from rich.table import Table
 
     table = Table(
-        title=f"{report.source} ({report.format})", show_header=False, title_justify="left"
+        title=f"{_foldable(report.source)} ({report.format})",
+        show_header=False,
+        title_justify="left",
     )
     table.add_column(style="bold")
     table.add_column(justify="right")
@@ -107,6 +111,12 @@ def totals_table(report: Any) -> Any:
         table.add_row(
             "buffers (not counted)",
             f"{report.buffers['tensors']} tensors, {report.buffers['elements']:,} elements",
+        )
+    if report.quantization["tensors"]:
+        table.add_row(
+            "int8 scales, zero points (not counted)",
+            f"{report.quantization['tensors']} tensors, "
+            f"{report.quantization['elements']:,} elements",
         )
     if report.sparsity:
         table.add_row(
@@ -137,17 +147,21 @@ def architecture_table(facts: dict[str, Any]) -> Any:
 def breakdown_table(by: str, rows: list[Any], report: Any, sparsity: dict[str, Any] | None) -> Any:
     from rich.table import Table
 
-    table = Table(title=f"By {by}", title_justify="left", show_footer=True)
+    caption = (
+        "outside: tensors in no transformer layer (embeddings, pooler, head)"
+        if by == "layer"
+        else None
+    )
+    table = Table(
+        title=f"By {by}",
+        title_justify="left",
+        show_footer=True,
+        caption=caption,
+        caption_justify="left",
+    )
     table.add_column(by, footer="total")
-    table.add_column("tensors", justify="right", footer=str(sum(r.tensors for r in rows)))
-    table.add_column("parameters", justify="right", footer=f"{report.parameters:,}")
-    table.add_column("percent", justify="right", footer="100.00%" if report.parameters else "-")
-    table.add_column("MB", justify="right", footer=_mb(sum(r.bytes for r in rows)))
     layer_parts = ("attention", "feed_forward", "layer_norm") if by == "layer" else ()
-    for header in ("attn", "ffn", "norm")[: len(layer_parts)]:
-        table.add_column(header, justify="right")
-    if sparsity:
-        table.add_column("zeros", justify="right")
+    body = []
     for row in rows:
         cells = [
             row.name,
@@ -159,6 +173,21 @@ def breakdown_table(by: str, rows: list[Any], report: Any, sparsity: dict[str, A
         cells += [f"{row.components[part]:,}" for part in layer_parts]
         if sparsity:
             cells.append(_percent(sparsity[row.name]["fraction"]))
+        body.append(cells)
+    footers = [
+        str(sum(r.tensors for r in rows)),
+        f"{report.parameters:,}",
+        "100.00%" if report.parameters else "n/a",
+        _mb(sum(r.bytes for r in rows)),
+    ]
+    headers = ["tensors", "parameters", "percent", "MB"]
+    headers += ["attn", "ffn", "norm"][: len(layer_parts)] + (["zeros"] if sparsity else [])
+    for index, header in enumerate(headers, start=1):
+        footer = footers[index - 1] if index <= len(footers) else ""
+        # figures are never cut: the name column wraps instead
+        width = max([len(header), len(footer)] + [len(cells[index]) for cells in body])
+        table.add_column(header, justify="right", footer=footer, min_width=width, no_wrap=True)
+    for cells in body:
         table.add_row(*cells)
     return table
 
@@ -171,6 +200,11 @@ def groups_table(title: str, groups: list[list[str]]) -> Any:
     for names in groups:
         table.add_row(" = ".join(names))
     return table
+
+
+def _foldable(path: str) -> str:
+    """A path that wraps after "/" rather than mid-word (a zero-width space after each)."""
+    return path.replace("/", "/\u200b")
 
 
 def _mb(nbytes: int) -> str:
