@@ -313,6 +313,17 @@ def _recheck(variant: VariantData) -> list[str]:
 
 # ------------------------------------------------------------------ derived figures
 
+BCE, DISTILLATION = "bce", "distillation"
+
+
+def loss_kind(variant: VariantData) -> str:
+    """What the variant's training loss is: the distillation objective (a distilled variant,
+    or a prune recovery by distillation) or the binary cross-entropy of fine-tuning."""
+    training = variant.metrics.training
+    if variant.lineage.operation == "distil" or (training and training.mode == "distil"):
+        return DISTILLATION
+    return BCE
+
 
 def tune_bce(variant: VariantData) -> float | None:
     """Mean binary cross-entropy of the final model on the tune split (from tune.npz).

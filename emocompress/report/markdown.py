@@ -67,7 +67,7 @@ def render(
         *(_variant_section(data, v) for v in data.variants),
         _per_emotion(data, csv_name),
         _thresholds(data),
-        _figures(figures, figure_prefix),
+        _figures(data, figures, figure_prefix),
         _artifacts(data),
     ]
     return "\n".join(s.rstrip("\n") + "\n" for s in sections if s)
@@ -680,7 +680,7 @@ def _thresholds(data: ReportData) -> str:
 # ------------------------------------------------------------------------- figures
 
 
-def _figures(figures: Mapping[str, list[Path]] | None, prefix: str) -> str:
+def _figures(data: ReportData, figures: Mapping[str, list[Path]] | None, prefix: str) -> str:
     out = ["## Figures", ""]
     if figures is None:
         return "\n".join(out + ["Not drawn (--no-figures)."])
@@ -696,7 +696,7 @@ def _figures(figures: Mapping[str, list[Path]] | None, prefix: str) -> str:
         out += [
             f"![{spec.stem}]({prefix}/{png.name})",
             "",
-            f"*{spec.caption}.* {others}".rstrip(),
+            f"*{spec.caption(data)}.* {others}".rstrip(),
             "",
         ]
     return "\n".join(out)
