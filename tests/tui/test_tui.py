@@ -686,22 +686,32 @@ async def test_run_a_recipe_streams_progress_and_refreshes(tmp_path, monkeypatch
         assert app.screen.status == "finished" and "✓ training teacher" in _log(app)
 
 
+def _long_recipe(folder: Path, model: Path, name: str) -> Path:
+    """The tiny recipe with training long enough that a cancel lands while it trains."""
+    recipe = write_tiny_recipe(folder, model, name=name)
+    recipe.write_text(
+        recipe.read_text().replace("finetune: {epochs: 1,", "finetune: {epochs: 500,")
+    )
+    return recipe
+
+
+async def _start_training(app, pilot) -> None:
+    """Open the run screen, start the recipe, wait until the teacher trains (at most a minute)."""
+    await pilot.press("r", "ctrl+s")
+    for _ in range(600):
+        if any("training teacher" in line for line in _log(app)):
+            return
+        await pilot.pause(0.1)
+
+
 @pytest.mark.integration
 @pytest.mark.anyio
 async def test_cancel_a_recipe_run(tmp_path, monkeypatch, tiny_classifier):
     monkeypatch.chdir(tmp_path)
-    recipe = write_tiny_recipe(tmp_path, tiny_classifier, name="cancelled")
-    # long enough training that the cancel lands while the teacher is being trained
-    recipe.write_text(
-        recipe.read_text().replace("finetune: {epochs: 1,", "finetune: {epochs: 500,")
-    )
+    recipe = _long_recipe(tmp_path, tiny_classifier, "cancelled")
     app = _app([tmp_path], recipe=str(recipe))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("r", "ctrl+s")
-        for _ in range(600):  # until training has started (at most a minute)
-            if any("training teacher" in line for line in _log(app)):
-                break
-            await pilot.pause(0.1)
+        await _start_training(app, pilot)
         await pilot.press("ctrl+o")
         await _settle(pilot)
         await pilot.pause(0.2)
@@ -720,17 +730,10 @@ async def test_cancel_a_recipe_run(tmp_path, monkeypatch, tiny_classifier):
 @pytest.mark.anyio
 async def test_quitting_the_app_cancels_a_running_recipe(tmp_path, monkeypatch, tiny_classifier):
     monkeypatch.chdir(tmp_path)
-    recipe = write_tiny_recipe(tmp_path, tiny_classifier, name="quit")
-    recipe.write_text(
-        recipe.read_text().replace("finetune: {epochs: 1,", "finetune: {epochs: 500,")
-    )
+    recipe = _long_recipe(tmp_path, tiny_classifier, "quit")
     app = _app([tmp_path], recipe=str(recipe))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("r", "ctrl+s")
-        for _ in range(600):
-            if any("training teacher" in line for line in _log(app)):
-                break
-            await pilot.pause(0.1)
+        await _start_training(app, pilot)
         await pilot.press("escape")  # leaving the screen does not stop it
         await pilot.pause(0.3)
         assert app.get_screen("run").reporter is not None
