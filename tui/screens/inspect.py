@@ -42,8 +42,8 @@ class InspectScreen(Screen):
         self.sub_title = "inspect"
         self.app.still_inputs(self)
         if self.initial:
+            self.focus_result = True  # once shown (a loading widget cannot take focus)
             self.inspect(self.initial)
-            self.query_one("#inspect-body").focus()  # the keys (?, q, scrolling) work at once
         else:
             self.query_one(Input).focus()
 
@@ -63,8 +63,14 @@ class InspectScreen(Screen):
         except UserError as error:
             self.post_message(Inspected([], str(error)))
 
+    focus_result = False
+
     def on_inspected(self, message: Inspected) -> None:
-        self.query_one("#inspect-body").loading = False
+        body = self.query_one("#inspect-body")
+        body.loading = False
+        if self.focus_result:  # the keys (?, q, scrolling) work at once
+            self.focus_result = False
+            body.focus()
         result = self.query_one("#inspect-result", Static)
         if message.error:
             result.update(f"[b red]cannot inspect:[/] {message.error}")
