@@ -12,10 +12,10 @@ from textual.widgets import Tree
 from tui.data import ParamNode, bar
 
 
-def node_label(node: ParamNode, width: int = 36) -> Text:
+def node_label(node: ParamNode, width: int = 30) -> Text:
     label = Text(node.label.ljust(width))
     label.append(f" {node.parameters:>12,} {node.percent:6.2f}% ")
-    label.append(bar(node.percent, 12), style="cyan")
+    label.append(bar(node.percent, 8), style="cyan")
     label.append(f" {node.nbytes:>13,} B")
     if node.detail:
         label.append(f"  {node.detail}", style="dim")
@@ -30,7 +30,7 @@ class ParamTree(Tree):
         self.root.expand()
 
     def _add(self, parent, node: ParamNode, depth: int) -> None:
-        width = max(1, 36 - 4 * (depth + 1))
+        width = max(1, 30 - 4 * (depth + 1))
         for child in node.children:
             if child.children:
                 branch = parent.add(node_label(child, width), expand=depth == 0)
