@@ -29,7 +29,7 @@ from emocompress.report.data import (
     scores_of,
     tune_bce,
 )
-from emocompress.report.layout import PointLabel, overlapping_texts, place_point_labels
+from emocompress.report.labels import PointLabel, overlapping_texts, place_point_labels
 
 FORMATS = ("png", "pdf")
 DPI = 150

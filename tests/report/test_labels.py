@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from emocompress.report.data import gather  # noqa: E402
 from emocompress.report.figures import _STYLE, SPECS  # noqa: E402
-from emocompress.report.layout import (  # noqa: E402
+from emocompress.report.labels import (  # noqa: E402
     PointLabel,
     overlapping_texts,
     place_point_labels,
