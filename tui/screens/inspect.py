@@ -93,7 +93,7 @@ def inspect_renderables(ref: str) -> list:
         raise UserError("no path given", expected="a checkpoint directory or file")
     report = inspect_checkpoint(resolve_model_path(ref, allow_hub=False))
     report.source = shown_path(report.source)
-    tables = [command.totals_table(report)]
+    tables = [command.source_line(report), command.totals_table(report)]
     if report.architecture:
         tables.append(command.architecture_table(report.architecture))
     for by, rows in (("component", report.by_component), ("layer", report.by_layer)):

@@ -10,8 +10,8 @@ takes a fraction of a second; --sparsity and --duplicates read every tensor, one
 
 Parameters exclude integer buffers (position_ids), ONNX graph constants and an int8
 graph's scales and zero points (shown apart); "embeddings" are the tensors under an
-*embeddings* module, their LayerNorm included. Long paths fold at "/" (COLUMNS sets the
-width).
+*embeddings* module, their LayerNorm included. The path is printed on its own line (the
+terminal wraps it; the tables keep their width).
 """
 
 from __future__ import annotations
@@ -69,6 +69,9 @@ def _print_tables(report: Any, breakdowns: list[str]) -> None:
     from rich.console import Console
 
     console = Console()
+    # the path on a line of its own, wrapped by the terminal (never cut or folded mid-word
+    # at the table's width, and copied whole)
+    console.print(source_line(report), soft_wrap=True)
     console.print(totals_table(report))
     if report.architecture:
         console.print(architecture_table(report.architecture))
@@ -90,14 +93,17 @@ def _print_tables(report: Any, breakdowns: list[str]) -> None:
         console.print("No byte-identical duplicate tensors.")
 
 
+def source_line(report: Any) -> Any:
+    """What was inspected: the path and its format."""
+    from rich.text import Text
+
+    return Text(f"{report.source} ({report.format})", style="bold")
+
+
 def totals_table(report: Any) -> Any:
     from rich.table import Table
 
-    table = Table(
-        title=f"{_foldable(report.source)} ({report.format})",
-        show_header=False,
-        title_justify="left",
-    )
+    table = Table(show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
     table.add_row("parameters", f"{report.parameters:,}")
@@ -200,11 +206,6 @@ def groups_table(title: str, groups: list[list[str]]) -> Any:
     for names in groups:
         table.add_row(" = ".join(names))
     return table
-
-
-def _foldable(path: str) -> str:
-    """A path that wraps after "/" rather than mid-word (a zero-width space after each)."""
-    return path.replace("/", "/\u200b")
 
 
 def _mb(nbytes: int) -> str:
