@@ -78,7 +78,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("gpu_peak_mb", "GPU MB", ".0f", "low", meaning="peak GPU memory allocated, MB"),
     Column("train_seconds", "train s", ".0f", "low", meaning="wall time of training, s"),
     Column("operation", "op", "s", always=True, meaning="the operation that made it"),
-    Column("parent", "parent", "s", always=True, width=14, meaning="parent variant or model"),
+    Column("parent", "parent", "s", always=True, width=8, meaning="parent variant or model (cut: the detail title has the whole lineage)"),
 )
 COLUMN_BY_KEY = {column.key: column for column in COLUMNS}
 DISPLAY_MODES = ("value", "delta", "percent")

@@ -50,7 +50,7 @@ class VariantTable(SortableTable):
         self.clear(columns=True)
         self._headers = {}
         for column in columns:
-            self.add_sort_column(column.key, column.header, width=column.width)
+            self.add_sort_column(column.key, column.header)
         reference = self.catalog.get(self.reference)
         for view in self.shown_rows():
             self.add_row(*[self._cell(view, c, reference) for c in columns], key=view.key)
