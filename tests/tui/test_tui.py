@@ -292,6 +292,14 @@ async def _settle(pilot) -> None:
         await pilot.pause(0.05)
 
 
+async def _until(pilot, condition, seconds: float = 30.0) -> None:
+    """Pause until ``condition()`` holds (a worker's message may still be on its way)."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+
+
 def _text(widget) -> str:
     """What a Static shows, as plain text (rich renderables printed, strings as they are)."""
     import io
@@ -498,6 +506,7 @@ async def test_inspect_a_checkpoint_and_a_bad_path(synthetic_run, tiny_classifie
         await _settle(pilot)
         await pilot.press("i")
         await _settle(pilot)
+        await _until(pilot, lambda: "parameters" in _text(app.screen.query_one("#inspect-result")))
         text = _text(app.screen.query_one("#inspect-result"))
         assert "parameters" in text and "feed_forward" in text
         assert app.screen.focused.id == "inspect-body"  # ?, q and scrolling work at once
@@ -506,11 +515,18 @@ async def test_inspect_a_checkpoint_and_a_bad_path(synthetic_run, tiny_classifie
         field.value = str(tiny_classifier)
         await pilot.press("enter")
         await _settle(pilot)
+        await _until(
+            pilot,
+            lambda: str(tiny_classifier.name) in _text(app.screen.query_one("#inspect-result")),
+        )
         assert "bert (safetensors)" not in text  # the new result replaced the old one
         assert "By layer" in _text(app.screen.query_one("#inspect-result"))
         field.value = "no/such/model.safetensors"
         await pilot.press("enter")
         await _settle(pilot)
+        await _until(
+            pilot, lambda: "no such file" in _text(app.screen.query_one("#inspect-result"))
+        )
         assert "no such file" in _text(app.screen.query_one("#inspect-result"))
 
 
