@@ -33,7 +33,8 @@ _CANDIDATES = [
     ((0, 26), "center", "bottom"),
     ((0, -26), "center", "top"),
 ]
-_MARKER_PT = 4.0  # half the size of a marker's box, in points
+_MARKER_PT = 6.0  # half the size of a marker's box (the Pareto ring included), in points
+_LINE_STEP_PX = 3.0  # lines are sampled every few pixels: a label should not sit on one
 
 
 @dataclass
@@ -82,6 +83,7 @@ def place_point_labels(ax: Any, points: list[PointLabel], *, fontsize: float = 7
         cx, cy = ax.transData.transform((point.x, point.y))
         half = _MARKER_PT * scale
         obstacles.append(Bbox.from_extents(cx - half, cy - half, cx + half, cy + half))
+    obstacles += _line_boxes(ax)
     placed = []
     for point in group_coincident(points, ax):
         best, best_cost = None, None
@@ -112,6 +114,27 @@ def place_point_labels(ax: Any, points: list[PointLabel], *, fontsize: float = 7
         obstacles.append(best[1])
         placed.append(best[0])
     return placed
+
+
+def _line_boxes(ax: Any) -> list[Any]:
+    """Small boxes along every data line of ``ax`` (steps drawn as steps)."""
+    import numpy as np
+    from matplotlib.cbook import STEP_LOOKUP_MAP
+    from matplotlib.transforms import Bbox
+
+    boxes = []
+    for line in ax.get_lines():
+        data = np.asarray(line.get_xydata(), dtype=float)
+        if len(data) < 2 or line.get_linestyle() in ("None", "", " "):
+            continue
+        xs, ys = STEP_LOOKUP_MAP[line.get_drawstyle()](data[:, 0], data[:, 1])
+        screen = ax.transData.transform(np.column_stack([xs, ys]))
+        for (x0, y0), (x1, y1) in zip(screen[:-1], screen[1:], strict=True):
+            steps = max(1, int(np.hypot(x1 - x0, y1 - y0) / _LINE_STEP_PX))
+            for t in np.linspace(0.0, 1.0, steps + 1):
+                x, y = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
+                boxes.append(Bbox.from_extents(x - 1, y - 1, x + 1, y + 1))
+    return boxes
 
 
 def _contains(outer: Any, inner: Any) -> bool:
