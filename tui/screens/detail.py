@@ -100,7 +100,7 @@ class DetailScreen(Screen):
                 yield CellTable(id="history-table", better={"tune_auc": "high"})
             with TabPane("Speed", id="speed"):
                 yield CellTable(id="speed-table")
-                yield Static("\n".join(checks_lines(self.view)), id="checks-text")
+                yield Static(self._checks(), id="checks-text")
             with TabPane("About", id="about"), VerticalScroll(id="about-scroll"):
                 yield Static(self._about(), id="about-text")
         yield footer()
@@ -142,6 +142,12 @@ class DetailScreen(Screen):
         if view.error:
             return f"{view.key}: {view.error}"
         return f"{view.key} · " + " ← ".join(reversed(lineage_chain(view, self.app.catalog)))
+
+    def _checks(self) -> str:
+        lines = checks_lines(self.view)
+        if not speed_rows(self.view.metrics):
+            lines.insert(0, "speed not measured (emocompress bench RUN_DIR)")
+        return "\n".join(lines)
 
     def _selected_because(self) -> str:
         quality = self.view.quality
