@@ -307,6 +307,7 @@ def _draw_roc(ax, data: ReportData, average: Average, legend: bool = True) -> No
     zoom.set_title("FPR <= 0.05", fontsize=6)
     zoom.tick_params(labelsize=5)
     zoom.set_xticks([0, 0.05], ["0", "0.05"])
+    zoom.get_xticklabels()[-1].set_horizontalalignment("right")  # inside the inset's frame
 
 
 def make_roc(data: ReportData):
