@@ -2,7 +2,10 @@
 
 A :class:`Reporter` is handed down to every long loop. Listeners (the TUI) receive the same
 events as plain tuples, from whatever thread the work runs in; they must not touch widgets.
-A reporter can also be cancelled: loops call :meth:`Reporter.check_cancelled` between steps.
+A reporter can also be cancelled: loops call :meth:`Reporter.check_cancelled` between steps,
+and every :meth:`Task.advance` checks too, so any loop that reports progress stops at its
+next step. A task that ends by an exception (cancelled, failed) emits ``"stopped"``, never
+``"end"``: a listener never shows as done what was not.
 """
 
 from __future__ import annotations
@@ -112,8 +115,10 @@ class Reporter:
             task._rich_id = self._progress.add_task(description, total=total, info="")
         elif self.mode == "plain":
             self._plain(f"{description} ...")
+        finished = False
         try:
             yield task
+            finished = True
         finally:
             seconds = time.perf_counter() - started
             if self._progress is not None and task._rich_id is not None:
@@ -122,10 +127,14 @@ class Reporter:
                     self._progress.stop()
                     self._progress = None
             elif self.mode == "plain":
-                self._plain(f"{description}: done in {seconds:.1f}s")
-            self._emit(("end", description, task.completed, task.total))
+                outcome = "done in" if finished else "stopped after"
+                self._plain(f"{description}: {outcome} {seconds:.1f}s")
+            # "end" only for work that finished: a cancelled or failed task is "stopped"
+            kind = "end" if finished else "stopped"
+            self._emit((kind, description, task.completed, task.total))
 
     def _update(self, task: Task, info: str) -> None:
+        self.check_cancelled()  # every loop that reports progress is a place to stop
         self._emit(("progress", task.description, task.completed, task.total))
         if self._progress is not None and task._rich_id is not None:
             self._progress.update(task._rich_id, completed=task.completed, info=info)

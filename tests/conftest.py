@@ -155,6 +155,8 @@ def bundle(tmp_path_factory, tiny_classifier):
             str(folder / "bundle"),
             "--run-dir",
             str(folder / "run"),
+            "--data",
+            "demo",
             "--max-length",
             "32",
             "--max-examples",

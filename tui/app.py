@@ -31,9 +31,10 @@ class EmoCompressApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "emocompress"
     BINDINGS = [
-        Binding("q", "quit", "quit"),
-        Binding("question_mark", "help", "help", key_display="?"),
-        Binding("d", "toggle_theme", "dark/light"),
+        # shown first by every screen (tui.keys.GLOBAL_KEYS); here for the modal help
+        Binding("q", "quit", "quit", show=False),
+        Binding("question_mark", "help", "help", key_display="?", show=False),
+        Binding("d", "toggle_theme", "dark/light", show=False),
         Binding("ctrl+r", "reload", "reload", show=False),
     ]
 
@@ -136,12 +137,29 @@ class EmoCompressApp(App[None]):
         from tui.screens.run import RunScreen
         from tui.screens.tradeoffs import TradeoffScreen
 
-        factories = {
-            "tradeoffs": TradeoffScreen,
-            "inspect": InspectScreen,
-            "run": lambda: RunScreen(recipe=self.recipe),
-        }
+        if name == "run":  # one run screen: leaving it does not lose a running recipe
+            if self.is_screen_installed("run") and self.screen is self.get_screen("run"):
+                return
+            if not self.is_screen_installed("run"):
+                self.install_screen(RunScreen(*self.recipe_to_run()), name="run")
+            self.push_screen("run")
+            return
+        factories = {"tradeoffs": TradeoffScreen, "inspect": InspectScreen}
         self.push_screen(factories[name]())
+
+    def recipe_to_run(self) -> tuple[str | None, str | None]:
+        """What the run screen starts with: ``--recipe``, else the opened run's recipe.yaml
+        and that run directory (rerunning it resumes)."""
+        if self.recipe:
+            return self.recipe, None
+        from emocompress.artifacts.rundir import RunDir
+        from tui.data import shown_path
+
+        for root in self.catalog.run_dirs[:1]:
+            recipe = RunDir(root).recipe_file
+            if recipe.is_file():
+                return shown_path(recipe), shown_path(root)
+        return None, None
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -14,15 +14,28 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from rich.text import Text
 
 from emocompress.artifacts.rundir import RunDir, VariantDir
-from emocompress.artifacts.schema import CONFIG_FILE, Lineage, Metrics, Quality, RunFile, Size
+from emocompress.artifacts.schema import (
+    CONFIG_FILE,
+    GateOutcome,
+    History,
+    Lineage,
+    Metrics,
+    Quality,
+    RunFile,
+    Size,
+)
 from emocompress.errors import UserError
 from emocompress.format import fmt, fmt_percent, fmt_signed
 from emocompress.measure.metrics import STRATEGY_ORDER as STRATEGIES
 from emocompress.measure.pareto import pareto_optimal
 from emocompress.measure.summary import variant_row
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -34,26 +47,38 @@ class Column:
     spec: str
     better: str | None = None
     always: bool = False  # shown even when no variant has it
+    width: int | None = None  # text columns that could be long are cut to this (with …)
+    meaning: str = ""
 
 
+# the figures people decide on come first, so they fit 80 columns; the rest is reachable
+# with the column cursor (left/right)
 COLUMNS: tuple[Column, ...] = (
-    Column("variant", "variant", "s", always=True),
-    Column("pareto", "pareto", "s", always=True),
-    Column("parent", "parent", "s", always=True),
-    Column("operation", "op", "s", always=True),
-    Column("parameters", "params", ",d", "low", always=True),
-    Column("parameters_without_embeddings", "w/o emb", ",d", "low", always=True),
-    Column("mb", "MB", ".1f", "low", always=True),
-    Column("macro_auc", "mAUC", ".4f", "high", always=True),
-    Column("micro_auc", "µAUC", ".4f", "high", always=True),
-    Column("macro_f1", "mF1", ".3f", "high", always=True),
-    Column("strategy", "strategy", "s", always=True),
-    Column("p50_ms_batch_1", "ms b1", ".2f", "low"),
-    Column("p50_ms_batch_32", "ms b32", ".1f", "low"),
-    Column("texts_per_s", "texts/s", ".0f", "high"),
-    Column("peak_rss_mb", "RSS MB", ".0f", "low"),
-    Column("gpu_peak_mb", "GPU MB", ".0f", "low"),
-    Column("train_seconds", "train s", ".0f", "low"),
+    Column("variant", "variant", "s", always=True, meaning="run/variant when several runs"),
+    Column("mb", "MB", ".1f", "low", always=True, meaning="bytes on disk / 10^6"),
+    Column("macro_auc", "mAUC", ".4f", "high", always=True, meaning="macro AUC, report split"),
+    Column("macro_f1", "mF1", ".3f", "high", always=True, meaning="macro F1, selected strategy"),
+    Column("p50_ms_batch_1", "ms b1", ".2f", "low", meaning="p50 latency in ms, batch 1"),
+    Column("p50_ms_batch_32", "ms b32", ".1f", "low", meaning="p50 latency in ms, batch 32"),
+    Column("pareto", "pareto", "s", always=True, meaning="S: AUC/MB frontier, L: AUC/latency"),
+    Column("gates", "gates", "s", meaning="the run's gates for this variant (gates.json)"),
+    Column("micro_auc", "µAUC", ".4f", "high", always=True, meaning="micro AUC, report split"),
+    Column("strategy", "strategy", "s", always=True, meaning="threshold strategy chosen on tune"),
+    Column("parameters", "params", ",d", "low", always=True, meaning="parameters, all"),
+    Column(
+        "parameters_without_embeddings",
+        "w/o emb",
+        ",d",
+        "low",
+        always=True,
+        meaning="parameters without the embedding tables",
+    ),
+    Column("texts_per_s", "texts/s", ".0f", "high", meaning="throughput at batch 32"),
+    Column("peak_rss_mb", "RSS MB", ".0f", "low", meaning="peak resident memory of the bench, MB"),
+    Column("gpu_peak_mb", "GPU MB", ".0f", "low", meaning="peak GPU memory allocated, MB"),
+    Column("train_seconds", "train s", ".0f", "low", meaning="wall time of training, s"),
+    Column("operation", "op", "s", always=True, meaning="the operation that made it"),
+    Column("parent", "parent", "s", always=True, width=8, meaning="parent variant or model (cut: the detail title has the whole lineage)"),
 )
 COLUMN_BY_KEY = {column.key: column for column in COLUMNS}
 DISPLAY_MODES = ("value", "delta", "percent")
@@ -73,6 +98,15 @@ class VariantView:
     error: str | None = None
     pareto_size: bool = False
     pareto_latency: bool = False
+    gates: list[GateOutcome] = field(default_factory=list)  # this variant's, from gates.json
+
+    @property
+    def gates_mark(self) -> str | None:
+        """ "pass", "FAIL n/m", or None when no gate was checked for this variant."""
+        if not self.gates:
+            return None
+        failed = sum(not gate.passed for gate in self.gates)
+        return "pass" if not failed else f"FAIL {failed}/{len(self.gates)}"
 
     @property
     def pareto_mark(self) -> str:
@@ -92,6 +126,8 @@ class VariantView:
             return self.key
         if key == "pareto":
             return self.pareto_mark
+        if key == "gates":
+            return self.gates_mark
         return self.row.get(key)
 
 
@@ -154,8 +190,11 @@ def load_catalog(refs: Iterable[str | Path]) -> Catalog:
         variants, problem = _run_variants(run_dir)
         if problem is not None:
             catalog.errors.append(problem)
+        gates = _gates(run_dir, catalog.errors)
         for variant in variants:
-            catalog.variants.append(_variant_view(variant, run if several else None))
+            view = _variant_view(variant, run if several else None)
+            view.gates = [gate for gate in gates if gate.variant == variant.name]
+            catalog.variants.append(view)
         catalog.reference = catalog.reference or _recipe_reference(run_dir, several)
     catalog.errors += [f"{v.key}: {v.error}" for v in catalog.variants if v.error]
     if catalog.get(catalog.reference) is None:
@@ -181,6 +220,16 @@ def _expand(ref: str) -> list[tuple[str | None, Path]]:
             raise UserError(f"{path}: no run directories in it (looked for */{RunFile.FILE})")
         return [(p.name, p) for p in runs]
     return [(None, resolve_model_path(ref, allow_hub=False))]
+
+
+def _gates(run_dir: RunDir, errors: list[str]) -> list[GateOutcome]:
+    """The run's gate outcomes; a broken gates.json is a notice."""
+    try:
+        gates = run_dir.load_gates()
+    except UserError as error:
+        errors.append(str(error))
+        return []
+    return gates.results if gates is not None else []
 
 
 def _recipe_reference(run_dir: RunDir, several: bool) -> str | None:
@@ -284,17 +333,46 @@ def fmt_cell(column: Column, value: Any, reference: Any, mode: str) -> str:
     return fmt_signed(delta, column.spec) if mode == "delta" else fmt_percent(percent, 1)
 
 
-def sort_key(key: str, reverse: bool) -> Callable[[VariantView], tuple]:
-    """Sort by one column; unmeasured figures go last whichever the direction."""
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: its text and the value sorting uses (None: unmeasured, sorted last)."""
 
-    def sort_value(view: VariantView) -> tuple:
-        value = view.value(key)
-        missing = value is None or value == ""
-        if missing:
-            return (not reverse, 0)
-        return (reverse, value) if isinstance(value, int | float) else (reverse, str(value))
+    text: str
+    value: Any = None
+    style: str = ""
+    justify: str = "right"
 
-    return sort_value
+    def rendered(self) -> Text:
+        return Text(self.text, style=self.style, justify=self.justify)  # type: ignore[arg-type]
+
+
+def text_cell(text: str, style: str = "") -> Cell:
+    """A left-aligned text cell that sorts by its text."""
+    return Cell(text, text, style, "left")
+
+
+def figure_cell(value: Any, spec: str) -> Cell:
+    """A figure formatted by emocompress.format ("n/a" when not measured), sorted by value."""
+    return Cell(fmt(value, spec), value if isinstance(value, int | float) else None)
+
+
+def ordered(items: Iterable[T], value_of: Callable[[T], Any], reverse: bool) -> list[T]:
+    """``items`` sorted by ``value_of``; unmeasured (None or "") last whichever the direction."""
+
+    def key(item: T) -> tuple:
+        value = value_of(item)
+        if value is None or value == "":
+            return (not reverse, 0, 0)
+        if isinstance(value, int | float):
+            return (reverse, 0, value)
+        return (reverse, 1, str(value))
+
+    return sorted(items, key=key, reverse=reverse)
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters with an ellipsis (0: as it is)."""
+    return text if not width or len(text) <= width else text[: width - 1] + "…"
 
 
 def shown_path(path: str | Path) -> str:
@@ -367,7 +445,7 @@ def best_and_worst(rows: list[EmotionRow]) -> tuple[set[str], set[str]]:
     return {r.label for r in scored if r.f1 == high}, {r.label for r in scored if r.f1 == low}
 
 
-def strategy_rows(metrics: Metrics | None) -> list[list[str]]:
+def strategy_rows(metrics: Metrics | None) -> list[tuple[str, list[Cell]]]:
     """The threshold strategy comparison: one row per strategy, the selected one marked."""
     quality = metrics.quality if metrics is not None else None
     if quality is None:
@@ -377,21 +455,39 @@ def strategy_rows(metrics: Metrics | None) -> list[list[str]]:
         entry = quality.strategies.get(name)
         if entry is None:
             continue
+        selected = name == quality.selected_strategy
         rows.append(
-            [
-                ("▶ " if name == quality.selected_strategy else "  ") + name,
-                _params_text(entry.params),
-                fmt(entry.tune_macro_f1, ".3f"),
-                fmt(entry.macro.f1, ".3f"),
-                fmt(entry.macro.precision, ".3f"),
-                fmt(entry.macro.recall, ".3f"),
-                fmt(entry.micro.f1, ".3f"),
-            ]
+            (
+                name,
+                [
+                    Cell(
+                        ("▶ " if selected else "  ") + name,
+                        name,
+                        "bold" if selected else "",
+                        "left",
+                    ),
+                    text_cell(_params_text(entry.params)),
+                    figure_cell(entry.tune_macro_f1, ".3f"),
+                    figure_cell(entry.macro.f1, ".3f"),
+                    figure_cell(entry.macro.precision, ".3f"),
+                    figure_cell(entry.macro.recall, ".3f"),
+                    figure_cell(entry.micro.f1, ".3f"),
+                ],
+            )
         )
     return rows
 
 
-STRATEGY_HEADERS = ("strategy", "params", "tune mF1", "mF1", "mP", "mR", "µF1")
+STRATEGY_HEADERS = (
+    ("strategy", "strategy"),
+    ("params", "params"),
+    ("tune_f1", "tune mF1"),
+    ("f1", "mF1"),
+    ("precision", "mP"),
+    ("recall", "mR"),
+    ("micro_f1", "µF1"),
+)
+STRATEGY_BETTER = {key: "high" for key, _ in STRATEGY_HEADERS[2:]}
 
 
 def _params_text(params: dict[str, Any]) -> str:
@@ -401,6 +497,96 @@ def _params_text(params: dict[str, Any]) -> str:
             return "per label"
         return f"per label ({min(values):.2f}–{max(values):.2f})"
     return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
+HISTORY_HEADERS = (
+    ("epoch", "epoch"),
+    ("step", "step"),
+    ("train_loss", "train loss"),
+    ("tune_loss", "tune loss"),
+    ("tune_auc", "tune mAUC"),
+)
+
+
+def history_rows(history: History | None) -> list[tuple[str, list[Cell]]]:
+    """One row per evaluation: the epoch, step, mean training loss since the previous one, the
+    tune loss (where recorded) and the tune macro AUC; the kept checkpoint marked ▶."""
+    if history is None:
+        return []
+    best = history.best
+    rows = []
+    for index, record in enumerate(history.evaluations):
+        kept = best is not None and record.step == best.step
+        rows.append(
+            (
+                str(index),
+                [
+                    Cell(("▶ " if kept else "  ") + f"{record.epoch:.2f}", record.epoch),
+                    figure_cell(record.step, "d"),
+                    figure_cell(record.train_loss, ".4f"),
+                    figure_cell(record.tune_loss, ".4f"),
+                    figure_cell(record.tune_macro_auc, ".4f"),
+                ],
+            )
+        )
+    return rows
+
+
+SPEED_HEADERS = (
+    ("runtime", "runtime"),
+    ("batch", "batch"),
+    ("p50", "p50 ms"),
+    ("p95", "p95 ms"),
+    ("p99", "p99 ms"),
+    ("texts_per_s", "texts/s"),
+    ("rss", "RSS MB"),
+    ("gpu", "GPU MB"),
+)
+
+
+def speed_rows(metrics: Metrics | None) -> list[tuple[str, list[Cell]]]:
+    """Latency percentiles, throughput and peak memory per runtime and batch size."""
+    speed = metrics.speed if metrics is not None else None
+    if speed is None:
+        return []
+    rows = []
+    for runtime, figures in speed.runtimes.items():
+        for size, batch in sorted(figures.batches.items()):
+            rows.append(
+                (
+                    f"{runtime}/{size}",
+                    [
+                        text_cell(runtime),
+                        figure_cell(size, "d"),
+                        figure_cell(batch.p50_ms, ".2f"),
+                        figure_cell(batch.p95_ms, ".2f"),
+                        figure_cell(batch.p99_ms, ".2f"),
+                        figure_cell(batch.texts_per_s, ".0f"),
+                        figure_cell(figures.peak_rss_mb, ".0f"),
+                        figure_cell(figures.gpu_peak_mb, ".0f"),
+                    ],
+                )
+            )
+    return rows
+
+
+def checks_lines(view: VariantView) -> list[str]:
+    """Gate outcomes and ONNX parity of one variant, as lines."""
+    lines = [
+        f"{'pass' if gate.passed else 'FAIL'}  {gate.gate}: {gate.message}" for gate in view.gates
+    ] or ["no gate checked this variant"]
+    parity = view.metrics.parity if view.metrics is not None else None
+    if parity is not None:
+        tolerance = (
+            f"tolerance {fmt(parity.tolerance, '.1e')}"
+            if parity.tolerance is not None
+            else "no fixed tolerance (int8: the AUC-drop gate holds)"
+        )
+        lines.append(
+            f"ONNX parity: max |logit diff| {fmt(parity.max_abs_logit_diff, '.2e')} against "
+            f"{parity.reference or 'the parent'} on {parity.texts} texts, {tolerance}"
+        )
+    return lines
 
 
 def lineage_chain(view: VariantView, catalog: Catalog) -> list[str]:
@@ -449,6 +635,8 @@ class ParamNode:
     parameters: int
     percent: float
     children: list[ParamNode] = field(default_factory=list)
+    nbytes: int = 0
+    detail: str = ""  # a tensor's shape and dtype
 
 
 def parameter_tree(path: Path) -> ParamNode:
@@ -464,8 +652,17 @@ def parameter_tree(path: Path) -> ParamNode:
         layer_name = "outside layers" if layer is None else f"layer {layer}"
         groups[component_of(info.qualified_name)].setdefault(layer_name, []).append(info)
 
-    def node(label: str, count: int, children: list[ParamNode]) -> ParamNode:
-        return ParamNode(label, count, 100.0 * count / total, children)
+    def node(label: str, count: int, children: list[ParamNode], **extra: Any) -> ParamNode:
+        nbytes = extra.pop("nbytes", sum(child.nbytes for child in children))
+        return ParamNode(label, count, 100.0 * count / total, children, nbytes, **extra)
+
+    def leaf(info: Any, layer_name: str) -> ParamNode:
+        name = info.qualified_name
+        if layer_name != "outside layers":  # the layer's prefix is the node above
+            marker = f".{layer_name.split()[-1]}."
+            name = name.split(marker, 1)[-1] if marker in name else name
+        shape = "×".join(map(str, info.shape)) or "scalar"
+        return node(name, info.numel, [], nbytes=info.nbytes, detail=f"{shape} {info.dtype}")
 
     components = []
     for component, layers in groups.items():
@@ -473,7 +670,7 @@ def parameter_tree(path: Path) -> ParamNode:
             node(
                 layer_name,
                 sum(i.numel for i in infos),
-                [node(i.qualified_name, i.numel, []) for i in infos],
+                [leaf(i, layer_name) for i in infos],
             )
             for layer_name, infos in sorted(layers.items(), key=lambda item: _layer_order(item[0]))
         ]
@@ -497,27 +694,42 @@ def bar(percent: float, width: int = 20) -> str:
 
 
 COMPARE_FIGURES = [c for c in COLUMNS if c.spec != "s"]
+COMPARE_HEADERS = (("figure", "figure"), ("a", "A"), ("b", "B"), ("delta", "Δ"), ("percent", "%"))
+EMOTION_DELTA_HEADERS = (
+    ("label", "emotion"),
+    ("support", "n"),
+    ("f1_a", "F1 A"),
+    ("f1_b", "F1 B"),
+    ("f1_delta", "ΔF1"),
+    ("auc_a", "AUC A"),
+    ("auc_b", "AUC B"),
+    ("auc_delta", "ΔAUC"),
+)
 
 
-def compare_rows(a: VariantView, b: VariantView) -> list[list[str]]:
+def compare_rows(a: VariantView, b: VariantView) -> list[tuple[str, list[Cell]]]:
     """Every figure of two variants: a, b, b - a, and the change in percent of a."""
     rows = []
-    for column in COMPARE_FIGURES:
+    for order, column in enumerate(COMPARE_FIGURES):
         va, vb = a.value(column.key), b.value(column.key)
+        delta, percent = change(vb, va)
         rows.append(
-            [
-                column.header,
-                fmt_cell(column, va, None, "value"),
-                fmt_cell(column, vb, None, "value"),
-                fmt_cell(column, vb, va, "delta"),
-                fmt_cell(column, vb, va, "percent"),
-            ]
+            (
+                column.key,
+                [
+                    Cell(column.header, order, justify="left"),
+                    Cell(fmt_cell(column, va, None, "value"), va),
+                    Cell(fmt_cell(column, vb, None, "value"), vb),
+                    Cell(fmt_cell(column, vb, va, "delta"), delta),
+                    Cell(fmt_cell(column, vb, va, "percent"), percent),
+                ],
+            )
         )
     return rows
 
 
-def emotion_deltas(a: VariantView, b: VariantView) -> list[list[str]]:
-    """Per-emotion F1 (each variant under its selected strategy) and AUC, with b - a."""
+def emotion_deltas(a: VariantView, b: VariantView) -> list[tuple[str, list[Cell]]]:
+    """Per-emotion support, F1 (each variant under its selected strategy) and AUC, with b - a."""
     rows_a = {r.label: r for r in emotion_rows(a.metrics)}
     rows_b = {r.label: r for r in emotion_rows(b.metrics)}
     rows = []
@@ -525,15 +737,21 @@ def emotion_deltas(a: VariantView, b: VariantView) -> list[list[str]]:
         ra, rb = rows_a.get(label), rows_b.get(label)
         f1a, f1b = ra and ra.f1, rb and rb.f1
         auca, aucb = ra and ra.auc, rb and rb.auc
+        support = (ra or rb).support if (ra or rb) else None
+        f1_delta, auc_delta = change(f1b, f1a)[0], change(aucb, auca)[0]
         rows.append(
-            [
+            (
                 label,
-                fmt(f1a, ".3f"),
-                fmt(f1b, ".3f"),
-                fmt_signed(change(f1b, f1a)[0], ".3f"),
-                fmt(auca, ".3f"),
-                fmt(aucb, ".3f"),
-                fmt_signed(change(aucb, auca)[0], ".3f"),
-            ]
+                [
+                    text_cell(label),
+                    figure_cell(support, "d"),
+                    figure_cell(f1a, ".3f"),
+                    figure_cell(f1b, ".3f"),
+                    Cell(fmt_signed(f1_delta, ".3f"), f1_delta),
+                    figure_cell(auca, ".3f"),
+                    figure_cell(aucb, ".3f"),
+                    Cell(fmt_signed(auc_delta, ".3f"), auc_delta),
+                ],
+            )
         )
     return rows

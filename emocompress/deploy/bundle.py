@@ -17,7 +17,9 @@ Made from a finished ONNX variant (it must have metrics.json: the thresholds com
 Reading a bundle needs numpy, onnxruntime and tokenizers only. ``predict`` checks the
 manifest first (a swapped or edited model.onnx, tokenizer.json, labels.json or
 thresholds.json is refused, naming the file), then the graph's output width against
-labels.json, and refuses non-finite outputs.
+labels.json, and refuses non-finite outputs. ``emocompress predict`` also takes an ONNX
+variant directory of a run as it is: its thresholds are the strategy selected in its own
+metrics.json, exactly what its bundle's thresholds.json would hold.
 """
 
 from __future__ import annotations
@@ -153,17 +155,38 @@ def write_bundle(
     return out
 
 
+def thresholds_of(path: Path) -> dict[str, Any]:
+    """The thresholds to predict with: a bundle's thresholds.json, else the strategy selected
+    on the tune split in an ONNX variant's own metrics.json (the same figures export copies)."""
+    if (path / THRESHOLDS_FILE).is_file():
+        return read_json_object(path / THRESHOLDS_FILE)
+    variant = VariantDir(path)
+    if variant.has_metrics():
+        return selected_thresholds(variant.load_metrics())
+    raise UserError(
+        f"{path}: no {THRESHOLDS_FILE} and no {Metrics.FILE}",
+        expected="a bundle (emocompress export) or a measured ONNX variant directory",
+    )
+
+
 def predict_texts(bundle: str | Path, texts: list[str], *, batch_size: int = 64) -> list[dict]:
-    """For each text: the predicted labels (under the bundle's thresholds) and every
-    label's probability, most probable first."""
+    """For each text: the predicted labels (under the thresholds of :func:`thresholds_of`)
+    and every label's probability, most probable first. ``bundle`` is a bundle or an ONNX
+    variant directory of a run."""
     import numpy as np
 
     from emocompress.measure.metrics import apply_thresholds
     from emocompress.models.ort import OrtClassifier
 
     bundle = Path(bundle)
-    if not (bundle / THRESHOLDS_FILE).is_file():
-        raise UserError(f"{bundle}: no {THRESHOLDS_FILE}", expected="a bundle (emocompress export)")
+    if not bundle.is_dir():
+        raise UserError(f"{bundle}: no such directory", expected="a bundle or an ONNX variant")
+    if not (bundle / MODEL_FILE).is_file():
+        raise UserError(
+            f"{bundle}: no {MODEL_FILE} (predict runs ONNX models with onnxruntime only)",
+            expected=f"a bundle or an ONNX variant; make one: emocompress export {bundle} "
+            "--out bundles/NAME",
+        )
     verify_bundle(bundle)
     model = OrtClassifier(bundle)
     _check_output_width(model, bundle)
@@ -182,7 +205,7 @@ def predict_texts(bundle: str | Path, texts: list[str], *, batch_size: int = 64)
             f"{int(bad.sum())} of {len(texts)} texts (text {rows})",
             expected="a model that gives finite outputs (re-export it)",
         )
-    thresholds = read_json_object(bundle / THRESHOLDS_FILE)
+    thresholds = thresholds_of(bundle)
     try:
         chosen = apply_thresholds(probs, thresholds, model.label_names)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a hand-edited file

@@ -10,7 +10,8 @@ Safetensors files are read through a strict header parser of our own: counting a
 checkpoint reads a few kilobytes and imports neither torch nor numpy. Every problem with a
 file is a :class:`~emocompress.errors.UserError` saying what is wrong, where, and what was
 expected. ``.bin`` files are read with ``torch.load(weights_only=True)`` only, never with a
-full unpickler; ``.onnx`` files with ``onnx.load(load_external_data=False)``.
+full unpickler; ``.onnx`` files by reading the protobuf's initializer and node fields
+(``emocompress.models.onnx_proto``; values with ``onnx`` only when asked).
 """
 
 from __future__ import annotations
@@ -468,7 +469,17 @@ def _load_onnx(file: Path) -> Any:
 
 
 def _read_onnx(file: Path) -> list[TensorInfo]:
-    return _onnx_infos(file, _load_onnx(file))
+    """Initializers from the protobuf itself (emocompress.models.onnx_proto: no ``import
+    onnx``, which alone takes longer than a second)."""
+    from emocompress.models.onnx_proto import ProtoError, read_model
+
+    try:
+        model = read_model(file)
+    except (ProtoError, OSError) as exc:
+        raise UserError(
+            f"{file}: cannot be read as an ONNX model ({exc})", expected="a valid .onnx file"
+        ) from exc
+    return _onnx_infos(file, model)
 
 
 def _onnx_infos(file: Path, model: Any) -> list[TensorInfo]:

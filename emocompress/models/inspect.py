@@ -8,9 +8,13 @@ Definitions (one place for every report and metrics.json):
   listed, never counted. So are the **graph constants** of an ONNX export: tensors named
   after the node that computed them (``/bert/Constant_3_output_0``, DeBERTa's folded
   ``/…/Expand_output_0``, the zero bias ONNX LayerNormalization needs where the model has
-  none); a module's weight is named after the module or ``onnx::MatMul_N``. This matches
+  none, shape constants and scalars such as the attention scale); a module's weight is
+  named after the module or ``onnx::MatMul_N``. This matches
   ``sum(p.numel() for p in model.parameters())`` (docs/support.md lists the families whose
   export folds weights into constants).
+- the **quantisation parameters** of an int8 graph (``*_scale``, ``*_zero_point`` beside a
+  ``*_quantized`` weight) are listed apart (``quantization`` in the report), so an int8
+  export counts the parameters of the model it came from.
 - tensors that **share storage** (same file, storage and byte range: tied weights in a
   ``.bin``) are counted once, under the first name.
 - **embeddings** are the tensors under a module whose name contains ``embed``
@@ -133,7 +137,20 @@ _GRAPH_CONSTANT = re.compile(r"^/.*_output_\d+$")
 
 
 def is_parameter(info: TensorInfo) -> bool:
-    return info.dtype not in BUFFER_DTYPES and not _GRAPH_CONSTANT.match(info.name)
+    return info.dtype not in BUFFER_DTYPES and not is_graph_constant(info)
+
+
+QUANTIZATION_SUFFIXES = ("_scale", "_zero_point")
+
+
+def is_graph_constant(info: TensorInfo) -> bool:
+    """An ONNX initializer named after a node's output (``/…/Constant_3_output_0``)."""
+    return bool(_GRAPH_CONSTANT.match(info.name))
+
+
+def is_quantization_parameter(info: TensorInfo, quantized_graph: bool) -> bool:
+    """A scale or zero point of an int8 graph (one that holds ``*_quantized`` weights)."""
+    return quantized_graph and info.name.endswith(QUANTIZATION_SUFFIXES)
 
 
 @dataclass
@@ -159,6 +176,7 @@ class InspectReport:
     bytes_on_disk: int
     dtypes: dict[str, int]
     buffers: dict[str, int]
+    quantization: dict[str, int]  # int8 scales and zero points: listed apart, not counted
     by_prefix: list[Row]
     by_component: list[Row]
     by_layer: list[Row]
@@ -177,19 +195,28 @@ class InspectReport:
 def split_tensors(
     tensors: list[TensorInfo],
 ) -> tuple[list[TensorInfo], list[TensorInfo], list[list[str]]]:
-    """``(parameters, buffers, shared)``: parameter tensors counted once per storage, buffer
-    tensors, and groups of names that share one storage."""
+    """``(parameters, buffers, shared)``: parameter tensors counted once per storage, the
+    tensors not counted (buffers, graph constants, quantisation parameters: see
+    :func:`quantization_tensors`), and groups of names that share one storage."""
     by_storage: dict[Any, list[TensorInfo]] = defaultdict(list)
     params, buffers = [], []
+    quantized_graph = any(info.name.endswith("_quantized") for info in tensors)
     for info in tensors:
         key = info.storage_key
         if key is not None:
             by_storage[key].append(info)
             if len(by_storage[key]) > 1:
                 continue
-        (params if is_parameter(info) else buffers).append(info)
+        counted = is_parameter(info) and not is_quantization_parameter(info, quantized_graph)
+        (params if counted else buffers).append(info)
     shared = [[info.name for info in group] for group in by_storage.values() if len(group) > 1]
     return params, buffers, shared
+
+
+def quantization_tensors(tensors: list[TensorInfo]) -> list[TensorInfo]:
+    """The scales and zero points of an int8 graph (empty for any other checkpoint)."""
+    quantized_graph = any(info.name.endswith("_quantized") for info in tensors)
+    return [info for info in tensors if is_quantization_parameter(info, quantized_graph)]
 
 
 def _tally(params: Iterable[TensorInfo], key: Any) -> dict[Any, Row]:
@@ -246,6 +273,9 @@ def inspect_checkpoint(
     path = Path(path)
     tensors = checkpoint.list_tensors(path)
     params, buffers, shared = split_tensors(tensors)
+    quantized = quantization_tensors(tensors)
+    quantized_elements = sum(info.numel for info in quantized)
+    buffer_elements = sum(info.numel for info in buffers) - quantized_elements
     total = sum(info.numel for info in params)
     components = _tally(params, lambda i: component_of(i.qualified_name))
     report = InspectReport(
@@ -257,7 +287,8 @@ def inspect_checkpoint(
         parameters_without_embeddings=total - components.get("embeddings", Row("")).parameters,
         bytes_on_disk=checkpoint.bytes_on_disk(path, tensors),
         dtypes=_dtype_counts(params),
-        buffers={"tensors": len(buffers), "elements": sum(info.numel for info in buffers)},
+        buffers={"tensors": len(buffers) - len(quantized), "elements": buffer_elements},
+        quantization={"tensors": len(quantized), "elements": quantized_elements},
         by_prefix=_with_percent(
             _tally(params, lambda i: prefix_of(i.qualified_name)).values(), total
         ),
@@ -275,12 +306,16 @@ def inspect_checkpoint(
     return report
 
 
+OUTSIDE_LAYERS = "outside"
+
+
 def _layer_rows(params: list[TensorInfo]) -> list[Row]:
-    """One row per layer index, then one for tensors outside any layer (name ``-``)."""
+    """One row per layer index, then one for tensors outside any layer (embeddings, pooler,
+    head: named ``outside``)."""
     rows = _tally(params, lambda i: layer_of(i.qualified_name))
     for index, row in rows.items():
         row.components = _component_counts(i for i in params if layer_of(i.qualified_name) == index)
-        row.name = "-" if index is None else str(index)
+        row.name = OUTSIDE_LAYERS if index is None else str(index)
     return [rows[k] for k in sorted(rows, key=lambda k: (k is None, k or 0))]
 
 

@@ -25,6 +25,7 @@ class ReportResult:
     baseline: str = ""
     variants: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # metrics.json vs predictions
+    warnings: list[str] = field(default_factory=list)  # the document's "Read this first"
 
 
 def write_report(
@@ -73,6 +74,7 @@ def write_report(
         baseline=data.baseline,
         variants=[v.name for v in data.variants],
         problems=[f"{v.name}: {p}" for v in data.variants for p in v.checks],
+        warnings=[line.replace("**", "") for line in markdown.warning_lines(data)],
     )
     if csv:
         result.csv = folder / CSV_FILE

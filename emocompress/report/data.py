@@ -123,10 +123,10 @@ class VariantData:
     @cached_property
     def counts(self) -> LabelCounts:
         """TP/FP/FN/TN per label from the report predictions at the selected thresholds."""
-        from emocompress.measure.metrics import apply_thresholds, confusion_counts
+        from emocompress.measure.metrics import confusion_counts
 
         preds = self.report_predictions
-        pred = apply_thresholds(preds.probs, self.selected.params, preds.label_names)
+        pred = self.predicted
         tp, fp, fn = confusion_counts(pred, preds.labels)
         tn = len(pred) - tp - fp - fn
         return LabelCounts(preds.label_names, tp, fp, fn, tn)
@@ -140,6 +140,23 @@ class VariantData:
             if not path.is_file():
                 return f"{path.relative_to(self.dir.path)} is missing, so nothing can be checked"
         return None
+
+    @cached_property
+    def predicted(self) -> np.ndarray:
+        """0/1 (n, L) predictions on the report split at the selected thresholds."""
+        from emocompress.measure.metrics import apply_thresholds
+
+        preds = self.report_predictions
+        return apply_thresholds(preds.probs, self.selected.params, preds.label_names)
+
+    @cached_property
+    def tune_support(self) -> dict[str, int]:
+        """Positive examples per label in the tune split (what the thresholds were chosen on)."""
+        from emocompress.artifacts.predictions import load_predictions
+
+        preds = load_predictions(self.tune_file)
+        counts = np.asarray(preds.labels).astype(bool).sum(axis=0)
+        return {name: int(n) for name, n in zip(preds.label_names, counts, strict=True)}
 
     @property
     def trained(self) -> bool:
@@ -270,8 +287,13 @@ def _row(vdir: VariantDir, metrics: Metrics, base_metrics: Metrics | None) -> di
     )
     largest = max(runtime.batches) if runtime and runtime.batches else None
     selected = metrics.quality.selected if metrics.quality else None
+    facts = _architecture(vdir)
     return {
         **row,
+        "micro_precision": selected.micro.precision if selected else None,
+        "micro_recall": selected.micro.recall if selected else None,
+        "best_epoch": metrics.training.best_epoch if metrics.training else None,
+        "max_positions": facts.get("max_positions"),
         # p50 latency at the largest batch measured (the latency of the trade-off figure)
         "latency_batch": largest,
         "latency_ms": runtime.batch(largest).p50_ms if runtime and largest else None,
@@ -279,6 +301,16 @@ def _row(vdir: VariantDir, metrics: Metrics, base_metrics: Metrics | None) -> di
         "macro_recall": selected.macro.recall if selected else None,
         "weight_bytes": metrics.size.bytes_on_disk if metrics.size else None,
     }
+
+
+def _architecture(vdir: VariantDir) -> dict[str, Any]:
+    """config.json facts of the variant (empty when it has none or it cannot be read)."""
+    from emocompress.models.inspect import architecture
+
+    try:
+        return architecture(vdir.path) or {}
+    except UserError:
+        return {}
 
 
 def _recheck(variant: VariantData) -> list[str]:
@@ -313,6 +345,17 @@ def _recheck(variant: VariantData) -> list[str]:
 
 # ------------------------------------------------------------------ derived figures
 
+BCE, DISTILLATION = "bce", "distillation"
+
+
+def loss_kind(variant: VariantData) -> str:
+    """What the variant's training loss is: the distillation objective (a distilled variant,
+    or a prune recovery by distillation) or the binary cross-entropy of fine-tuning."""
+    training = variant.metrics.training
+    if variant.lineage.operation == "distil" or (training and training.mode == "distil"):
+        return DISTILLATION
+    return BCE
+
 
 def tune_bce(variant: VariantData) -> float | None:
     """Mean binary cross-entropy of the final model on the tune split (from tune.npz).
@@ -328,6 +371,87 @@ def tune_bce(variant: VariantData) -> float | None:
     p = np.clip(preds.probs.astype(np.float64), 1e-7, 1 - 1e-7)
     y = preds.labels.astype(np.float64)
     return float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
+
+
+# below this many positive tune examples a label's own threshold is a guess
+MIN_TUNE_SUPPORT = 10
+# a strategy that beats the selected one on the report split by more than this is worth a note
+STRATEGY_MARGIN = 0.005
+
+
+@dataclass(frozen=True)
+class StrategyUpset:
+    selected: str
+    selected_f1: float
+    tune_f1: float | None
+    winner: str
+    winner_f1: float
+    winner_tune_f1: float | None
+
+
+def strategy_upset(variant: VariantData) -> StrategyUpset | None:
+    """The strategy that scores a higher report macro F1 than the selected one (chosen on
+    the tune split) by more than STRATEGY_MARGIN, if any."""
+    quality = variant.evaluated_quality
+    chosen = quality.selected.macro.f1
+    if chosen is None:
+        return None
+    scored = [
+        (name, s.macro.f1) for name, s in quality.strategies.items() if s.macro.f1 is not None
+    ]
+    name, best = max(scored, key=lambda item: item[1])
+    if name == quality.selected_strategy or best - chosen <= STRATEGY_MARGIN:
+        return None
+    return StrategyUpset(
+        quality.selected_strategy,
+        chosen,
+        quality.selected.tune_macro_f1,
+        name,
+        best,
+        quality.strategies[name].tune_macro_f1,
+    )
+
+
+def thin_labels(variant: VariantData) -> dict[str, int]:
+    """Labels with fewer than MIN_TUNE_SUPPORT positive tune examples, and their counts."""
+    return {k: n for k, n in variant.tune_support.items() if n < MIN_TUNE_SUPPORT}
+
+
+@dataclass(frozen=True)
+class GoldCountRow:
+    gold: str  # "0", "1", "2", "3+"
+    texts: int
+    micro_f1: float | None
+    exact: float | None  # share of texts whose predicted label set is the gold one
+
+
+def by_gold_count(variant: VariantData) -> list[GoldCountRow]:
+    """Micro F1 and exact-match share on the report split, by the number of gold labels a
+    text has (the multi-label complexity analysis), at the selected thresholds."""
+    gold = np.asarray(variant.report_predictions.labels).astype(bool)
+    pred = np.asarray(variant.predicted).astype(bool)
+    counts = gold.sum(axis=1)
+    rows = []
+    for name, mask in (
+        ("0", counts == 0),
+        ("1", counts == 1),
+        ("2", counts == 2),
+        ("3+", counts >= 3),
+    ):
+        if not mask.any():
+            continue
+        g, p = gold[mask], pred[mask]
+        tp = int((g & p).sum())
+        denominator = 2 * tp + int((~g & p).sum()) + int((g & ~p).sum())
+        rows.append(
+            GoldCountRow(
+                name,
+                int(mask.sum()),
+                2 * tp / denominator if denominator else None,
+                float((g == p).all(axis=1).mean()),
+            )
+        )
+    return rows
 
 
 def correlation(x: list[float], y: list[float]) -> dict[str, float | None]:

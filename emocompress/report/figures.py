@@ -19,13 +19,17 @@ from emocompress.artifacts.schema import History, LabelScores
 from emocompress.format import fmt
 from emocompress.report.data import (
     AVERAGES,
+    BCE,
+    DISTILLATION,
     Average,
     ReportData,
     VariantData,
     auc_of,
+    loss_kind,
     scores_of,
     tune_bce,
 )
+from emocompress.report.labels import PointLabel, overlapping_texts, place_point_labels
 
 FORMATS = ("png", "pdf")
 DPI = 150
@@ -34,9 +38,13 @@ DPI = 150
 @dataclass(frozen=True)
 class FigureSpec:
     stem: str  # file name without extension
-    caption: str
+    caption_text: str | Callable[[ReportData], str]  # what is drawn (for this run)
     make: Callable[[ReportData], Any]  # -> matplotlib Figure, or None when nothing to draw
     needs: str = ""  # why it may be missing, said in the report
+
+    def caption(self, data: ReportData) -> str:
+        text = self.caption_text
+        return text if isinstance(text, str) else text(data)
 
 
 def write_figures(
@@ -57,6 +65,10 @@ def write_figures(
             with plt.rc_context(_STYLE):
                 fig = spec.make(data)
             if fig is not None:
+                overlaps = overlapping_texts(fig)  # a self-check on every figure drawn
+                if overlaps and reporter is not None:
+                    pairs = "; ".join(f"{a!r} / {b!r}" for a, b in overlaps[:3])
+                    reporter.log(f"warning: {spec.stem}: overlapping labels: {pairs}")
                 written[spec.stem] = []
                 for ext in formats:
                     path = folder / f"{spec.stem}.{ext}"
@@ -122,31 +134,83 @@ def _star(ax, x: float, y: float, color: Any, label: str | None = None) -> None:
     ax.plot([x], [y], "*", color=color, ms=9, mec="black", mew=0.5, label=label)
 
 
-def _draw_loss(ax, data: ReportData) -> bool:
+LOSS_PANELS = {
+    BCE: ("binary cross-entropy", "Fine-tuning: train and tune BCE"),
+    DISTILLATION: ("distillation objective", "Distillation: the students' training objective"),
+}
+
+
+def _draw_loss_panel(ax, data: ReportData, kind: str) -> bool:
+    """One loss panel: BCE (the fine-tuned variants' training loss, and every trained
+    variant's tune BCE) or the distillation objective (distilled variants' training loss),
+    each on its own axis; a second legend says what each line style is."""
+    from matplotlib.lines import Line2D
+
     colors = _colors(data)
     trained = [v for v in data.variants if v.trained]
+    drawn = False
+    styles: dict[str, Line2D] = {}
     for v in trained:
         history = v.history
         assert history is not None  # trained: it has one
-        scale = _epochs_per_step(history) or 1.0
-        x = np.array([s.step for s in history.steps]) * scale
-        ax.plot(x, [s.loss for s in history.steps], color=colors[v.name], alpha=0.35, lw=0.7)
         epochs = [e.epoch for e in history.evaluations]
-        train = [e.train_loss for e in history.evaluations]
+        if loss_kind(v) == kind:
+            scale = _epochs_per_step(history) or 1.0
+            x = np.array([s.step for s in history.steps]) * scale
+            ax.plot(x, [s.loss for s in history.steps], color=colors[v.name], alpha=0.3, lw=0.7)
+            train = [e.train_loss for e in history.evaluations]
+            if any(value is not None for value in train):
+                ax.plot(epochs, train, "o-", color=colors[v.name], ms=3, label=v.name)
+            styles["per step"] = Line2D([], [], color="grey", alpha=0.3, lw=0.7)
+            styles["train, mean per epoch"] = Line2D([], [], color="grey", marker="o", ms=3)
+            drawn = True
+        if kind != BCE:
+            continue
         tune = [e.tune_loss for e in history.evaluations]
-        for values, style, what in (
-            (train, "o-", "train (mean per epoch)"),
-            (tune, "s--", "tune BCE"),
-        ):
-            if any(value is not None for value in values):
-                ax.plot(epochs, values, style, color=colors[v.name], ms=3, label=f"{v.name} {what}")
-        if all(value is None for value in tune):
+        if any(value is not None for value in tune):
+            ax.plot(epochs, tune, "s--", color=colors[v.name], ms=3, label=f"{v.name} (tune)")
+            styles["tune BCE per epoch"] = Line2D([], [], color="grey", ls="--", marker="s", ms=3)
+            drawn = True
+        else:
             best = history.best.epoch if history.best else None
             bce = tune_bce(v)
             if best is not None and bce is not None:
-                _star(ax, best, bce, colors[v.name], f"{v.name} tune BCE, best checkpoint")
-    labels = ("loss", "Training loss; tune-split BCE")
-    return _finish(ax, bool(trained), "no trained variant (no history.json)", *labels)
+                _star(ax, best, bce, colors[v.name], f"{v.name} (tune)")
+                styles["tune BCE, kept checkpoint"] = Line2D(
+                    [], [], color="grey", marker="*", ls="", ms=8, mec="black", mew=0.5
+                )
+                drawn = True
+    ylabel, title = LOSS_PANELS[kind]
+    if not _finish(ax, drawn, "no variant trained with this loss", ylabel, title):
+        return False
+    # one legend: the variants (colour), then what each line style is
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(
+        handles + list(styles.values()),
+        labels + list(styles),
+        loc="upper right",
+        fontsize=6,
+        ncol=2,
+    )
+    ax.set_ylim(bottom=0)
+    return True
+
+
+def make_loss(data: ReportData):
+    """BCE and, when a variant was distilled, the distillation objective beside it."""
+    kinds = [
+        kind
+        for kind in LOSS_PANELS
+        if any(v.trained and loss_kind(v) == kind for v in data.variants)
+    ]
+    if not kinds:
+        return None
+    if BCE not in kinds:  # tune BCE is shown for every trained variant
+        kinds.insert(0, BCE)
+    fig, axes = _figure(4.8 * len(kinds), 3.8, ncols=len(kinds), squeeze=False)
+    for ax, kind in zip(axes[0], kinds, strict=True):
+        _draw_loss_panel(ax, data, kind)
+    return fig
 
 
 def _finish(ax, drawn: bool, empty_text: str, ylabel: str, title: str) -> bool:
@@ -170,10 +234,6 @@ def _single(draw: Callable[[Any, ReportData], bool], data: ReportData):
 
     plt.close(fig)
     return None
-
-
-def make_loss(data: ReportData):
-    return _single(_draw_loss, data)
 
 
 def _draw_tune_auc(ax, data: ReportData) -> bool:
@@ -223,32 +283,35 @@ def roc_curve(variant: VariantData, average: Average) -> tuple[np.ndarray, np.nd
     return grid, np.mean([np.interp(grid, fpr, tpr) for fpr, tpr in curves], axis=0)
 
 
-def _draw_roc(ax, data: ReportData, average: Average, inset: bool = True) -> None:
+def _draw_roc(ax, data: ReportData, average: Average, legend: bool = True) -> None:
+    """Curves, the chance diagonal, the region FPR <= 0.05 enlarged in an inset (lower right,
+    below the curves), and the AUC legend under the panel where it covers nothing."""
     colors = _colors(data)
-    zoom = None
-    if inset:
-        zoom = ax.inset_axes([0.42, 0.1, 0.55, 0.5])
+    zoom = ax.inset_axes([0.45, 0.1, 0.52, 0.5])
     for v in data.evaluated:
         fpr, tpr = roc_curve(v, average)
         auc = fmt(auc_of(v.evaluated_quality, average))
         ax.plot(fpr, tpr, color=colors[v.name], lw=1, label=f"{v.name} (AUC {auc})")
-        if zoom is not None:
-            zoom.plot(fpr, tpr, color=colors[v.name], lw=1)
+        zoom.plot(fpr, tpr, color=colors[v.name], lw=1)
     ax.plot([0, 1], [0, 1], ":", color="grey", lw=0.8)
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")
     split = data.base.evaluated_quality.report_split
     ax.set_title(f"ROC, {average} ({split} split)")
-    ax.legend(loc="upper left" if inset else "lower right")
-    if zoom is not None:
-        zoom.set_xlim(0, 0.05)
-        zoom.set_ylim(0, 1)
-        zoom.set_title("FPR <= 0.05", fontsize=6)
-        zoom.tick_params(labelsize=6)
+    if legend:
+        ax.legend(
+            loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=6, frameon=False
+        )
+    zoom.set_xlim(0, 0.05)
+    zoom.set_ylim(0, 1)
+    zoom.set_title("FPR <= 0.05", fontsize=6)
+    zoom.tick_params(labelsize=5)
+    zoom.set_xticks([0, 0.05], ["0", "0.05"])
+    zoom.get_xticklabels()[-1].set_horizontalalignment("right")  # inside the inset's frame
 
 
 def make_roc(data: ReportData):
-    fig, axes = _figure(9, 4.2, ncols=2)
+    fig, axes = _figure(9, 4.6, ncols=2)
     for ax, average in zip(axes, AVERAGES, strict=True):
         _draw_roc(ax, data, average)
     return fig
@@ -322,25 +385,48 @@ def make_per_emotion_f1(data: ReportData):
 
 
 def make_confusion(data: ReportData):
-    """TP / FN / FP per label and variant, counted from the report predictions at the
-    selected thresholds (TN are in per_emotion.csv: they dwarf the rest)."""
+    """Per label and variant: TP and FN as shares of the label's positives (together 1, the
+    green part is the recall) and FP in the same unit after them, so a frequent label does
+    not squash the rare ones; n (positives) and TN written on the right. Counted from the
+    report predictions at the selected thresholds (the counts are in per_emotion.csv)."""
+    from matplotlib.transforms import blended_transform_factory
+
     labels = _label_order(data)
     n = len(data.evaluated)
     fig, axes = _figure(
-        3.2 * n + 1, max(4.0, 0.2 * len(labels)), ncols=n, sharex=True, sharey=True, squeeze=False
+        3.4 * n + 1.2, max(4.0, 0.22 * len(labels) + 1), ncols=n, sharey=True, squeeze=False
     )
     y = np.arange(len(labels))
     for ax, v in zip(axes[0], data.evaluated, strict=True):
         counts = v.counts
         idx = [counts.label_names.index(name) for name in labels]
-        tp, fn, fp = counts.tp[idx], counts.fn[idx], counts.fp[idx]
-        ax.barh(y, tp, color="tab:green", label="TP")
-        ax.barh(y, fn, left=tp, color="tab:orange", label="FN")
-        ax.barh(y, fp, left=tp + fn, color="tab:red", label="FP")
+        tp, fn, fp, tn = (
+            np.asarray(c[idx], dtype=float) for c in (counts.tp, counts.fn, counts.fp, counts.tn)
+        )
+        positives = tp + fn
+        unit = np.where(positives > 0, positives, 1.0)
+        ax.barh(y, tp / unit, color="tab:green", label="TP")
+        ax.barh(y, fn / unit, left=tp / unit, color="tab:orange", label="FN")
+        ax.barh(y, fp / unit, left=(tp + fn) / unit, color="tab:red", label="FP")
+        ax.axvline(1.0, color="black", lw=0.5)
+        top = float(np.max((tp + fn + fp) / unit)) if len(labels) else 1.0
+        ax.set_xlim(0, max(1.05, min(top, 4.0) * 1.05))
+        side = blended_transform_factory(ax.transAxes, ax.transData)
+        for row, (count, negatives) in enumerate(zip(positives, tn, strict=True)):
+            ax.text(
+                1.02,
+                row,
+                f"n {count:,.0f} · TN {negatives:,.0f}",
+                transform=side,
+                fontsize=5,
+                va="center",
+                ha="left",
+                clip_on=False,
+            )
         ax.set_title(f"{v.name} ({v.selected_strategy})")
-        ax.set_xlabel("examples")
+        ax.set_xlabel("share of the label's positives (n)")
     axes[0][0].set_yticks(y, labels)
-    axes[0][0].legend(loc="lower right")
+    axes[0][0].legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, frameon=False)
     return fig
 
 
@@ -352,9 +438,12 @@ TRADEOFFS = {
     "mb": ("size on disk (MB)", "size"),
     "latency_ms": ("p50 latency at the largest batch benched (ms)", "latency"),
 }
+ZOOMED_SPAN = 0.02  # an AUC axis narrower than this says so on the axis
 
 
-def _draw_tradeoff(ax, data: ReportData, cost_key: str) -> bool:
+def _draw_tradeoff(ax, data: ReportData, cost_key: str) -> list[PointLabel]:
+    """Points, the Pareto frontier as steps, and axis labels; returns the point labels to
+    place once the figure's layout is settled (:func:`place_point_labels`)."""
     from emocompress.measure.pareto import frontier
 
     colors = _colors(data)
@@ -365,63 +454,108 @@ def _draw_tradeoff(ax, data: ReportData, cost_key: str) -> bool:
             ax,
             f"{TRADEOFFS[cost_key][1]} not measured" + (" (run bench)" if cost_key != "mb" else ""),
         )
-        return False
-    for v, (quality, cost) in measured:
-        ax.plot(cost, quality, "o", color=colors[v.name], ms=6)
-        ax.annotate(v.name, (cost, quality), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        return []
     front = frontier(points)
     if front:
         quality, cost = zip(*front, strict=True)
-        ax.step(cost, quality, where="post", color="black", lw=0.8, ls="--")
-        ax.plot(cost, quality, "o", mfc="none", mec="black", ms=11, label="Pareto frontier")
-        ax.legend(loc="best")
+        ax.step(cost, quality, where="post", color="black", lw=0.8, ls="--", zorder=1)
+        ax.plot(cost, quality, "o", mfc="none", mec="black", ms=11, zorder=2)
+    for v, (quality, cost) in measured:
+        ax.plot(cost, quality, "o", color=colors[v.name], ms=6, zorder=3)
+    ax.margins(x=0.15, y=0.2)  # room for the labels inside the axes
     ax.set_xlabel(TRADEOFFS[cost_key][0])
-    ax.set_ylabel("macro AUC (report split)")
-    ax.set_title(f"Macro AUC against {TRADEOFFS[cost_key][1]}")
-    return True
+    qualities = [q for _, (q, _) in measured]
+    span = max(qualities) - min(qualities)
+    zoom = f"; axis spans only {span:.4f}" if 0 < span < ZOOMED_SPAN else ""
+    ax.set_ylabel(f"macro AUC (report split{zoom})")
+    ax.set_title(f"Macro AUC against {TRADEOFFS[cost_key][1]} (circled: Pareto frontier)")
+    return [PointLabel(cost, quality, v.name) for v, (quality, cost) in measured]
 
 
 def make_tradeoffs(data: ReportData):
-    fig, axes = _figure(9, 3.6, ncols=2)
-    for ax, key in zip(axes, TRADEOFFS, strict=True):
-        _draw_tradeoff(ax, data, key)
+    fig, axes = _figure(9, 3.8, ncols=2)
+    pending = [(ax, _draw_tradeoff(ax, data, key)) for ax, key in zip(axes, TRADEOFFS, strict=True)]
+    for ax, labels in pending:
+        place_point_labels(ax, labels)
     return fig
 
 
 def make_summary(data: ReportData):
-    """Four panels in 7 x 5.4 inches (a two-column paper's full width), one shared legend
-    of the variants' colours below them; the ROC panel keeps its AUC legend."""
+    """Four panels in 7 x 5.6 inches (a two-column paper's full width), one shared legend
+    of the variants' colours (with their micro AUC) below them."""
     from matplotlib.patches import Patch
 
-    fig, axes = _figure(7.0, 5.4, ncols=2, nrows=2)
-    if any(v.trained for v in data.variants):
-        _draw_loss(axes[0][0], data)
+    fig, axes = _figure(7.0, 5.8, ncols=2, nrows=2)
+    trained = any(v.trained for v in data.variants)
+    if trained:
+        _draw_loss_panel(axes[0][0], data, BCE)
     else:
         _draw_prf(axes[0][0], data, "micro")
-    _draw_roc(axes[0][1], data, "micro", inset=False)
+    _draw_roc(axes[0][1], data, "micro", legend=False)
     _draw_prf(axes[1][0], data, "macro")
-    _draw_tradeoff(axes[1][1], data, "mb")
+    labels = _draw_tradeoff(axes[1][1], data, "mb")
     for ax, letter in zip(axes.ravel(), "abcd", strict=True):
         title = ax.get_title()
         ax.set_title("")
         ax.set_title(f"({letter}) {title}", fontsize=8, loc="left")
-        if ax is not axes[0][1] and ax.get_legend() is not None:
+        if ax is not axes[0][0] and ax.get_legend() is not None:
             ax.get_legend().remove()
     colors = _colors(data)
-    handles = [Patch(color=colors[v.name], label=v.name) for v in data.variants]
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(4, len(handles)))
+    aucs = {v.name: auc_of(v.evaluated_quality, "micro") for v in data.evaluated}
+    handles = [
+        Patch(color=colors[v.name], label=f"{v.name} (µAUC {fmt(aucs.get(v.name))})")
+        for v in data.variants
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(3, len(handles)))
+    place_point_labels(axes[1][1], labels)
     return fig
 
 
+def _loss_caption(data: ReportData) -> str:
+    """What the loss figure draws, as drawn for this run."""
+    per_epoch = any(
+        e.tune_loss is not None
+        for v in data.variants
+        if v.trained and v.history
+        for e in v.history.evaluations
+    )
+    tune = (
+        "the tune-split BCE after each epoch (dashed, history.json)"
+        if per_epoch
+        else "the tune-split BCE of the checkpoint kept (star), recomputed from "
+        "predictions/<tune>.npz (history.json records no per-epoch tune loss)"
+    )
+    distilled = [v.name for v in data.variants if v.trained and loss_kind(v) == DISTILLATION]
+    right = (
+        f"; right: the distillation objective of {', '.join(distilled)} (a mix of soft and hard "
+        "terms, on its own axis: compare its shape, not its level)"
+        if distilled
+        else ""
+    )
+    return (
+        "Left: binary cross-entropy, the training loss of the fine-tuned variants per optimiser "
+        f"step (faint) and its mean per epoch (solid), and {tune}{right}"
+    )
+
+
+def _summary_caption(data: ReportData) -> str:
+    first = (
+        "(a) binary cross-entropy during training: train loss of the fine-tuned variants "
+        "(solid: mean per epoch, faint: per step) and tune BCE (dashed per epoch, or star: "
+        "the kept checkpoint); distillation objectives are in the loss figure"
+        if any(v.trained for v in data.variants)
+        else "(a) micro precision / recall / F1 (no variant was trained)"
+    )
+    return (
+        f"Combined figure for a two-column paper (7 x 5.8 in): {first}; (b) micro ROC with "
+        "FPR <= 0.05 enlarged (AUCs in the legend below); (c) macro precision / recall / F1 "
+        "under each variant's selected strategy; (d) macro AUC against size with the Pareto "
+        "frontier (circled, dashed steps)"
+    )
+
+
 SPECS: tuple[FigureSpec, ...] = (
-    FigureSpec(
-        "loss",
-        "Training loss per optimiser step (faint) and mean per epoch; the star "
-        "is the tune-split BCE of the kept checkpoint, recomputed from predictions/tune.npz "
-        "(history.json records no per-epoch tune loss)",
-        make_loss,
-        "a trained variant",
-    ),
+    FigureSpec("loss", _loss_caption, make_loss, "a trained variant"),
     FigureSpec(
         "tune_auc",
         "Macro AUC on the tune split after each epoch (history.json)",
@@ -430,7 +564,8 @@ SPECS: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "roc",
-        "ROC curves on the report split, micro and macro, with the region FPR <= 0.05 enlarged",
+        "ROC curves on the report split, micro and macro, with the region FPR <= 0.05 "
+        "enlarged (inset); AUCs in the legends below the panels",
         make_roc,
     ),
     FigureSpec("prf", "Precision, recall and F1 under each variant's selected strategy", make_prf),
@@ -441,20 +576,18 @@ SPECS: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "confusion",
-        "Per-label TP, FN and FP counted from the report predictions at the selected thresholds",
+        "Per-label TP and FN as shares of the label's positives (they sum to 1: the bar's "
+        "green part is the recall) and FP in the same unit, so rare labels are as readable as "
+        "frequent ones; n (positives) and TN per label on the right; counted from the report "
+        "predictions at the selected thresholds",
         make_confusion,
     ),
     FigureSpec(
         "tradeoffs",
-        "Macro AUC against size and against latency, with the Pareto frontier",
+        "Macro AUC against size and against latency, with the Pareto frontier (circled, "
+        "dashed steps: the best AUC reachable at each cost); the AUC axis says when it is "
+        "zoomed to a narrow span",
         make_tradeoffs,
     ),
-    FigureSpec(
-        "summary",
-        "Combined figure for a two-column paper (7 x 5.4 in): (a) training loss per step "
-        "(faint), per-epoch mean (dots) and tune BCE of the kept checkpoint (star), or micro "
-        "precision / recall / F1 when no variant was trained; (b) micro ROC; (c) macro "
-        "precision / recall / F1; (d) macro AUC against size with the Pareto frontier (circled)",
-        make_summary,
-    ),
+    FigureSpec("summary", _summary_caption, make_summary),
 )

@@ -25,12 +25,16 @@ from emocompress.format import NA, fmt
 from emocompress.report import CSV_FILE
 from emocompress.report.data import (
     AVERAGES,
+    MIN_TUNE_SUPPORT,
     ReportData,
     VariantData,
     artifacts,
     auc_of,
+    by_gold_count,
     correlation,
     scores_of,
+    strategy_upset,
+    thin_labels,
     tune_bce,
 )
 from emocompress.report.figures import SPECS
@@ -61,13 +65,15 @@ def render(
     report was made with --no-figures); links are ``figure_prefix/<file name>``."""
     sections = [
         _title(data),
+        _warnings(data),
         _overview(data),
         _comparison(data),
         _efficiency(data),
         *(_variant_section(data, v) for v in data.variants),
         _per_emotion(data, csv_name),
+        _complexity(data),
         _thresholds(data),
-        _figures(figures, figure_prefix),
+        _figures(data, figures, figure_prefix),
         _artifacts(data),
     ]
     return "\n".join(s.rstrip("\n") + "\n" for s in sections if s)
@@ -91,6 +97,81 @@ def _title(data: ReportData) -> str:
         "section) or counted from the saved predictions; nothing is estimated.",
     ]
     return "\n".join(lines)
+
+
+def warning_lines(data: ReportData) -> list[str]:
+    """What a reader must know before trusting the figures: a threshold strategy selected on
+    the tune split that loses on the report split, and thresholds that rest on few tune
+    positives. The report command prints these too."""
+    lines = []
+    for v in data.evaluated:
+        upset = strategy_upset(v)
+        if upset is not None:
+            lines.append(
+                f"{v.name}: **{upset.selected}** was selected on the tune split (tune macro F1 "
+                f"{fmt(upset.tune_f1)}) but **{upset.winner}** scores higher on the report "
+                f"split: macro F1 {fmt(upset.winner_f1)} against {fmt(upset.selected_f1)} "
+                f"(tune {fmt(upset.winner_tune_f1)}). The tune split may be too small or too "
+                "unlike the report split to choose thresholds; see Thresholds."
+            )
+    # variants with per-label thresholds, grouped by their tune split's label counts
+    groups: dict[tuple, list[str]] = {}
+    for v in data.evaluated:
+        thin = thin_labels(v)
+        if thin and v.selected_strategy == PER_LABEL:
+            groups.setdefault(
+                (tuple(sorted(thin.items(), key=lambda i: (i[1], i[0]))), len(v.tune_support)), []
+            ).append(v.name)
+    for (thin, total), names in groups.items():
+        counts = ", ".join(f"{k} ({n})" for k, n in thin)
+        lines.append(
+            f"Per-label thresholds ({', '.join(names)}): {len(thin)} of {total} labels have "
+            f"fewer than {MIN_TUNE_SUPPORT} positive examples in the tune split, so their "
+            f"thresholds (and F1) rest on a handful of texts: {counts}."
+        )
+    return lines
+
+
+def _warnings(data: ReportData) -> str:
+    lines = warning_lines(data)
+    if not lines:
+        return ""
+    return "\n".join(
+        [
+            "## Read this first",
+            "",
+            *[f"- {line}" for line in lines],
+            "",
+            f"(From each variant's {METRICS} `quality.strategies` and predictions/<tune>.npz.)",
+        ]
+    )
+
+
+def _complexity(data: ReportData) -> str:
+    """F1 by the number of gold labels per text (multi-label complexity)."""
+    out = [
+        "## Multi-label complexity",
+        "",
+        "Micro F1 and the share of texts whose predicted label set is exactly the gold one, by "
+        "the number of gold labels a text carries, on the report split at each variant's "
+        "selected thresholds (counted from predictions/<report>.npz).",
+        "",
+    ]
+    groups: dict[str, dict[str, str]] = {}
+    texts: dict[str, int] = {}
+    for v in data.evaluated:
+        for row in by_gold_count(v):
+            texts[row.gold] = row.texts
+            groups.setdefault(row.gold, {})[v.name] = (
+                f"{fmt(row.micro_f1)} / {fmt(row.exact, '.3f')}"
+            )
+    names = [v.name for v in data.evaluated]
+    rows = [
+        [gold, fmt(texts[gold], ",d"), *[cells.get(n, NA) for n in names]]
+        for gold, cells in groups.items()
+    ]
+    out.append(md_table(["gold labels", "texts", *[f"{n} (F1 / exact)" for n in names]], rows))
+    return "\n".join(out)
 
 
 def _overview(data: ReportData) -> str:
@@ -182,6 +263,13 @@ def _data_lines(data: ReportData) -> list[str]:
         f"**{q.report_split}** split ({fmt(q.n_report, 'd')} examples). "
         f"From {data.baseline}/{METRICS} `data` and `quality`.",
     ]
+    if data.recipe is not None:
+        positions = data.base.row.get("max_positions")
+        lines.append(
+            f"Texts are cut at **{data.recipe.data.max_length}** tokens (recipe `data.max_length`); "
+            f"the baseline's configuration allows {fmt(positions, 'd')} positions "
+            "(each variant's in the comparison, `max sequence length (config)`)."
+        )
 
     def splits_of(v: VariantData) -> tuple[str, str, int]:
         other = v.evaluated_quality
@@ -680,7 +768,7 @@ def _thresholds(data: ReportData) -> str:
 # ------------------------------------------------------------------------- figures
 
 
-def _figures(figures: Mapping[str, list[Path]] | None, prefix: str) -> str:
+def _figures(data: ReportData, figures: Mapping[str, list[Path]] | None, prefix: str) -> str:
     out = ["## Figures", ""]
     if figures is None:
         return "\n".join(out + ["Not drawn (--no-figures)."])
@@ -696,7 +784,7 @@ def _figures(figures: Mapping[str, list[Path]] | None, prefix: str) -> str:
         out += [
             f"![{spec.stem}]({prefix}/{png.name})",
             "",
-            f"*{spec.caption}.* {others}".rstrip(),
+            f"*{spec.caption(data)}.* {others}".rstrip(),
             "",
         ]
     return "\n".join(out)

@@ -45,6 +45,8 @@ COMPARED: tuple[Metric, ...] = (
     Metric("micro F1 (selected)", "micro_f1", ".4f", True),
     Metric("macro precision (selected)", "macro_precision", ".4f", True),
     Metric("macro recall (selected)", "macro_recall", ".4f", True),
+    Metric("micro precision (selected)", "micro_precision", ".4f", True),
+    Metric("micro recall (selected)", "micro_recall", ".4f", True),
     Metric("parameters", "parameters", ",d", False),
     Metric("parameters w/o embeddings", "parameters_without_embeddings", ",d", False),
     Metric("bytes on disk", "weight_bytes", ",d", False),
@@ -53,6 +55,8 @@ COMPARED: tuple[Metric, ...] = (
     Metric("throughput (texts/s)", "texts_per_s", ".1f", True),
     Metric("peak RSS (MB)", "peak_rss_mb", ".1f", False),
     Metric("train time (s)", "train_seconds", ".1f", False),
+    Metric("best epoch (checkpoint kept)", "best_epoch", "g", False),
+    Metric("max sequence length (config)", "max_positions", "d", True),
 )
 
 

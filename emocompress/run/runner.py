@@ -23,7 +23,14 @@ from typing import Any
 
 from emocompress.artifacts.atomic import write_text
 from emocompress.artifacts.rundir import RunDir, environment, now
-from emocompress.artifacts.schema import Environment, GateOutcome, GatesFile, RunFile, StepRecord
+from emocompress.artifacts.schema import (
+    Environment,
+    GateOutcome,
+    GatesFile,
+    RunFile,
+    RunStatus,
+    StepRecord,
+)
 from emocompress.data.context import DataContext
 from emocompress.errors import UserError, sigterm_interrupts
 from emocompress.format import fmt
@@ -163,13 +170,8 @@ def run_recipe(
         except BaseException as exc:
             # Ctrl-C and SIGTERM leave a resumable run; a cancel from the TUI a cancelled
             # one (resumable too); anything else a failed one
-            state.status = (
-                "interrupted"
-                if isinstance(exc, KeyboardInterrupt)
-                else "cancelled"
-                if isinstance(exc, Cancelled)
-                else "failed"
-            )
+            state.status = stopped_status(exc)
+            state.finished = now()
             with contextlib.suppress(OSError):  # a full disk must not hide the first error
                 run_dir.save_state(state)
             raise
@@ -238,8 +240,6 @@ def _run_recipe(
         result.ran.append(step.name)
     if not main:
         return result
-    if recipe.bench is not None:
-        _bench(recipe, run_dir, reporter)
     result.rows = summary_rows(run_dir, recipe)
     result.gate_results = check_gates(recipe, run_dir, steps)
     state.status = "finished"
@@ -249,6 +249,16 @@ def _run_recipe(
     _write_model_cards(run_dir)
     _track(recipe, run_dir, reporter)
     return result
+
+
+def stopped_status(error: BaseException) -> RunStatus:
+    """run.json's status for a run that ended by ``error``: cancelled (the Reporter's cancel),
+    interrupted (Ctrl+C, a signal turned into SystemExit) or failed."""
+    if isinstance(error, Cancelled):
+        return "cancelled"
+    if isinstance(error, KeyboardInterrupt | SystemExit):
+        return "interrupted"
+    return "failed"
 
 
 def step_options(recipe: Any) -> StepOptions:

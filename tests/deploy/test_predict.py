@@ -34,6 +34,12 @@ NO_TORCH = textwrap.dedent(
 )
 
 
+@pytest.fixture(scope="module")
+def onnx_variant(bundle):
+    """The ONNX variant of the run the bundle was made from (as it lies in the run)."""
+    return bundle.parent / "run" / "variants" / "onnx"
+
+
 def test_bundle_holds_what_deployment_needs(bundle):
     names = {p.name for p in bundle.iterdir()}
     expected = {"model.onnx", "tokenizer.json", "labels.json", "thresholds.json", "README.md"}
@@ -89,8 +95,44 @@ def test_predict_errors_are_messages(bundle, tmp_path, capsys):
     broken = tmp_path / "broken"
     shutil.copytree(bundle, broken)
     (broken / "thresholds.json").unlink()
+    (broken / "metrics.json").unlink()
     assert main(["predict", str(broken), "hi"]) == 2
-    assert "thresholds.json" in capsys.readouterr().err
+    assert "no thresholds.json and no metrics.json" in capsys.readouterr().err
+
+
+def test_predict_takes_an_onnx_variant_directory(bundle, onnx_variant, capsys):
+    texts = ["I love this so much", "this is awful, I am furious", "ok"]
+    assert not (onnx_variant / "thresholds.json").exists()
+    assert predict_texts(onnx_variant, texts) == predict_texts(bundle, texts)
+    assert main(["predict", str(onnx_variant), *texts, "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert [r["labels"] for r in printed] == [r["labels"] for r in predict_texts(bundle, texts)]
+
+
+def test_predict_on_a_pytorch_variant_says_how_to_export(bundle, capsys):
+    teacher = bundle.parent / "run" / "variants" / "teacher"
+    assert main(["predict", str(teacher), "hi"]) == 2
+    err = capsys.readouterr().err
+    assert "no model.onnx" in err and f"emocompress export {teacher}" in err
+
+
+def test_export_needs_data_for_a_model_outside_a_run(tiny_classifier, tmp_path, capsys):
+    assert main(["export", str(tiny_classifier), "--out", str(tmp_path / "b")]) == 2
+    assert "--data SOURCE" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
+
+
+def test_export_of_a_run_variant_tunes_on_its_runs_data(bundle, tmp_path):
+    from emocompress.artifacts.rundir import RunDir
+
+    run = RunDir(bundle.parent / "run")
+    teacher = run.variant("teacher").path
+    again = RunDir(tmp_path / "again")
+    argv = ["export", str(teacher), "--out", str(tmp_path / "b"), "--run-dir", str(again.root)]
+    assert main([*argv, "--quiet"]) == 0
+    assert again.load_recipe().data == run.load_recipe().data  # the same splits, no --data
+    tuned = again.variant("onnx").load_metrics().quality
+    assert tuned.n_tune == run.variant("onnx").load_metrics().quality.n_tune
 
 
 def test_bundle_needs_a_measured_onnx_variant(tmp_path, tiny_classifier, bundle):

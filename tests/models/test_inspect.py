@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from emocompress.cli import main
+from emocompress.errors import UserError
 from emocompress.models.checkpoint import (
     bytes_on_disk,
     iter_tensor_values,
@@ -108,7 +109,7 @@ def test_breakdowns_of_tiny_bert(tiny_bert) -> None:
     layers = {row.name: row.parameters for row in report.by_layer}
     for index in (0, 1):
         assert layers[str(index)] == torch_count(model, f"bert.encoder.layer.{index}.")
-    assert layers["-"] == report.parameters - layers["0"] - layers["1"]
+    assert layers["outside"] == report.parameters - layers["0"] - layers["1"]
     assert report.by_layer[0].components["attention"] == 4 * (32 * 32 + 32)
 
 
@@ -277,7 +278,7 @@ def test_onnx_initializers(onnx_model: Path) -> None:
     assert report.buffers == {"tensors": 1, "elements": 2}
     components = {row.name: row.parameters for row in report.by_component}
     assert [components[c] for c in ("embeddings", "attention", "classifier")] == [40, 16, 3]
-    assert {row.name: row.parameters for row in report.by_layer} == {"0": 16, "-": 43}
+    assert {row.name: row.parameters for row in report.by_layer} == {"0": 16, "outside": 43}
     assert (
         report.bytes_on_disk
         == onnx_model.stat().st_size + (onnx_model.parent / "model.onnx.data").stat().st_size
@@ -287,6 +288,89 @@ def test_onnx_initializers(onnx_model: Path) -> None:
     assert {info.name for info in external} == {"bert.embeddings.word_embeddings.weight"}
     assert report.sparsity["zeros"] == 4 + 3
     assert report.sparsity["components"]["embeddings"]["zeros"] == 4
+
+
+def test_the_onnx_reader_reads_what_onnx_load_reads(onnx_model: Path, tmp_path: Path) -> None:
+    import onnx
+
+    from emocompress.models import checkpoint
+    from emocompress.models.onnx_proto import read_model
+
+    light = read_model(onnx_model)
+    assert checkpoint._onnx_infos(onnx_model, light) == checkpoint._onnx_infos(
+        onnx_model, onnx.load(str(onnx_model), load_external_data=False)
+    )
+    assert [node.name for node in light.graph.node][:2] == [
+        "/bert/embeddings/Gather",
+        "/bert/encoder/layer.0/attention/self/query/MatMul",
+    ]
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"\xff" * 64)
+    with pytest.raises(UserError, match="cannot be read as an ONNX model"):
+        inspect_checkpoint(garbage)
+
+
+def test_inspecting_onnx_never_imports_onnx(onnx_model: Path) -> None:
+    code = (
+        "import sys; from emocompress.cli import main; "
+        f"assert main(['inspect', {str(onnx_model)!r}, '--json']) == 0; "
+        "heavy = {'torch', 'transformers', 'onnx', 'onnxruntime'} & set(sys.modules); "
+        "assert not heavy, heavy"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def _int8_graph(folder: Path) -> Path:
+    """A graph as ONNX Runtime's dynamic quantiser leaves it: ``W_quantized`` int8 weights
+    with ``W_scale`` / ``W_zero_point``, a float bias, and an exporter's scalar constant."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = np.arange(16, dtype=np.int8).reshape(4, 4)
+    initializers = [
+        numpy_helper.from_array(weight, "onnx::MatMul_7_quantized"),
+        numpy_helper.from_array(np.full(4, 0.1, np.float32), "onnx::MatMul_7_scale"),
+        numpy_helper.from_array(np.zeros(4, np.int8), "onnx::MatMul_7_zero_point"),
+        numpy_helper.from_array(np.zeros(4, np.float32), "classifier.bias"),
+        numpy_helper.from_array(
+            np.array(8.0, np.float32), "/bert/encoder/layer.0/attention/self/Constant_7_output_0"
+        ),
+    ]
+    nodes = [
+        helper.make_node(
+            "DequantizeLinear",
+            ["onnx::MatMul_7_quantized", "onnx::MatMul_7_scale", "onnx::MatMul_7_zero_point"],
+            ["w"],
+            name="/bert/encoder/layer.0/attention/self/query/MatMul_dequant",
+            axis=1,
+        ),
+        helper.make_node("MatMul", ["x", "w"], ["q"], name="/q/MatMul"),
+        helper.make_node(
+            "Div", ["q", "/bert/encoder/layer.0/attention/self/Constant_7_output_0"], ["d"]
+        ),
+        helper.make_node("Add", ["d", "classifier.bias"], ["logits"], name="/classifier/Add"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "int8",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, None)],
+        initializers,
+    )
+    onnx.save(helper.make_model(graph), folder / "model.onnx")
+    return folder / "model.onnx"
+
+
+def test_int8_scales_zero_points_and_graph_constants_are_not_parameters(tmp_path: Path) -> None:
+    report = inspect_checkpoint(_int8_graph(tmp_path))
+    assert report.parameters == 16 + 4  # the weight and the bias, as in the fp32 model
+    assert report.dtypes == {"float32": 4, "int8": 16}
+    assert report.quantization == {"tensors": 2, "elements": 8}
+    assert report.buffers == {"tensors": 1, "elements": 1}  # the exporter's scalar constant
+    assert "outside" in {row.name for row in report.by_layer}
 
 
 # ----------------------------------------------------------------------------- naming across architectures

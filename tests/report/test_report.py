@@ -463,3 +463,67 @@ def test_html_converter_escapes_and_aligns():
     assert "<h1>T &lt;x&gt;</h1>" in page
     assert "<td class=r><strong>1</strong></td>" in page
     assert "&lt;code&gt;" in page
+
+
+# ----------------------------------------------------------------------- notes and complexity
+
+
+def test_complexity_table_recounts_f1_by_gold_labels(reported):
+    run, _ = reported
+    section = _section((run / "report.md").read_text(), "## Multi-label complexity")
+    teacher = VariantDir(run / "variants" / "teacher")
+    quality = _quality(teacher.path)
+    preds = load_predictions(teacher.predictions_file(quality.report_split))
+    selected = quality.strategies[quality.selected_strategy]
+    pred = apply_thresholds(preds.probs, selected.params, preds.label_names)
+    gold_counts = preds.labels.sum(axis=1)
+    total = 0
+    for gold, mask in (("1", gold_counts == 1), ("2", gold_counts == 2)):
+        if not mask.any():
+            continue
+        row = _table_row(section, gold)
+        total += int(row[1].replace(",", ""))
+        micro = prf(pred[mask], preds.labels[mask], preds.label_names)["micro"]["f1"]
+        assert row[2].split(" / ")[0] == f"{micro:.4f}"
+    assert total <= quality.n_report
+
+
+def test_comparison_has_micro_precision_recall_best_epoch_and_length(reported):
+    run, _ = reported
+    text = (run / "report.md").read_text()
+    section = _section(text, "### student-1l vs teacher")
+    for metric in ("micro precision (selected)", "micro recall (selected)"):
+        assert _table_row(section, metric)
+    assert _table_row(section, "max sequence length (config)")[1].isdigit()
+    assert "best epoch (checkpoint kept)" in section
+    assert "Texts are cut at **" in text
+
+
+def test_report_notes_a_selected_strategy_that_loses_on_the_report_split(tiny_run, tmp_path):
+    run = tmp_path / "tiny"
+    shutil.copytree(tiny_run, run)
+    metrics_file = run / "variants" / "teacher" / "metrics.json"
+    metrics = json.loads(metrics_file.read_text())
+    quality = metrics["quality"]
+    other = next(name for name in quality["strategies"] if name != quality["selected_strategy"])
+    selected_f1 = quality["strategies"][quality["selected_strategy"]]["macro"]["f1"]
+    quality["strategies"][other]["macro"]["f1"] = selected_f1 + 0.1  # as if it won on report
+    metrics_file.write_text(json.dumps(metrics))
+    result = write_report(run, figures=False)
+    [note] = [w for w in result.warnings if w.startswith("teacher: ")]
+    assert f"but {other} scores higher on the report split" in note
+    text = result.markdown.read_text()
+    assert "## Read this first" in text and f"**{other}** scores higher" in text
+
+
+def test_report_notes_thresholds_on_few_tune_positives(reported):
+    run, result = reported
+    teacher = VariantDir(run / "variants" / "teacher")
+    quality = _quality(teacher.path)
+    tune = load_predictions(teacher.predictions_file(quality.tune_split))
+    thin = [n for n, c in zip(tune.label_names, tune.labels.sum(axis=0), strict=True) if c < 10]
+    noted = [w for w in result.warnings if "positive examples in the tune split" in w]
+    if quality.selected_strategy == "per_label" and thin:
+        assert noted and f"{len(thin)} of {len(tune.label_names)} labels" in noted[0]
+    else:
+        assert not noted

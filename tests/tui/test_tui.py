@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +25,11 @@ from emocompress.artifacts.schema import (
     AucFigures,
     BatchLatency,
     BenchFile,
+    Evaluation,
+    GateOutcome,
+    GatesFile,
     History,
+    HistoryStep,
     LabelScores,
     Lineage,
     Metrics,
@@ -48,6 +55,24 @@ VARIANTS = [
     ("student-1l", "teacher", "distil", 1, 0.8811, 47.1, 3.5),
     ("pruned-ffn", "student-3l", "prune", 3, 0.9102, 72.4, 9.0),
     ("student-3l-onnx", "student-3l", "export", 3, 0.9305, 69.2, None),
+]
+GATES = [
+    GateOutcome(
+        variant="teacher",
+        gate="min_macro_auc",
+        value=0.9412,
+        bound=0.9,
+        passed=True,
+        message="macro AUC 0.9412 meets the minimum 0.9000",
+    ),
+    GateOutcome(
+        variant="student-1l",
+        gate="max_auc_drop",
+        value=0.0601,
+        bound=0.05,
+        passed=False,
+        message="macro AUC drop vs reference 0.0601 exceeds the maximum 0.0500",
+    ),
 ]
 VERSION_1 = "student-1l"  # written as version-1 files: old run directories must still open
 
@@ -222,7 +247,28 @@ def write_synthetic_run(
         steps[variant_name] = StepRecord(op=op, hash="0" * 64)
     run.save_state(RunFile(name=name, status="finished", steps=steps))
     run.recipe_file.write_text(f"name: {name}\nreference: teacher\n")
+    run.write_gates(GatesFile(results=GATES))
+    for variant_name, seconds in TRAINED.items():
+        run.variant(variant_name).history_file.write_text(
+            json.dumps(_history(variant_name, seconds).to_json())
+        )
     return run
+
+
+TRAINED = {"teacher": 70.9, "student-3l": 33.0}  # variant: train seconds (history.json)
+
+
+def _history(name: str, seconds: float) -> History:
+    evaluations = [
+        Evaluation(
+            epoch=e, step=10 * e, tune_macro_auc=round(0.8 + 0.04 * e, 4), train_loss=0.3 / e
+        )
+        for e in (1, 2, 3)
+    ]
+    steps = [HistoryStep(step=i, loss=round(0.7 / i, 4)) for i in range(1, 31)]
+    return History(
+        variant=name, steps=steps, evaluations=evaluations, best=evaluations[1], seconds=seconds
+    )
 
 
 @pytest.fixture
@@ -242,6 +288,14 @@ async def _settle(pilot) -> None:
         await app.workers.wait_for_complete()
         await pilot.pause()
         if not app.loading_catalog and not any(w.is_running for w in app.workers):
+            return
+        await pilot.pause(0.05)
+
+
+async def _until(pilot, condition, seconds: float = 30.0) -> None:
+    """Pause until ``condition()`` holds (a worker's message may still be on its way)."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
             return
         await pilot.pause(0.05)
 
@@ -283,7 +337,9 @@ def test_catalog_reads_figures_and_marks_pareto(synthetic_run):
         "pruned-ffn": "",
         "student-3l-onnx": "",
     }
-    assert [c.key for c in catalog.missing_columns()] == ["gpu_peak_mb", "train_seconds"]
+    assert [c.key for c in catalog.missing_columns()] == ["gpu_peak_mb"]
+    assert catalog.get("teacher").row["train_seconds"] == 70.9
+    assert catalog.get("student-1l").gates_mark == "FAIL 1/1"
 
 
 # ----------------------------------------------------------------------------- pilot
@@ -330,7 +386,13 @@ async def test_every_screen_by_keys(synthetic_run):
         assert "strategy: fixed" in str(app.screen.query_one("#emotion-caption").render())
         await pilot.press("3")
         assert app.screen.query_one("#strategy-table").row_count == 4
-        await pilot.press("4")
+        assert app.screen.focused.id == "strategy-table"
+        await pilot.press("5")  # speed percentiles, gates, parity
+        speed = app.screen.query_one("#speed-table")
+        assert [str(c) for c in speed.get_row("pytorch/1")][2:5] == ["12.50", "15.00", "n/a"]
+        checks = _text(app.screen.query_one("#checks-text"))
+        assert "pass  min_macro_auc: macro AUC 0.9412 meets the minimum 0.9000" in checks
+        await pilot.press("6")
         assert "synthetic/variants/teacher" in _text(app.screen.query_one("#about-text"))
         await pilot.press("escape", "t")
         assert type(app.screen).__name__ == "TradeoffScreen"
@@ -338,14 +400,103 @@ async def test_every_screen_by_keys(synthetic_run):
         await pilot.press("escape", "down", "c")
         assert type(app.screen).__name__ == "CompareScreen"
         figures = app.screen.query_one("#compare-figures")
-        mb_row = [str(c) for c in figures.get_row_at(2)]
+        mb_row = [str(c) for c in figures.get_row("mb")]
         assert mb_row == ["MB", "90.3", "69.0", "-21.3", "-23.6%"]
+        emotions = [str(c) for c in app.screen.query_one("#compare-emotions").get_row("joy")]
+        assert emotions[:2] == ["joy", "15"]  # the support beside the deltas
         await pilot.press("w")  # swap A and B
-        assert [str(c) for c in figures.get_row_at(2)][1] == "69.0"
+        assert [str(c) for c in figures.get_row("mb")][1] == "69.0"
         await pilot.press("escape", "question_mark")
         assert type(app.screen).__name__ == "HelpScreen"
         await pilot.press("escape", "d")
         assert not app.current_theme.dark
+
+
+def _cell_text(table, row, key) -> str:
+    return str(table.get_cell(row.key, key)).removeprefix("▶ ").strip()
+
+
+def _assert_sorted_by(table, key: str) -> None:
+    """The rows are in order of the column ``key`` (n/a last), as the header says."""
+    assert table.sort_column == key
+    assert str(
+        table.columns[next(c.key for c in table.ordered_columns if c.key.value == key)].label
+    ).endswith(("▲", "▼"))
+    texts = [_cell_text(table, row, key) for row in table.ordered_rows]
+    measured = [t for t in texts if t not in ("n/a", "")]
+    assert texts[: len(measured)] == measured  # unmeasured last
+    try:
+        values = [float(t.replace(",", "").replace("%", "").replace("+", "")) for t in measured]
+    except ValueError:
+        return  # a text column: sorted by its value, which the text may decorate
+    if table.sort_reverse:
+        values.reverse()
+    # ascending, up to the rounding of the shown text (a column may mix formats)
+    assert all(a <= b + 0.001 for a, b in zip(values, values[1:], strict=False)), (key, texts)
+
+
+async def _sort_every_column(pilot, table) -> None:
+    """Keyboard only: ← to the first column, then for each column → and s (and s again)."""
+    table.focus()
+    await pilot.pause()
+    keys = [str(c.key.value) for c in table.ordered_columns]
+    await pilot.press(*["left"] * len(keys))
+    for index, key in enumerate(keys):
+        if index:
+            await pilot.press("right")
+        await pilot.press("s")
+        _assert_sorted_by(table, key)
+        reverse = table.sort_reverse
+        await pilot.press("s")
+        assert table.sort_reverse is not reverse
+        _assert_sorted_by(table, key)
+    # the last column is in view (scrolled to), the first one fixed or scrolled back to
+    x, _, width, _ = table._get_column_region(len(keys) - 1)
+    assert x - table.scroll_x + width <= table.size.width
+
+
+@pytest.mark.anyio
+async def test_every_table_sorts_by_any_column_from_the_keyboard(synthetic_run):
+    app = _app([synthetic_run])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        await _sort_every_column(pilot, app.screen.query_one("#variants"))
+        await pilot.press("escape")  # back to the first variant
+        app.screen.query_one("#variants").move_cursor(row=0)
+        await pilot.press("enter")
+        await _settle(pilot)
+        assert app.screen.focused.id == "param-tree"  # focus starts in the tree
+        for tab, table in (
+            ("2", "#emotion-table"),
+            ("3", "#strategy-table"),
+            ("4", "#history-table"),
+            ("5", "#speed-table"),
+        ):
+            await pilot.press(tab)
+            assert app.screen.focused.id == table.removeprefix("#")
+            await _sort_every_column(pilot, app.screen.query_one(table))
+        await pilot.press("escape", "t")
+        await _sort_every_column(pilot, app.screen.query_one("#tradeoff-table"))
+        await pilot.press("escape")
+        app.screen.query_one("#variants").move_cursor(row=1)
+        await pilot.press("c")
+        for table in ("#compare-figures", "#compare-emotions"):
+            await _sort_every_column(pilot, app.screen.query_one(table))
+
+
+@pytest.mark.anyio
+async def test_detail_keys_work_without_tab_first(synthetic_run):
+    app = _app([synthetic_run])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        await pilot.press("enter")
+        await _settle(pilot)
+        tree = app.screen.query_one("#param-tree")
+        line = tree.cursor_line
+        await pilot.press("down", "enter")  # the tree moves and opens a node
+        assert tree.cursor_line == line + 1
+        await pilot.press("question_mark")
+        assert type(app.screen).__name__ == "HelpScreen"
 
 
 @pytest.mark.anyio
@@ -355,17 +506,27 @@ async def test_inspect_a_checkpoint_and_a_bad_path(synthetic_run, tiny_classifie
         await _settle(pilot)
         await pilot.press("i")
         await _settle(pilot)
+        await _until(pilot, lambda: "parameters" in _text(app.screen.query_one("#inspect-result")))
         text = _text(app.screen.query_one("#inspect-result"))
         assert "parameters" in text and "feed_forward" in text
+        assert app.screen.focused.id == "inspect-body"  # ?, q and scrolling work at once
         field = app.screen.query_one("#inspect-path")
+        field.focus()
         field.value = str(tiny_classifier)
         await pilot.press("enter")
         await _settle(pilot)
+        await _until(
+            pilot,
+            lambda: str(tiny_classifier.name) in _text(app.screen.query_one("#inspect-result")),
+        )
         assert "bert (safetensors)" not in text  # the new result replaced the old one
         assert "By layer" in _text(app.screen.query_one("#inspect-result"))
         field.value = "no/such/model.safetensors"
         await pilot.press("enter")
         await _settle(pilot)
+        await _until(
+            pilot, lambda: "no such file" in _text(app.screen.query_one("#inspect-result"))
+        )
         assert "no such file" in _text(app.screen.query_one("#inspect-result"))
 
 
@@ -505,13 +666,18 @@ def test_a_broken_run_file_still_lists_the_variants(synthetic_run):
     ]
 
 
+def _log(app) -> list[str]:
+    return [str(line.text) for line in app.get_screen("run").query_one("#run-log").lines]
+
+
 @pytest.mark.integration
 @pytest.mark.anyio
 async def test_run_a_recipe_streams_progress_and_refreshes(tmp_path, monkeypatch, tiny_classifier):
     monkeypatch.chdir(tmp_path)
     recipe = write_tiny_recipe(tmp_path, tiny_classifier)
     (tmp_path / "runs").mkdir()
-    app = _app([tmp_path / "runs"], recipe=str(recipe))
+    # live: the memory panel samples every second while the worker runs (the crash of #15)
+    app = create_app([str(tmp_path / "runs")], live=True, recipe=str(recipe))
     async with app.run_test(size=(120, 40)) as pilot:
         await _settle(pilot)
         assert _names(app) == []
@@ -523,36 +689,89 @@ async def test_run_a_recipe_streams_progress_and_refreshes(tmp_path, monkeypatch
         await pilot.pause(0.2)
         screen = app.screen
         assert screen.status == "finished", screen.status
-        log = "\n".join(str(line.text) for line in screen.query_one("#run-log").lines)
-        assert "✓" in log and "writing runs/tiny" in log
+        log = _log(app)
+        assert "✓ training teacher" in log and "writing runs/tiny" in log
+        assert not any(line.startswith("✗") for line in log)
+        assert "CPU RSS" in _text(screen.query_one("#memory"))
         assert screen.query_one("#run-progress").total
+        assert RunDir(tmp_path / "runs" / "tiny").load_state().status == "finished"
         await pilot.press("escape")
         await _settle(pilot)
         assert _names(app) == ["teacher", "student-1l"]
+        await pilot.press("r")  # the same run screen again, with its log
+        assert app.screen.status == "finished" and "✓ training teacher" in _log(app)
+
+
+def _long_recipe(folder: Path, model: Path, name: str) -> Path:
+    """The tiny recipe with training long enough that a cancel lands while it trains."""
+    recipe = write_tiny_recipe(folder, model, name=name)
+    recipe.write_text(
+        recipe.read_text().replace("finetune: {epochs: 1,", "finetune: {epochs: 500,")
+    )
+    return recipe
+
+
+async def _start_training(app, pilot) -> None:
+    """Open the run screen, start the recipe, wait until the teacher trains (at most a minute)."""
+    await pilot.press("r", "ctrl+s")
+    for _ in range(600):
+        if any("training teacher" in line for line in _log(app)):
+            return
+        await pilot.pause(0.1)
 
 
 @pytest.mark.integration
 @pytest.mark.anyio
 async def test_cancel_a_recipe_run(tmp_path, monkeypatch, tiny_classifier):
     monkeypatch.chdir(tmp_path)
-    recipe = write_tiny_recipe(tmp_path, tiny_classifier, name="cancelled")
-    # long enough training that the cancel lands while the teacher is being trained
-    recipe.write_text(
-        recipe.read_text().replace("finetune: {epochs: 1,", "finetune: {epochs: 500,")
-    )
+    recipe = _long_recipe(tmp_path, tiny_classifier, "cancelled")
     app = _app([tmp_path], recipe=str(recipe))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("r", "ctrl+s")
-        for _ in range(600):  # until training has started (at most a minute)
-            lines = [str(line.text) for line in app.screen.query_one("#run-log").lines]
-            if any("training teacher" in line for line in lines):
-                break
-            await pilot.pause(0.1)
+        await _start_training(app, pilot)
         await pilot.press("ctrl+o")
         await _settle(pilot)
         await pilot.pause(0.2)
         assert app.screen.status == "cancelled"
         assert app.screen.query_one("#start").disabled is False
+        log = _log(app)
+        assert "✗ training teacher (stopped, not finished)" in log
+        assert not any(line.startswith("✓") for line in log)  # nothing finished
+    run = RunDir(tmp_path / "runs" / "cancelled")
+    state = run.load_state()
+    assert state.status == "cancelled" and state.steps == {} and state.finished
+    assert not run.variant("teacher").path.exists()  # no half-made variant
+
+
+@pytest.mark.integration
+@pytest.mark.anyio
+async def test_quitting_the_app_cancels_a_running_recipe(tmp_path, monkeypatch, tiny_classifier):
+    monkeypatch.chdir(tmp_path)
+    recipe = _long_recipe(tmp_path, tiny_classifier, "quit")
+    app = _app([tmp_path], recipe=str(recipe))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _start_training(app, pilot)
+        await pilot.press("escape")  # leaving the screen does not stop it
+        await pilot.pause(0.3)
+        assert app.get_screen("run").reporter is not None
+        await pilot.press("q")
+    for _ in range(600):  # the worker thread stops at its next step
+        if RunDir(tmp_path / "runs" / "quit").load_state().status != "running":
+            break
+        time.sleep(0.1)
+    assert RunDir(tmp_path / "runs" / "quit").load_state().status == "cancelled"
+
+
+def test_memory_panel_never_reads_a_half_imported_torch(monkeypatch):
+    import types
+
+    from tui.widgets import memory
+
+    half = types.ModuleType("torch")  # what sys.modules holds while `import torch` runs
+    monkeypatch.setitem(sys.modules, "torch", half)
+    monkeypatch.setattr(memory, "_torch_ready", threading.Event())
+    assert memory.memory_text().endswith("GPU n/a")
+    memory.mark_torch_ready()
+    assert memory.memory_text().endswith("GPU n/a")  # torch without cuda: n/a, no crash
 
 
 # ----------------------------------------------------------------------------- command line
@@ -600,6 +819,10 @@ SCREENS = {
     "deltas": ("down", "x", "v", "v"),
     "detail_parameters": ("enter",),
     "detail_emotions": ("enter", "2"),
+    "detail_thresholds": ("enter", "3"),
+    "detail_training": ("enter", "4"),
+    "detail_speed": ("enter", "5"),
+    "detail_about": ("enter", "6"),
     "tradeoffs": ("t",),
     "compare": ("down", "c"),
     "inspect": ("i",),
@@ -608,10 +831,7 @@ SCREENS = {
 }
 
 
-SIZES = [(screen, (80, 24)) for screen in SCREENS] + [
-    ("variants", (160, 50)),
-    ("tradeoffs", (160, 50)),
-]
+SIZES = [(screen, size) for size in ((80, 24), (160, 50)) for screen in SCREENS]
 
 
 @pytest.mark.parametrize(

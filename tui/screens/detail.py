@@ -1,4 +1,9 @@
-"""Detail of one variant: parameter tree, per-emotion table, threshold strategies, lineage."""
+"""Detail of one variant: parameter tree, per-emotion table, threshold strategies, training
+history, speed and checks (latency percentiles, gates, ONNX parity), lineage.
+
+Focus starts in the parameter tree, and each tab key focuses that tab's table, so the
+arrows, enter and ``s`` work without Tab first.
+"""
 
 from __future__ import annotations
 
@@ -9,25 +14,42 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Header, Static, TabbedContent, TabPane
 
 from emocompress.artifacts.schema import CONFIG_FILE, Metrics
+from emocompress.errors import UserError
 from tui.data import (
+    HISTORY_HEADERS,
+    SPEED_HEADERS,
     STRATEGIES,
+    STRATEGY_BETTER,
     STRATEGY_HEADERS,
     ParamNode,
     VariantView,
+    checks_lines,
     emotion_rows,
+    history_rows,
     lineage_chain,
     parameter_tree,
     settings_lines,
     shown_path,
+    speed_rows,
     strategy_rows,
 )
+from tui.keys import GLOBAL_KEYS, footer
 from tui.widgets.emotion_table import EmotionTable
 from tui.widgets.param_tree import ParamTree
+from tui.widgets.sortable_table import CellTable
 
-TABS = ("parameters", "emotions", "thresholds", "about")
+# tab id: the widget that takes focus when the tab is shown
+TABS = {
+    "parameters": "#param-tree",
+    "emotions": "#emotion-table",
+    "thresholds": "#strategy-table",
+    "training": "#history-table",
+    "speed": "#speed-table",
+    "about": "#about-scroll",
+}
 
 
 class TreeLoaded(Message):
@@ -37,12 +59,16 @@ class TreeLoaded(Message):
 
 
 class DetailScreen(Screen):
+    AUTO_FOCUS = "#param-tree"
     BINDINGS = [
+        *GLOBAL_KEYS,
         Binding("escape", "app.pop_screen", "back"),
-        Binding("1", "tab('parameters')", "parameters"),
-        Binding("2", "tab('emotions')", "emotions"),
-        Binding("3", "tab('thresholds')", "thresholds"),
-        Binding("4", "tab('about')", "about"),
+        Binding("1", "tab('parameters')", "tabs", key_display="1-6"),
+        Binding("2", "tab('emotions')", "emotions", show=False),
+        Binding("3", "tab('thresholds')", "thresholds", show=False),
+        Binding("4", "tab('training')", "training", show=False),
+        Binding("5", "tab('speed')", "speed and checks", show=False),
+        Binding("6", "tab('about')", "about", show=False),
         Binding("g", "next_strategy", "strategy"),
     ]
 
@@ -67,27 +93,61 @@ class DetailScreen(Screen):
                 yield Static("", id="emotion-caption")
                 yield EmotionTable(id="emotion-table")
             with TabPane("Thresholds", id="thresholds"):
-                yield DataTable(id="strategy-table", cursor_type="row", zebra_stripes=True)
+                yield CellTable(id="strategy-table", better=STRATEGY_BETTER)
                 yield Static(self._selected_because(), id="strategy-note")
-            with TabPane("About", id="about"), VerticalScroll():
+            with TabPane("Training", id="training"):
+                yield Static("", id="history-caption")
+                yield CellTable(id="history-table", better={"tune_auc": "high"})
+            with TabPane("Speed", id="speed"):
+                yield CellTable(id="speed-table")
+                yield Static(self._checks(), id="checks-text")
+            with TabPane("About", id="about"), VerticalScroll(id="about-scroll"):
                 yield Static(self._about(), id="about-text")
-        yield Footer()
+        yield footer()
 
     def on_mount(self) -> None:
         self.sub_title = self.key
         self.query_one(ParamTree).loading = True
         self.load_tree(self.view.path)
         self.show_emotions()
-        table = self.query_one("#strategy-table", DataTable)
-        table.add_columns(*STRATEGY_HEADERS)
-        for row in strategy_rows(self.view.metrics):
-            table.add_row(*row)
+        metrics = self.view.metrics
+        self.query_one("#strategy-table", CellTable).show(STRATEGY_HEADERS, strategy_rows(metrics))
+        self.query_one("#speed-table", CellTable).show(SPEED_HEADERS, speed_rows(metrics))
+        self.show_history()
+
+    def show_history(self) -> None:
+        from emocompress.artifacts.rundir import VariantDir
+
+        caption = self.query_one("#history-caption", Static)
+        try:
+            history = VariantDir(self.view.path).load_history()
+        except UserError as error:
+            caption.update(f"no training history: {error}")
+            return
+        rows = history_rows(history)
+        self.query_one("#history-table", CellTable).show(HISTORY_HEADERS, rows)
+        if history is None or not rows:
+            caption.update("not trained here (no history.json evaluations)")
+            return
+        seconds = f"{history.seconds:.1f} s" if history.seconds is not None else "n/a"
+        caption.update(
+            f"one row per evaluation on the tune split; ▶ the checkpoint kept · "
+            f"{len(history.steps)} optimiser steps · train time {seconds}"
+            " · train loss: mean since the previous row (a distilled variant's is its"
+            " distillation objective, not a BCE)"
+        )
 
     def _title(self) -> str:
         view = self.view
         if view.error:
             return f"{view.key}: {view.error}"
         return f"{view.key} · " + " ← ".join(reversed(lineage_chain(view, self.app.catalog)))
+
+    def _checks(self) -> str:
+        lines = checks_lines(self.view)
+        if not speed_rows(self.view.metrics):
+            lines.insert(0, "speed not measured (emocompress bench RUN_DIR)")
+        return "\n".join(lines)
 
     def _selected_because(self) -> str:
         quality = self.view.quality
@@ -146,7 +206,7 @@ class DetailScreen(Screen):
         rows = emotion_rows(self.view.metrics, strategy)
         self.query_one(EmotionTable).show(rows)
         caption = (
-            f"strategy: {strategy} (g: next) · green: best F1, red: worst F1 · s or click: sort"
+            f"strategy: {strategy} (g: next) · green: best F1, red: worst F1 · ←→ column, s: sort"
             if rows
             else "no per-emotion figures"
         )
@@ -165,3 +225,10 @@ class DetailScreen(Screen):
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+        self.query_one(TABS[tab]).focus()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        """A click on a tab: its table takes the focus, as with the number keys."""
+        pane = event.pane.id or ""
+        if pane in TABS:
+            self.query_one(TABS[pane]).focus()

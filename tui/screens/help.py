@@ -20,11 +20,22 @@ Figures come from each variant's `{Metrics.FILE}`; "{NA}" means not measured.
 **mAUC/µAUC**: macro/micro AUC on the report split. **mF1**: macro F1 under the threshold
 strategy chosen on the tune split. **pareto**: `S` no other variant has at least the AUC
 with fewer MB, `L` the same against latency. `ctrl+p` opens the command palette.
+In every table `←`/`→` pick the column to sort by (its header is shown reversed) and `s`
+sorts by it (again: reverse). In a text field, `escape` or `tab` leaves it.
 """
 
 
+def columns_markdown() -> str:
+    """What each column of the variants table is, with its unit."""
+    from tui.data import COLUMNS
+
+    lines = ["## Columns (units)", "", "| column | is |", "| --- | --- |"]
+    lines += [f"| `{c.header}` | {c.meaning} |" for c in COLUMNS if c.meaning]
+    return "\n".join(lines) + "\n"
+
+
 def bindings_markdown(sections: Sequence[tuple[str, Sequence[Binding]]]) -> str:
-    """The key table of each (title, bindings) section."""
+    """The key table of each (title, bindings) section, then the columns' meanings."""
     lines = [INTRO]
     for title, bindings in sections:
         lines += [f"## {title}", "", "| key | does |", "| --- | --- |"]
@@ -33,6 +44,7 @@ def bindings_markdown(sections: Sequence[tuple[str, Sequence[Binding]]]) -> str:
             key = binding.key_display or binding.key
             lines.append(f"| `{key}` | {binding.description} |")
         lines.append("")
+    lines.append(columns_markdown())
     return "\n".join(lines)
 
 

@@ -8,9 +8,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from tui.data import shown_path
+from tui.keys import GLOBAL_KEYS, footer
 
 
 class Inspected(Message):
@@ -20,7 +21,7 @@ class Inspected(Message):
 
 
 class InspectScreen(Screen):
-    BINDINGS = [Binding("escape", "app.pop_screen", "back")]
+    BINDINGS = [*GLOBAL_KEYS, Binding("escape", "app.pop_screen", "back")]
 
     def __init__(self, path: str | None = None) -> None:
         super().__init__()
@@ -35,12 +36,13 @@ class InspectScreen(Screen):
         )
         with VerticalScroll(id="inspect-body"):
             yield Static("type a path and press enter", id="inspect-result")
-        yield Footer()
+        yield footer()
 
     def on_mount(self) -> None:
         self.sub_title = "inspect"
         self.app.still_inputs(self)
         if self.initial:
+            self.focus_result = True  # once shown (a loading widget cannot take focus)
             self.inspect(self.initial)
         else:
             self.query_one(Input).focus()
@@ -61,8 +63,14 @@ class InspectScreen(Screen):
         except UserError as error:
             self.post_message(Inspected([], str(error)))
 
+    focus_result = False
+
     def on_inspected(self, message: Inspected) -> None:
-        self.query_one("#inspect-body").loading = False
+        body = self.query_one("#inspect-body")
+        body.loading = False
+        if self.focus_result:  # the keys (?, q, scrolling) work at once
+            self.focus_result = False
+            body.focus()
         result = self.query_one("#inspect-result", Static)
         if message.error:
             result.update(f"[b red]cannot inspect:[/] {message.error}")
@@ -85,7 +93,7 @@ def inspect_renderables(ref: str) -> list:
         raise UserError("no path given", expected="a checkpoint directory or file")
     report = inspect_checkpoint(resolve_model_path(ref, allow_hub=False))
     report.source = shown_path(report.source)
-    tables = [command.totals_table(report)]
+    tables = [command.source_line(report), command.totals_table(report)]
     if report.architecture:
         tables.append(command.architecture_table(report.architecture))
     for by, rows in (("component", report.by_component), ("layer", report.by_layer)):

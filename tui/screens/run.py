@@ -2,7 +2,10 @@
 
 The worker never touches widgets: the Reporter's listener posts messages, and the screen
 updates itself when they arrive. Cancelling sets the Reporter's flag; the runner stops at
-its next check and the finished variants stay in the run directory (resume continues).
+its next check (every progress step is one), run.json says "cancelled", and the finished
+variants stay in the run directory (resume continues). A step is shown done (✓) only when
+it finished; a stopped one is shown stopped (✗). The app keeps one run screen (leaving it
+does not stop the run; coming back shows it), and quitting the app cancels a running recipe.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, RichLog
+from textual.widgets import Button, Header, Input, Label, ProgressBar, RichLog
 
+from tui.keys import GLOBAL_KEYS, footer
 from tui.widgets.memory import MemoryPanel
 
 
@@ -42,14 +46,16 @@ class RunFinished(Message):
 
 class RunScreen(Screen):
     BINDINGS = [
+        *GLOBAL_KEYS,
         Binding("escape", "app.pop_screen", "back"),
         Binding("ctrl+s", "start", "run"),
         Binding("ctrl+o", "cancel", "cancel"),
     ]
 
-    def __init__(self, recipe: str | None = None) -> None:
+    def __init__(self, recipe: str | None = None, out: str | None = None) -> None:
         super().__init__()
         self.recipe = recipe or ""
+        self.out = out or ""
         self.reporter = None
         self.status = "idle"
 
@@ -57,14 +63,16 @@ class RunScreen(Screen):
         yield Header()
         with Horizontal(id="run-form"):
             yield Input(value=self.recipe, placeholder="recipe YAML", id="recipe-path")
-            yield Input(placeholder="run directory (default runs/<name>)", id="run-out")
+            yield Input(
+                value=self.out, placeholder="run directory (default runs/<name>)", id="run-out"
+            )
             yield Button("Run", id="start", variant="primary")
             yield Button("Cancel", id="cancel", variant="error", disabled=True)
         yield Label("idle", id="run-task")
         yield ProgressBar(total=100, id="run-progress", show_eta=False)
         yield MemoryPanel(live=self.app.live, id="memory")
         yield RichLog(id="run-log", wrap=True, markup=False)
-        yield Footer()
+        yield footer()
 
     def on_mount(self) -> None:
         self.sub_title = "run a recipe"
@@ -98,6 +106,11 @@ class RunScreen(Screen):
             self.reporter.cancel()
             self.query_one("#run-task", Label).update("cancelling: stops at the next check")
 
+    def on_unmount(self) -> None:
+        """The app is closing: a running recipe stops (run.json: cancelled)."""
+        if self.reporter is not None:
+            self.reporter.cancel()
+
     def _set_running(self, running: bool, status: str) -> None:
         self.status = status
         self.query_one("#start", Button).disabled = running
@@ -111,8 +124,12 @@ class RunScreen(Screen):
         from emocompress.progress import Cancelled
         from emocompress.recipe.loading import load_recipe
         from emocompress.run.runner import run_recipe
+        from tui.widgets.memory import mark_torch_ready
 
         try:
+            import torch  # noqa: F401 - imported whole before the memory panel may read it
+
+            mark_torch_ready()
             recipe = load_recipe(recipe_path)
             target = Path(out) if out else Path("runs") / recipe.name
             self.post_message(RunStarted(target))
@@ -143,6 +160,8 @@ class RunScreen(Screen):
         elif event.kind == "end":
             self.query_one(RichLog).write(f"✓ {event.text}")
             self.app.reload()  # a variant may have landed
+        elif event.kind == "stopped":
+            self.query_one(RichLog).write(f"✗ {event.text} (stopped, not finished)")
         elif event.kind == "log":
             self.query_one(RichLog).write(event.text)
 

@@ -6,18 +6,23 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import Header, Static
 
-from emocompress.format import fmt
-from tui.data import Catalog, latency_key
+from tui.data import COLUMN_BY_KEY, Catalog, figure_cell, latency_key, text_cell
+from tui.keys import GLOBAL_KEYS, footer
+from tui.widgets.sortable_table import CellTable
 from tui.widgets.tradeoff_plot import TradeoffPlot
 
-# the axis of the latency plot, by the summary row's figure that latency_key chose
-LATENCY_LABELS = {"p50_ms_batch_1": "p50 ms, batch 1", "p50_ms_batch_32": "p50 ms, batch 32"}
+# the axis of the latency plot and the table's header, by the figure latency_key chose
+LATENCY_LABELS = {
+    "p50_ms_batch_1": "p50 latency, ms, batch 1",
+    "p50_ms_batch_32": "p50 latency, ms, batch 32",
+}
 
 
 class TradeoffScreen(Screen):
-    BINDINGS = [Binding("escape", "app.pop_screen", "back")]
+    AUTO_FOCUS = "#tradeoff-table"
+    BINDINGS = [*GLOBAL_KEYS, Binding("escape", "app.pop_screen", "back")]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -26,9 +31,9 @@ class TradeoffScreen(Screen):
                 yield TradeoffPlot(id="plot-size")
                 yield TradeoffPlot(id="plot-latency")
             with Vertical(id="tradeoff-side"):
-                yield DataTable(id="tradeoff-table", cursor_type="row", zebra_stripes=True)
+                yield CellTable(id="tradeoff-table", better={"macro_auc": "high"})
                 yield Static("", id="tradeoff-note")
-        yield Footer()
+        yield footer()
 
     def on_mount(self) -> None:
         self.sub_title = "tradeoffs"
@@ -37,24 +42,40 @@ class TradeoffScreen(Screen):
     def show(self, catalog: Catalog) -> None:
         variants = [v for v in catalog.variants if not v.error]
         latency = latency_key(variants)
-        self.query_one("#plot-size", TradeoffPlot).draw(variants, "mb", "MB on disk")
-        self.query_one("#plot-latency", TradeoffPlot).draw(
-            variants, latency, LATENCY_LABELS.get(latency or "", "latency")
+        latency_label = LATENCY_LABELS.get(latency or "", "latency")
+        self.query_one("#plot-size", TradeoffPlot).draw(
+            variants, "mb", "MB on disk", "macro AUC against size"
         )
-        table = self.query_one("#tradeoff-table", DataTable)
-        table.clear(columns=True)
-        table.add_columns("variant", "mAUC", "MB", "ms", "pareto")
+        self.query_one("#plot-latency", TradeoffPlot).draw(
+            variants, latency, latency_label, "macro AUC against latency"
+        )
+        latency_header = COLUMN_BY_KEY[latency].header if latency else "ms"
+        headers = [
+            ("variant", "variant"),
+            ("macro_auc", "mAUC"),
+            ("mb", "MB"),
+            ("latency", latency_header),
+            ("pareto", "pareto"),
+        ]
         ranked = sorted(variants, key=lambda v: (v.row.get("mb") is None, v.row.get("mb") or 0))
-        for view in ranked:
-            table.add_row(
+        rows = [
+            (
                 view.key,
-                fmt(view.row.get("macro_auc"), ".4f"),
-                fmt(view.row.get("mb"), ".1f"),
-                fmt(view.row.get(latency) if latency else None, ".2f"),
-                view.pareto_mark,
-                key=view.key,
+                [
+                    text_cell(view.key),
+                    figure_cell(view.row.get("macro_auc"), ".4f"),
+                    figure_cell(view.row.get("mb"), ".1f"),
+                    figure_cell(view.row.get(latency) if latency else None, ".2f"),
+                    text_cell(view.pareto_mark, "bold green"),
+                ],
             )
-        note = "pareto S: no variant has more AUC for fewer MB; L: for less latency."
+            for view in ranked
+        ]
+        self.query_one("#tradeoff-table", CellTable).show(headers, rows)
+        note = (
+            f"{latency_header}: {latency_label}. Pareto S: no variant has at least the AUC with "
+            "fewer MB; L: with less latency. The frontier is drawn as steps."
+        )
         if latency is None:
             note += " No latency measured yet (emocompress bench)."
         self.query_one("#tradeoff-note", Static).update(note)

@@ -6,23 +6,25 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from tui.data import DISPLAY_MODES, Catalog
+from tui.keys import GLOBAL_KEYS, footer
 from tui.widgets.variant_table import VariantTable
 
 
 class VariantsScreen(Screen):
     AUTO_FOCUS = "#variants"
     BINDINGS = [
+        *GLOBAL_KEYS,
         Binding("enter", "detail", "detail", priority=False),
         Binding("t", "tradeoffs", "tradeoffs"),
         Binding("c", "compare", "compare"),
-        Binding("x", "set_reference", "reference"),
-        Binding("v", "cycle_mode", "values/Δ/%"),
+        Binding("x", "set_reference", "reference", show=False),
+        Binding("v", "cycle_mode", "values/Δ/%", show=False),
         Binding("slash", "filter", "filter", key_display="/"),
         Binding("i", "inspect", "inspect"),
-        Binding("r", "run", "run recipe"),
+        Binding("r", "run", "run"),
         Binding("escape", "clear_filter", "clear filter", show=False),
     ]
 
@@ -33,7 +35,7 @@ class VariantsScreen(Screen):
             yield Input(placeholder="part of a variant name", id="filter")
         yield VariantTable(id="variants")
         yield Static("", id="status")
-        yield Footer()
+        yield footer()
 
     def on_mount(self) -> None:
         self.app.still_inputs(self)
@@ -61,10 +63,9 @@ class VariantsScreen(Screen):
     def update_status(self) -> None:
         catalog, table = self.app.catalog, self.query_one(VariantTable)
         parts = [
-            f"{table.row_count}/{len(catalog.variants)} variants",
-            f"reference: {self.app.reference or 'none'}",
-            f"showing: {table.mode}",
-            "pareto S: AUC/MB, L: AUC/latency",
+            f"{table.row_count}/{len(catalog.variants)} variants (⏎ detail)",
+            f"reference: {self.app.reference or 'none'} (x: the highlighted one)",
+            f"showing: {table.mode} (v: values/Δ/%)",
         ]
         missing = [c.header for c in catalog.missing_columns()]
         if missing:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from emocompress.format import fmt
-from tui.data import EMOTION_COLUMNS, EmotionRow, best_and_worst
+from tui.data import EMOTION_COLUMNS, EmotionRow, best_and_worst, ordered
 from tui.widgets.sortable_table import SortableTable
 
 
@@ -22,20 +22,15 @@ class EmotionTable(SortableTable):
         return column != "label"
 
     def rebuild(self) -> None:
+        keep = self.highlighted_key
         self.clear(columns=True)
+        self._headers = {}
         for key, header, _ in EMOTION_COLUMNS:
-            self.add_column(self.sort_label(key, header), key=key)
+            self.add_sort_column(key, header)
         rows = list(self.emotions)
         if self.sort_column:
             column = self.sort_column
-
-            def by(row: EmotionRow) -> tuple:
-                value = getattr(row, column)
-                if value is None:
-                    return (not self.sort_reverse, 0)
-                return (self.sort_reverse, value)
-
-            rows.sort(key=by, reverse=self.sort_reverse)
+            rows = ordered(rows, lambda row: getattr(row, column), self.sort_reverse)
         best, worst = best_and_worst(self.emotions)
         for row in rows:
             style = "bold green" if row.label in best else "bold red" if row.label in worst else ""
@@ -48,3 +43,4 @@ class EmotionTable(SortableTable):
                 for key, _, spec in EMOTION_COLUMNS
             ]
             self.add_row(*cells, key=row.label)
+        self.keep_cursor_on(keep)

@@ -11,7 +11,8 @@ from tui.data import (
     VariantView,
     change,
     fmt_cell,
-    sort_key,
+    ordered,
+    shorten,
     visible,
 )
 from tui.widgets.sortable_table import SortableTable
@@ -36,25 +37,20 @@ class VariantTable(SortableTable):
         spec = COLUMN_BY_KEY.get(column)
         return bool(spec and spec.better == "high")
 
-    @property
-    def highlighted_key(self) -> str | None:
-        if not self.row_count:
-            return None
-        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
-        return row_key.value
-
     def shown_rows(self) -> list[VariantView]:
         rows = visible(self.catalog.variants, self.filter_text)
         if self.sort_column:
-            rows.sort(key=sort_key(self.sort_column, self.sort_reverse), reverse=self.sort_reverse)
+            column = self.sort_column
+            rows = ordered(rows, lambda view: view.value(column), self.sort_reverse)
         return rows
 
     def rebuild(self) -> None:
         keep = self.highlighted_key
         columns = self.catalog.shown_columns()
         self.clear(columns=True)
+        self._headers = {}
         for column in columns:
-            self.add_column(self.sort_label(column.key, column.header), key=column.key)
+            self.add_sort_column(column.key, column.header)
         reference = self.catalog.get(self.reference)
         for view in self.shown_rows():
             self.add_row(*[self._cell(view, c, reference) for c in columns], key=view.key)
@@ -64,6 +60,8 @@ class VariantTable(SortableTable):
         if column.key == "variant":
             name = view.key + (" (ref)" if view.key == self.reference else "")
             return Text(name, style="bold red" if view.error else "bold")
+        if column.key == "parent":  # a long model reference must not eat the width
+            return Text(shorten(str(view.value("parent") or ""), column.width or 0))
         mode = "value" if reference is None or view is reference else self.mode
         value = view.value(column.key)
         ref_value = reference.value(column.key) if reference else None

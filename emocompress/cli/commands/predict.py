@@ -1,11 +1,12 @@
-"""Label texts with a deployed bundle (made by `emocompress export`).
+"""Label texts with a deployed bundle (made by `emocompress export`) or an ONNX variant.
 
 Runs with numpy, onnxruntime and tokenizers only: no torch, no transformers. A label is
 predicted when its probability reaches the threshold chosen on the tune split
-(thresholds.json in the bundle).
+(thresholds.json in a bundle; the selected strategy in an ONNX variant's metrics.json).
 
 Examples:
   emocompress predict bundles/student "thank you so much, this made my day"
+  emocompress predict runs/quickstart/variants/student-int8 "thank you so much"
   emocompress predict bundles/student "I am so sorry" "what?!" --json
   emocompress predict bundles/student --file texts.txt --json > labels.json
 """
@@ -15,11 +16,15 @@ from __future__ import annotations
 import argparse
 
 NAME = "predict"
-HELP = "label texts with an exported bundle (onnxruntime + tokenizers only)"
+HELP = "label texts with a bundle or an ONNX variant (onnxruntime + tokenizers only)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("bundle", metavar="BUNDLE", help="bundle directory (emocompress export)")
+    parser.add_argument(
+        "bundle",
+        metavar="MODEL",
+        help="bundle directory (emocompress export) or ONNX variant directory of a run",
+    )
     parser.add_argument("texts", metavar="TEXT", nargs="*", help="texts to label")
     parser.add_argument("--file", metavar="FILE", help="read texts from FILE, one per line")
     parser.add_argument("--json", action="store_true", help="print JSON (labels and probabilities)")

@@ -17,6 +17,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import sys
 
 NAME = "report"
 HELP = "write report.md (+ figures, CSV, HTML) from a run directory"
@@ -74,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
     for path in (result.csv, result.html):
         if path:
             print(f"wrote {path}")
+    for warning in result.warnings:
+        print(f"note: {warning}", file=sys.stderr)
     for problem in result.problems:
         print(f"warning: {Metrics.FILE} disagrees with predictions: {problem}")
     return 0
