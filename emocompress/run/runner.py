@@ -240,6 +240,8 @@ def _run_recipe(
         result.ran.append(step.name)
     if not main:
         return result
+    if recipe.bench is not None:
+        _bench(recipe, run_dir, reporter)
     result.rows = summary_rows(run_dir, recipe)
     result.gate_results = check_gates(recipe, run_dir, steps)
     state.status = "finished"

@@ -95,7 +95,12 @@ def test_predict_errors_are_messages(bundle, tmp_path, capsys):
     broken = tmp_path / "broken"
     shutil.copytree(bundle, broken)
     (broken / "thresholds.json").unlink()
+    assert main(["predict", str(broken), "hi"]) == 2
+    assert (
+        "thresholds.json: missing (the bundle's manifest.json lists it)" in capsys.readouterr().err
+    )
     (broken / "metrics.json").unlink()
+    (broken / "manifest.json").unlink()  # not a bundle any more, nor a measured variant
     assert main(["predict", str(broken), "hi"]) == 2
     assert "no thresholds.json and no metrics.json" in capsys.readouterr().err
 
