@@ -30,9 +30,11 @@ from emocompress.artifacts.schema import (
     DeltaFigures,
     Interval,
     LabelIntervals,
+    Quality,
     QualityIntervals,
     ScoreIntervals,
 )
+from emocompress.measure.metrics import apply_thresholds
 
 # elements of one (resamples x scores) block: bounds the memory of the AUC sums
 _BLOCK = 4_000_000
@@ -288,3 +290,29 @@ def variant_resamples(
     assert spec.seed is not None, "resolve the seed first (bootstrap.resolved)"
     counts = resample_counts(len(probs), spec.resamples, spec.seed)
     return resample_figures(probs, labels, predicted, label_names, counts)
+
+
+def selected_resamples(
+    quality: Quality,
+    probs: np.ndarray,
+    labels: np.ndarray,
+    label_names: Sequence[str],
+    spec: BootstrapSpec,
+) -> Resampled:
+    """The resampled figures of a variant under its selected threshold strategy."""
+    predicted = apply_thresholds(probs, quality.selected.params, label_names)
+    return variant_resamples(probs, labels, predicted, label_names, spec)
+
+
+def intervals_of_quality(
+    quality: Quality,
+    probs: np.ndarray,
+    labels: np.ndarray,
+    label_names: Sequence[str],
+    spec: BootstrapSpec,
+) -> QualityIntervals:
+    """The ``intervals`` section for a variant's quality section and report predictions."""
+    figures = selected_resamples(quality, probs, labels, label_names, spec)
+    return quality_intervals(
+        figures, spec, report_split=quality.report_split, strategy=quality.selected_strategy
+    )
