@@ -179,7 +179,7 @@ def run_recipe(
     if recipe.bench is not None:
         _bench(recipe, run_dir, reporter)
     comparison = _compare(recipe, run_dir, reporter)
-    result.rows = summary_rows(run_dir, recipe)
+    result.rows = summary_rows(run_dir, recipe, comparison)
     result.gate_results = check_gates(recipe, run_dir, steps, comparison)
     state.status = "finished"
     state.finished = now()
@@ -326,13 +326,15 @@ def check_gates(
     return results
 
 
-def summary_rows(run_dir: RunDir, recipe: Any | None = None) -> list[dict[str, Any]]:
+def summary_rows(
+    run_dir: RunDir, recipe: Any | None = None, comparison: Any | None = None
+) -> list[dict[str, Any]]:
     """One row per finished variant: the figures of the summary table (and ``--json``)."""
     from emocompress.measure.summary import variant_row
 
     reference_name = getattr(recipe, "reference", None) or "teacher"
     reference = run_dir.variant(reference_name).load_metrics_or_none()
-    return [variant_row(v, reference) for v in run_dir.variants() if v.has_metrics()]
+    return [variant_row(v, reference, comparison) for v in run_dir.variants() if v.has_metrics()]
 
 
 def _compare(recipe: Any, run_dir: RunDir, reporter: Reporter) -> Any | None:

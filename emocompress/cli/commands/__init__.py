@@ -13,6 +13,7 @@ from typing import Protocol
 
 from emocompress.cli.commands import (
     bench,
+    compare,
     distil,
     export,
     inspect,
@@ -51,6 +52,7 @@ COMMANDS: Registry[Command] = Registry(
         export,
         quantize,
         bench,
+        compare,
         report,
         tui,
         predict,

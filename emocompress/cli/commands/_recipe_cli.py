@@ -72,6 +72,14 @@ def run_from_args(
     console.print(summary_table(result.rows, title=f"{recipe.name}: {out}"))
     if result.skipped:
         console.print(f"skipped (finished earlier): {', '.join(result.skipped)}")
+    for row in result.rows:
+        if row.get("significant_f1_drops"):
+            drops = ", ".join(row["significant_f1_drops"])
+            console.print(
+                f"{row['variant']}: F1 dropped significantly for {drops}", highlight=False
+            )
+        for warning in row.get("threshold_warnings") or []:
+            console.print(f"[yellow]warning[/] {row['variant']}: {warning}", highlight=False)
     for gate in result.gate_results:
         mark = "[green]pass[/]" if gate.passed else "[bold red]FAIL[/]"
         console.print(f"gate {mark} {gate.message}", highlight=False)
