@@ -78,7 +78,10 @@ def make_run(root: Path, students: dict[str, float], *, n: int = 300) -> RunDir:
     for i, (name, signal) in enumerate(students.items()):
         # a student: the teacher's scores mixed with its own, weaker ones
         own = (_probs(report_labels, signal, 20 + i), _probs(tune_labels, signal, 30 + i))
-        probs = [np.clip(0.5 * t + 0.5 * o, 0, 1).astype(np.float32) for t, o in zip(teacher, own)]
+        probs = [
+            np.clip(0.5 * t + 0.5 * o, 0, 1).astype(np.float32)
+            for t, o in zip(teacher, own, strict=True)
+        ]
         write_variant(
             run,
             name,
