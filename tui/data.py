@@ -17,12 +17,27 @@ from pathlib import Path
 from typing import Any
 
 from emocompress.artifacts.rundir import RunDir, VariantDir
-from emocompress.artifacts.schema import CONFIG_FILE, Lineage, Metrics, Quality, RunFile, Size
+from emocompress.artifacts.schema import (
+    CONFIG_FILE,
+    ComparisonFile,
+    Lineage,
+    Metrics,
+    Quality,
+    RunFile,
+    Size,
+)
 from emocompress.errors import UserError
-from emocompress.format import fmt, fmt_percent, fmt_signed
+from emocompress.format import NA, fmt, fmt_percent, fmt_signed
 from emocompress.measure.metrics import STRATEGY_ORDER as STRATEGIES
 from emocompress.measure.pareto import pareto_optimal
 from emocompress.measure.summary import variant_row
+from tui.intervals import (
+    attach_comparison,
+    compare_delta,
+    emotion_pair_cells,
+    interval_cell,
+    read_comparison,
+)
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,7 @@ class VariantView:
     error: str | None = None
     pareto_size: bool = False
     pareto_latency: bool = False
+    comparison: ComparisonFile | None = None  # the run's comparison.json (tui/intervals.py)
 
     @property
     def pareto_mark(self) -> str:
@@ -154,8 +170,12 @@ def load_catalog(refs: Iterable[str | Path]) -> Catalog:
         variants, problem = _run_variants(run_dir)
         if problem is not None:
             catalog.errors.append(problem)
-        for variant in variants:
-            catalog.variants.append(_variant_view(variant, run if several else None))
+        views = [_variant_view(variant, run if several else None) for variant in variants]
+        catalog.variants += views
+        comparison, broken = read_comparison(run_dir)
+        attach_comparison(views, comparison)
+        if broken is not None:
+            catalog.errors.append(broken)
         catalog.reference = catalog.reference or _recipe_reference(run_dir, several)
     catalog.errors += [f"{v.key}: {v.error}" for v in catalog.variants if v.error]
     if catalog.get(catalog.reference) is None:
@@ -507,19 +527,29 @@ def compare_rows(a: VariantView, b: VariantView) -> list[list[str]]:
         rows.append(
             [
                 column.header,
-                fmt_cell(column, va, None, "value"),
-                fmt_cell(column, vb, None, "value"),
-                fmt_cell(column, vb, va, "delta"),
+                fmt_figure(column, a, None, "value"),
+                fmt_figure(column, b, None, "value"),
+                compare_delta(a, b, column.key, column.spec) or fmt_cell(column, vb, va, "delta"),
                 fmt_cell(column, vb, va, "percent"),
             ]
         )
     return rows
 
 
+def fmt_figure(column: Column, view: VariantView, reference: VariantView | None, mode: str) -> str:
+    """:func:`fmt_cell` with the figure's interval where it has one (tui/intervals.py)."""
+    shown = interval_cell(column, view, reference, mode)
+    if shown is not None:
+        return shown
+    ref_value = reference.value(column.key) if reference is not None else None
+    return fmt_cell(column, view.value(column.key), ref_value, mode)
+
+
 def emotion_deltas(a: VariantView, b: VariantView) -> list[list[str]]:
     """Per-emotion F1 (each variant under its selected strategy) and AUC, with b - a."""
     rows_a = {r.label: r for r in emotion_rows(a.metrics)}
     rows_b = {r.label: r for r in emotion_rows(b.metrics)}
+    paired = emotion_pair_cells(a, b)  # support and paired intervals, when the run has them
     rows = []
     for label in list(rows_a) + [k for k in rows_b if k not in rows_a]:
         ra, rb = rows_a.get(label), rows_b.get(label)
@@ -536,4 +566,8 @@ def emotion_deltas(a: VariantView, b: VariantView) -> list[list[str]]:
                 fmt_signed(change(aucb, auca)[0], ".3f"),
             ]
         )
+        if paired is not None:  # support, then the paired ΔF1 / ΔAUC with intervals
+            support, f1_delta, auc_delta = paired.get(label, (NA, NA, NA))
+            rows[-1][3], rows[-1][6] = f1_delta, auc_delta
+            rows[-1].insert(1, support)
     return rows

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
+
+from synthetic_runs import make_run
 
 from emocompress.artifacts.rundir import RunDir
 from emocompress.cli import main
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "measure"))
-from test_comparison import make_run  # noqa: E402  (the synthetic run directory builder)
 
 
 def test_compare_writes_the_comparison_and_prints_deltas(tmp_path, capsys):

@@ -49,8 +49,12 @@ class CompareScreen(Screen):
             figures.add_row(*row)
         emotions = self.query_one("#compare-emotions", DataTable)
         emotions.clear(columns=True)
-        emotions.add_columns("emotion", "F1 A", "F1 B", "ΔF1", "AUC A", "AUC B", "ΔAUC")
-        for row in emotion_deltas(a, b):
+        rows = emotion_deltas(a, b)
+        headers = ["emotion", "F1 A", "F1 B", "ΔF1", "AUC A", "AUC B", "ΔAUC"]
+        if rows and len(rows[0]) > len(headers):  # paired: support and intervals (~: not sig.)
+            headers.insert(1, "support")
+        emotions.add_columns(*headers)
+        for row in rows:
             emotions.add_row(*row)
 
     def action_swap(self) -> None:
