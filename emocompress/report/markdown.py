@@ -34,6 +34,7 @@ from emocompress.report.data import (
     tune_bce,
 )
 from emocompress.report.figures import SPECS
+from emocompress.report.forgot import forgot_section
 from emocompress.report.tables import comparison_rows, md_table
 
 # the files each section names as its source
@@ -66,6 +67,7 @@ def render(
         _efficiency(data),
         *(_variant_section(data, v) for v in data.variants),
         _per_emotion(data, csv_name),
+        forgot_section(data.comparison),
         _thresholds(data),
         _figures(figures, figure_prefix),
         _artifacts(data),
