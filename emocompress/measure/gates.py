@@ -315,7 +315,7 @@ def _drop_bounds(delta_low: float | None, delta_high: float | None, figure: str)
     # a drop is minus the delta (variant - other): its interval is [-high, -low]
     if delta_low is None or delta_high is None:
         raise MissingFigure(f"the interval of {figure} is undefined")
-    return -float(delta_high), -float(delta_low)
+    return -float(delta_high) + 0.0, -float(delta_low) + 0.0  # + 0.0: no "-0.0000"
 
 
 def _interval_auc_drop(checked: Checked, _: Any) -> tuple[float, float, str]:

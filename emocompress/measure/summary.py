@@ -128,7 +128,7 @@ def summary_table(rows: list[dict[str, Any]], title: str = "variants"):
         ("mAUC", "macro_auc", ".4f"),
         ("µAUC", "micro_auc", ".4f"),
         ("share", "auc_share", ".3f"),
-        ("ΔmAUC", "delta_macro_auc", ".4f"),
+        ("ΔmAUC", "delta_macro_auc", ".3f"),
         ("mF1", "macro_f1", ".3f"),
         ("ΔmF1", "delta_macro_f1", ".3f"),
         ("F1 drops", "significant_f1_drops", "n"),
