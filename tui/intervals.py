@@ -13,6 +13,12 @@ from emocompress.artifacts.rundir import RunDir
 from emocompress.artifacts.schema import ComparisonFile, Delta, PairComparison
 from emocompress.errors import UserError
 from emocompress.format import NA, fmt, fmt_delta, fmt_interval
+from emocompress.measure.forgot import (
+    EMOTION_HEADERS,
+    EXAMPLE_HEADERS,
+    emotion_cells,
+    example_cells,
+)
 from emocompress.measure.summary import delta_fields
 
 # VariantView and Column (tui/data.py) are used by attribute only: tui/data.py imports this
@@ -125,8 +131,8 @@ def emotion_pair_cells(a: VariantView, b: VariantView) -> dict[str, tuple[str, s
 # ----------------------------------------------------------------------------- forgot
 
 
-FORGOT_EMOTION_HEADERS = ("emotion", "support", "F1 before", "F1 after", "ΔF1", "ΔAUC")
-FORGOT_EXAMPLE_HEADERS = ("#", "gold", "lost", "gained", "largest change", "text")
+FORGOT_EMOTION_HEADERS = EMOTION_HEADERS
+FORGOT_EXAMPLE_HEADERS = EXAMPLE_HEADERS
 
 
 def forgot_pairs(view: VariantView) -> list[PairComparison]:
@@ -148,30 +154,9 @@ def forgot_title(pair: PairComparison) -> str:
 
 def forgot_emotion_rows(pair: PairComparison) -> list[list[str]]:
     """Significant F1 drops first, each emotion with support and paired intervals."""
-    return [
-        [
-            row.label,
-            str(row.support),
-            fmt(row.f1_against, ".3f"),
-            fmt(row.f1_variant, ".3f"),
-            delta_text(row.f1, 1, ".3f") or NA,
-            delta_text(row.auc, 1, ".3f") or NA,
-        ]
-        for row in pair.per_label
-    ]
+    return [emotion_cells(row) for row in pair.per_label]
 
 
 def forgot_example_rows(pair: PairComparison, limit: int = EXAMPLES_SHOWN) -> list[list[str]]:
-    """The examples that changed most: gold labels, lost/gained decisions, the text."""
-    return [
-        [
-            str(example.index),
-            ", ".join(example.gold) or "-",
-            ", ".join(example.lost) or "-",
-            ", ".join(example.gained) or "-",
-            f"{example.changed_label} {example.probability_before:.2f}"
-            f"→{example.probability_after:.2f}",
-            fmt(example.text),
-        ]
-        for example in pair.examples[:limit]
-    ]
+    """The examples that changed most: the text, gold labels, lost/gained decisions."""
+    return [example_cells(example, fmt(example.text)) for example in pair.examples[:limit]]

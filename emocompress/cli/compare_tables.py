@@ -5,8 +5,16 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
-from emocompress.artifacts.schema import ComparisonFile, Delta, PairComparison
-from emocompress.format import fmt, fmt_delta, fmt_interval
+from emocompress.artifacts.schema import ComparisonFile, PairComparison
+from emocompress.format import fmt, fmt_interval
+from emocompress.measure.forgot import (
+    DELTA_HEADERS,
+    EMOTION_HEADERS,
+    EXAMPLE_HEADERS,
+    delta_cells,
+    emotion_cells,
+    example_cells,
+)
 
 
 def variants_table(comparison: ComparisonFile) -> Table:
@@ -42,10 +50,6 @@ def pair_tables(comparison: ComparisonFile, *, examples: int = 5) -> list[Table]
     return tables
 
 
-def _delta(delta: Delta) -> str:
-    return fmt_delta(delta.point, delta.low, delta.high, ".4f", significant=delta.significant)
-
-
 def deltas_table(comparison: ComparisonFile) -> Table:
     table = Table(
         title="Paired differences (variant - other)",
@@ -53,17 +57,10 @@ def deltas_table(comparison: ComparisonFile) -> Table:
             "[low, high]: the interval; * it excludes 0 (significant), ~ it contains 0."
         ),
     )
-    for column in ("variant", "against", "Δ macro AUC", "Δ macro F1", "Δ micro F1", "F1 drops"):
+    for column in DELTA_HEADERS:
         table.add_column(column, justify="left" if column in {"variant", "against"} else "right")
     for pair in comparison.comparisons:
-        table.add_row(
-            pair.variant,
-            f"{pair.against} ({', '.join(pair.roles)})",
-            _delta(pair.figures.macro_auc),
-            _delta(pair.figures.macro_f1),
-            _delta(pair.figures.micro_f1),
-            ", ".join(pair.significant_f1_drops) or "none",
-        )
+        table.add_row(*delta_cells(pair))
     return table
 
 
@@ -75,19 +72,10 @@ def emotions_table(pair: PairComparison, limit: int = 10) -> Table:
         f"support: positives in the report split. "
         f"{min(limit, len(pair.per_label))} of {len(pair.per_label)} shown.",
     )
-    for column in ("emotion", "support", "F1 before", "F1 after", "Δ F1", "Δ AUC"):
+    for column in EMOTION_HEADERS:
         table.add_column(column, justify="left" if column == "emotion" else "right")
     for row in pair.per_label[:limit]:
-        table.add_row(
-            row.label,
-            str(row.support),
-            fmt(row.f1_against, ".3f"),
-            fmt(row.f1_variant, ".3f"),
-            fmt_delta(row.f1.point, row.f1.low, row.f1.high, ".3f", significant=row.f1.significant),
-            fmt_delta(
-                row.auc.point, row.auc.low, row.auc.high, ".3f", significant=row.auc.significant
-            ),
-        )
+        table.add_row(*emotion_cells(row))
     return table
 
 
@@ -97,19 +85,8 @@ def examples_table(pair: PairComparison, limit: int) -> Table:
         caption=f"{pair.flipped_decisions} decisions flipped on {pair.flipped_examples} examples "
         "at each one's selected thresholds; most flips first, then largest probability change.",
     )
-    for column in ("#", "text", "gold", "lost", "gained", "largest change"):
+    for column in EXAMPLE_HEADERS:
         table.add_column(column, justify="right" if column == "#" else "left", overflow="fold")
     for example in pair.examples[:limit]:
-        change = (
-            f"{example.changed_label} {example.probability_before:.2f}"
-            f" → {example.probability_after:.2f}"
-        )
-        table.add_row(
-            str(example.index),
-            escape(fmt(example.text)),
-            ", ".join(example.gold) or "-",
-            ", ".join(example.lost) or "-",
-            ", ".join(example.gained) or "-",
-            change,
-        )
+        table.add_row(*example_cells(example, escape(fmt(example.text))))
     return table

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from emocompress.artifacts.schema import ExampleChange, LabelDelta
+from emocompress.artifacts.schema import Delta, ExampleChange, LabelDelta, PairComparison
+from emocompress.format import fmt, fmt_delta
 from emocompress.measure.bootstrap import Resampled, delta
 
 EXAMPLES_KEPT = 20
@@ -94,3 +95,54 @@ def example_changes(
             )
         )
     return int(flips.sum()), int((flips_per_example > 0).sum()), chosen
+
+
+# ----------------------------------------------------------------------- table cells
+# the one text form of a comparison's rows: the CLI, the report and the TUI show these
+
+
+DELTA_HEADERS = ("variant", "against", "Δ macro AUC", "Δ macro F1", "Δ micro F1", "F1 drops")
+EMOTION_HEADERS = ("emotion", "support", "F1 before", "F1 after", "Δ F1", "Δ AUC")
+EXAMPLE_HEADERS = ("#", "text", "gold", "lost", "gained", "largest change")
+
+
+def fmt_paired(delta: Delta, spec: str = ".4f") -> str:
+    """``-0.0123 [-0.0180, -0.0066] *``: * the interval excludes 0, ~ it contains 0."""
+    return fmt_delta(delta.point, delta.low, delta.high, spec, significant=delta.significant)
+
+
+def delta_cells(pair: PairComparison) -> list[str]:
+    """One row of :data:`DELTA_HEADERS`."""
+    return [
+        pair.variant,
+        f"{pair.against} ({', '.join(pair.roles)})",
+        fmt_paired(pair.figures.macro_auc),
+        fmt_paired(pair.figures.macro_f1),
+        fmt_paired(pair.figures.micro_f1),
+        ", ".join(pair.significant_f1_drops) or "none",
+    ]
+
+
+def emotion_cells(row: LabelDelta) -> list[str]:
+    """One row of :data:`EMOTION_HEADERS`."""
+    return [
+        row.label,
+        str(row.support),
+        fmt(row.f1_against, ".3f"),
+        fmt(row.f1_variant, ".3f"),
+        fmt_paired(row.f1, ".3f"),
+        fmt_paired(row.auc, ".3f"),
+    ]
+
+
+def example_cells(example: ExampleChange, text: str) -> list[str]:
+    """One row of :data:`EXAMPLE_HEADERS`; ``text`` as the caller shows it."""
+    return [
+        str(example.index),
+        text,
+        ", ".join(example.gold) or "-",
+        ", ".join(example.lost) or "-",
+        ", ".join(example.gained) or "-",
+        f"{example.changed_label} {example.probability_before:.2f} → "
+        f"{example.probability_after:.2f}",
+    ]

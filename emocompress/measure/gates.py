@@ -434,35 +434,27 @@ def _evaluate_one(
             message=f"{gate.label}: cannot check, {missing}",
         )
     word = "minimum" if gate.direction == "min" else "maximum"
-    point_passed = _within(value, bound, gate.direction)
-    if not at_interval:
-        message = f"{gate.label} {value:{gate.fmt}} {_relation(point_passed, gate)} {word} {bound:{gate.fmt}}"
-        return GateOutcome(
-            variant=variant,
-            gate=name,
-            value=value,
-            bound=bound,
-            passed=point_passed,
-            message=message,
-        )
-    pessimistic = (gate.direction == "max") == (side == "worst")
-    decisive = high if pessimistic else low
-    passed = _within(decisive, bound, gate.direction)
-    decided_by = "bound" if passed != point_passed else "point"
-    bound_name = "upper" if decisive == high else "lower"
     f = gate.fmt
-    percent = f"{100 * (gates.confidence or 0):g}%"
-    emotion = f" of {which}" if which else ""
-    verdict = "passes" if point_passed else "fails"
-    tail = (
-        f"; the point estimate alone {verdict}: the {side}-side bound decided"
-        if decided_by == "bound"
-        else f"; point and {side}-side bound agree"
-    )
-    message = (
-        f"{gate.label} {value:{f}}, {percent} interval{emotion} [{low:{f}}, {high:{f}}]: "
-        f"{bound_name} bound {decisive:{f}} {_relation(passed, gate)} {word} {bound:{f}}{tail}"
-    )
+    point_passed = _within(value, bound, gate.direction)
+    passed, interval, decided_by = point_passed, None, None
+    message = f"{gate.label} {value:{f}} {_relation(point_passed, gate)} {word} {bound:{f}}"
+    if at_interval:
+        pessimistic = (gate.direction == "max") == (side == "worst")
+        decisive = high if pessimistic else low
+        passed = _within(decisive, bound, gate.direction)
+        interval, decided_by = [low, high], "bound" if passed != point_passed else "point"
+        percent = f"{100 * (gates.confidence or 0):g}%"
+        verdict = "passes" if point_passed else "fails"
+        tail = (
+            f"; the point estimate alone {verdict}: the {side}-side bound decided"
+            if decided_by == "bound"
+            else f"; point and {side}-side bound agree"
+        )
+        message = (
+            f"{gate.label} {value:{f}}, {percent} interval{f' of {which}' if which else ''} "
+            f"[{low:{f}}, {high:{f}}]: {'upper' if decisive == high else 'lower'} bound "
+            f"{decisive:{f}} {_relation(passed, gate)} {word} {bound:{f}}{tail}"
+        )
     return GateOutcome(
         variant=variant,
         gate=name,
@@ -470,7 +462,7 @@ def _evaluate_one(
         bound=bound,
         passed=passed,
         message=message,
-        interval=[low, high],
+        interval=interval,
         decided_by=decided_by,
     )
 

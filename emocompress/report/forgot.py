@@ -8,8 +8,16 @@ first, with support) and the report texts that changed most.
 
 from __future__ import annotations
 
-from emocompress.artifacts.schema import ComparisonFile, Delta, PairComparison
-from emocompress.format import fmt, fmt_delta, fmt_interval
+from emocompress.artifacts.schema import ComparisonFile, PairComparison
+from emocompress.format import fmt_interval
+from emocompress.measure.forgot import (
+    DELTA_HEADERS,
+    EMOTION_HEADERS,
+    EXAMPLE_HEADERS,
+    delta_cells,
+    emotion_cells,
+    example_cells,
+)
 from emocompress.report.tables import md_table
 
 EMOTIONS_SHOWN = 10
@@ -57,73 +65,36 @@ def _variants_table(comparison: ComparisonFile) -> str:
     return md_table(headers, rows, align="lrrrrl")
 
 
-def _delta(delta: Delta, spec: str = ".4f") -> str:
-    return fmt_delta(delta.point, delta.low, delta.high, spec, significant=delta.significant)
-
-
 def _deltas_table(comparison: ComparisonFile) -> str:
-    rows = [
-        [
-            pair.variant,
-            f"{pair.against} ({', '.join(pair.roles)})",
-            _delta(pair.figures.macro_auc),
-            _delta(pair.figures.macro_f1),
-            _delta(pair.figures.micro_f1),
-            ", ".join(pair.significant_f1_drops) or "none",
-        ]
-        for pair in comparison.comparisons
-    ]
-    headers = ["variant", "against", "Δ macro AUC", "Δ macro F1", "Δ micro F1", "F1 drops"]
-    return md_table(headers, rows, align="llrrrl")
+    rows = [delta_cells(pair) for pair in comparison.comparisons]
+    return md_table(DELTA_HEADERS, rows, align="llrrrl")
 
 
 def _pair_section(pair: PairComparison) -> str:
     drops = len(pair.significant_f1_drops)
     shown = pair.per_label[: max(EMOTIONS_SHOWN, drops)]
-    lines = [
-        f"### What {pair.variant} forgot against {pair.against}\n\n",
-        f"{drops} emotion(s) with a significant F1 drop"
-        + (f": {', '.join(pair.significant_f1_drops)}" if drops else "")
-        + f". {len(shown)} of {len(pair.per_label)} emotions, significant drops first, then by "
-        "F1 change; support: positives in the report split.\n\n",
-        md_table(
-            ["emotion", "support", "F1 before", "F1 after", "Δ F1", "Δ AUC"],
-            [
-                [
-                    row.label,
-                    row.support,
-                    fmt(row.f1_against, ".3f"),
-                    fmt(row.f1_variant, ".3f"),
-                    _delta(row.f1, ".3f"),
-                    _delta(row.auc, ".3f"),
-                ]
-                for row in shown
-            ],
-        ),
-        "\n",
-        f"{pair.flipped_decisions} decisions flipped on {pair.flipped_examples} of the report "
-        f"examples at each one's selected thresholds. The {min(EXAMPLES_SHOWN, len(pair.examples))}"
-        " that changed most (most flips, then the largest probability change): read these "
-        "before shipping.\n\n",
-        md_table(
-            ["#", "text", "gold", "lost", "gained", "largest change"],
-            [
-                [
-                    example.index,
-                    _text(example.text),
-                    ", ".join(example.gold) or "-",
-                    ", ".join(example.lost) or "-",
-                    ", ".join(example.gained) or "-",
-                    f"{example.changed_label} {example.probability_before:.2f} → "
-                    f"{example.probability_after:.2f}",
-                ]
-                for example in pair.examples[:EXAMPLES_SHOWN]
-            ],
-            align="llllll",
-        ),
-        "\n",
-    ]
-    return "".join(lines)
+    examples = pair.examples[:EXAMPLES_SHOWN]
+    return "".join(
+        [
+            f"### What {pair.variant} forgot against {pair.against}\n\n",
+            f"{drops} emotion(s) with a significant F1 drop"
+            + (f": {', '.join(pair.significant_f1_drops)}" if drops else "")
+            + f". {len(shown)} of {len(pair.per_label)} emotions, significant drops first, "
+            "then by F1 change; support: positives in the report split.\n\n",
+            md_table(EMOTION_HEADERS, [emotion_cells(row) for row in shown]),
+            "\n",
+            f"{pair.flipped_decisions} decisions flipped on {pair.flipped_examples} of the "
+            f"report examples at each one's selected thresholds. The {len(examples)} that "
+            "changed most (most flips, then the largest probability change): read these "
+            "before shipping.\n\n",
+            md_table(
+                EXAMPLE_HEADERS,
+                [example_cells(example, _text(example.text)) for example in examples],
+                align="llllll",
+            ),
+            "\n",
+        ]
+    )
 
 
 def _text(text: str | None) -> str:
