@@ -666,16 +666,24 @@ def _thresholds(data: ReportData) -> str:
         if (strategy := v.evaluated_quality.strategies.get(PER_LABEL)) is not None
     }
     if per_label:
+        # one tune split for the whole run: its positives are the same for every variant
+        support = next(
+            (v.metrics.threshold_support for v in data.evaluated if v.metrics.threshold_support),
+            None,
+        )
         rows = [
             [label, *(fmt(thresholds.get(label), ".2f") for thresholds in per_label.values())]
+            + ([fmt(support.positives.get(label))] if support else [])
             for label in data.label_names
         ]
         out += [
             "",
             "### Per-label thresholds (strategy per_label)",
             "",
-            md_table(["emotion", *per_label], rows),
+            md_table(["emotion", *per_label, *(["tune positives"] if support else [])], rows),
         ]
+        if support is not None:
+            out += ["", *(f"Warning: {warning}." for warning in support.warnings)]
     return "\n".join(out)
 
 

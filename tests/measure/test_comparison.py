@@ -168,3 +168,10 @@ def test_a_real_run_has_intervals_in_metrics_and_a_comparison(tiny_run):
     # the demo texts were read again: every listed example has its text and gold labels
     assert pair.examples and all(example.text for example in pair.examples)
     assert ensure_comparison(run) == comparison  # reused, not recomputed
+    # the run summary (and `run --json`) carries the intervals and the paired delta
+    from emocompress.run.runner import summary_rows
+
+    rows = {row["variant"]: row for row in summary_rows(run, comparison=comparison)}
+    assert rows["student-1l"]["macro_auc_low"] == student.intervals.auc_macro.low
+    assert rows["student-1l"]["delta_macro_auc"] == pair.figures.macro_auc.point
+    assert "delta_macro_auc" not in rows["teacher"]

@@ -46,3 +46,17 @@ def test_per_emotion_error_bars_are_the_intervals(tmp_path):
         assert np.allclose(bars[:, j], [f1.point - f1.low, f1.high - f1.point])
     data.comparison = None
     assert f1_error_bars(data, "weak", labels) is None
+
+
+def test_per_label_thresholds_show_their_tune_positives(tiny_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "tiny"
+    shutil.copytree(tiny_run, run)
+    text = write_report(run, figures=False, csv=False).markdown.read_text()
+    section = text[text.index("### Per-label thresholds (strategy per_label)") :]
+    support = RunDir(run).variant("teacher").load_metrics().threshold_support
+    assert "| tune positives |" in section.splitlines()[2]
+    row = next(line for line in section.splitlines() if line.startswith("| grief |"))
+    assert row.rstrip(" |").endswith(str(support.positives["grief"]))
+    assert f"Warning: {support.warnings[0]}." in section
