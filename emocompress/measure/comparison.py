@@ -245,11 +245,19 @@ def _load_variants(run: RunDir) -> list[_Variant]:
 
 
 def _fill_metrics_intervals(comparison: ComparisonFile, variants: Sequence[_Variant]) -> None:
-    """Give metrics.json an ``intervals`` section where it has none (older run directories)."""
+    """Give metrics.json the comparison's ``intervals`` section where it has none (older run
+    directories) or one computed with other bootstrap settings; nothing else changes."""
     for variant in variants:
         section = comparison.variants.get(variant.name)
         metrics = variant.dir.load_metrics_or_none()
-        if section is not None and metrics is not None and metrics.intervals is None:
+        if section is None or metrics is None or metrics.intervals == section:
+            continue
+        old = metrics.intervals
+        if old is None or (old.resamples, old.seed, old.confidence) != (
+            section.resamples,
+            section.seed,
+            section.confidence,
+        ):
             variant.dir.update_sections(intervals=section)
 
 

@@ -58,6 +58,15 @@ def test_an_older_run_directory_gets_intervals_in_metrics(tmp_path):
         assert metrics.intervals.macro.f1.point == pytest.approx(metrics.quality.selected.macro.f1)
 
 
+def test_other_bootstrap_settings_replace_the_intervals_of_metrics(tmp_path):
+    run = make_run(tmp_path / "run", {"student": 0.2})
+    ensure_comparison(run, SPEC)
+    other = ensure_comparison(run, SPEC.model_copy(update={"resamples": 100}))
+    metrics = run.variant("student").load_metrics()
+    assert metrics.intervals == other.variants["student"] and metrics.intervals.resamples == 100
+    assert metrics.quality is not None  # the rest of metrics.json is as it was
+
+
 def test_write_false_leaves_the_directory_alone(tmp_path):
     run = make_run(tmp_path / "run", {"student": 0.2})
     ensure_comparison(run, SPEC, write=False)
