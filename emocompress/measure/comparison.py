@@ -84,13 +84,13 @@ def ensure_comparison(
     spec = run_bootstrap_spec(run, spec)
     reference = reference or _reference_name(run)
     variants = _load_variants(run)
-    existing = run.load_comparison() if run.comparison_file.is_file() else None
+    existing = _existing(run)
     inputs = {v.name: v.fingerprint for v in variants}
     if (
         existing is not None
         and existing.bootstrap == spec
         and existing.inputs == inputs
-        and existing.reference == reference
+        and existing.reference == (reference if reference in inputs else None)
     ):
         return existing
     comparison = compute_comparison(run, variants, spec, reference, reporter=reporter)
@@ -98,6 +98,14 @@ def ensure_comparison(
         run.write_comparison(comparison)
         _fill_metrics_intervals(comparison, variants)
     return comparison
+
+
+def _existing(run: RunDir) -> ComparisonFile | None:
+    """The comparison.json on disk; an unreadable one (emocompress's own file) is made again."""
+    try:
+        return run.load_comparison()
+    except UserError:
+        return None
 
 
 def compute_comparison(
@@ -108,6 +116,11 @@ def compute_comparison(
     *,
     reporter: Reporter | None = None,
 ) -> ComparisonFile:
+    """Every variant resampled with the same counts; every pair of :func:`comparison_pairs`.
+
+    Variants on another report split (or other examples) than the reference are left out,
+    with a log line.
+    """
     reporter = reporter or Reporter("quiet")
     if not variants:
         raise UserError(f"{run.root}: no variant with quality and report predictions")

@@ -47,6 +47,13 @@ def test_comparison_is_written_once_and_reused(tmp_path):
     assert changed is not None and changed.figures.macro_f1.point != pair.figures.macro_f1.point
 
 
+def test_a_broken_comparison_file_is_made_again(tmp_path):
+    run = make_run(tmp_path / "run", {"student": 0.2})
+    run.comparison_file.write_text("{not json")
+    assert ensure_comparison(run, SPEC).pair("student", "teacher") is not None
+    assert run.load_comparison() is not None
+
+
 def test_an_older_run_directory_gets_intervals_in_metrics(tmp_path):
     run = make_run(tmp_path / "run", {"student": 0.2})
     assert run.variant("student").load_metrics().intervals is None  # made before intervals
