@@ -9,8 +9,9 @@ weighted sum and all resamples are computed at once:
   positives' weight times the negatives' weight below them (ties counting one half), a
   cumulative sum along the sorted scores (no sort per resample).
 
-Row 0 of every array is the whole split (all counts 1), so the point estimate is computed
-by the same code as the resamples and equals the figure of metrics.json. Differences are
+Row 0 of every array is the whole split (all counts 1): the point estimate, equal to the
+figure of metrics.json (its AUCs are taken from metrics.py itself, so not even float
+rounding differs). Differences are
 *paired*: two variants are resampled with the same counts (the same seed and n give the
 same counts), so an interval of ``a - b`` reflects how the two differ on the same examples,
 not how much each one alone varies. Percentile intervals; docs/metrics.md ("Intervals").
@@ -34,7 +35,7 @@ from emocompress.artifacts.schema import (
     QualityIntervals,
     ScoreIntervals,
 )
-from emocompress.measure.metrics import apply_thresholds
+from emocompress.measure.metrics import apply_thresholds, auc_scores
 
 # elements of one (resamples x scores) block: bounds the memory of the AUC sums
 _BLOCK = 4_000_000
@@ -162,6 +163,13 @@ def resample_figures(
         _ratio(2 * tp, 2 * tp + fp + fn),
     )
     stp, sfp, sfn = tp.sum(axis=1), fp.sum(axis=1), fn.sum(axis=1)
+    # row 0: metrics.py's own AUCs (the weighted sums agree to float rounding; this way
+    # the point of every interval is exactly the figure of metrics.json)
+    exact = auc_scores(probs, gold.astype(np.uint8), label_names)
+    auc[0] = [np.nan if exact["per_label"][name] is None else exact["per_label"][name]
+              for name in label_names]  # fmt: skip
+    macro_auc[0] = np.nan if exact["macro"] is None else exact["macro"]
+    micro_auc[0] = np.nan if exact["micro"] is None else exact["micro"]
     return Resampled(
         label_names=tuple(str(name) for name in label_names),
         n=n,

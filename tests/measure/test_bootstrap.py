@@ -45,7 +45,7 @@ def test_every_resample_equals_the_figures_of_the_drawn_examples():
     pred = probs >= 0.5
     counts = resample_counts(len(labels), 40, seed=3)
     figures = resample_figures(probs, labels, pred, NAMES, counts)
-    for row in (0, 1, 17, 40):
+    for row in (0, 1, 17, 40):  # row 0: the whole split
         drawn = np.repeat(np.arange(len(labels)), counts[row])
         auc = auc_scores(probs[drawn], labels[drawn], NAMES)
         scores = prf(pred[drawn], labels[drawn], NAMES)
@@ -138,8 +138,11 @@ def test_quality_intervals_hold_the_points_of_metrics_json():
         strategy="fixed",
     )
     auc, scores = auc_scores(probs, labels, NAMES), prf(pred, labels, NAMES)
-    assert section.auc_macro.point == pytest.approx(auc["macro"])
-    assert section.macro.f1.point == pytest.approx(scores["macro"]["f1"])
+    # the points are metrics.json's figures exactly, not up to float rounding
+    assert section.auc_macro.point == auc["macro"] and section.auc_micro.point == auc["micro"]
+    assert section.per_label["joy"].auc.point == auc["per_label"]["joy"]
+    assert section.macro.f1.point == scores["macro"]["f1"]
+    assert section.micro.precision.point == scores["micro"]["precision"]
     assert section.auc_macro.low < section.auc_macro.point < section.auc_macro.high
     assert section.per_label["grief"].support == int(labels[:, 2].sum())
     assert (section.n_report, section.resamples, section.seed) == (200, 100, 13)
