@@ -42,7 +42,7 @@ def variants_table(comparison: ComparisonFile) -> Table:
 
 def pair_tables(comparison: ComparisonFile, *, examples: int = 5) -> list[Table]:
     """Per pair: the deltas, the per-emotion F1 drops, the examples that changed most."""
-    tables = [deltas_table(comparison)]
+    tables = [deltas_table(comparison)] if comparison.comparisons else []
     for pair in comparison.comparisons:
         tables.append(emotions_table(pair))
         if examples > 0 and pair.examples:

@@ -29,6 +29,7 @@ from emocompress.artifacts.schema import (
     PairComparison,
     Quality,
     ResolvedRecipe,
+    ThresholdSupport,
 )
 from emocompress.errors import UserError
 from emocompress.measure.bootstrap import (
@@ -40,7 +41,7 @@ from emocompress.measure.bootstrap import (
     resolved,
 )
 from emocompress.measure.forgot import example_changes, is_significant_drop, label_deltas
-from emocompress.measure.metrics import apply_thresholds
+from emocompress.measure.metrics import apply_thresholds, threshold_support
 from emocompress.progress import Reporter
 
 DEFAULT_SEED = 13
@@ -272,6 +273,23 @@ def _fill_metrics_intervals(comparison: ComparisonFile, variants: Sequence[_Vari
             section.confidence,
         ):
             variant.dir.update_sections(intervals=section)
+        if metrics.threshold_support is None:
+            support = _threshold_support(variant)
+            if support is not None:
+                variant.dir.update_sections(threshold_support=support)
+
+
+def _threshold_support(variant: _Variant) -> ThresholdSupport | None:
+    """The tune positives of an older variant, from its predictions/<tune>.npz."""
+    tune_file = variant.dir.predictions_file(variant.quality.tune_split)
+    if not tune_file.is_file():
+        return None
+    tune = load_predictions(tune_file)
+    return ThresholdSupport.model_validate(
+        threshold_support(
+            tune.probs, tune.labels, tune.label_names, tune_split=variant.quality.tune_split
+        )
+    )
 
 
 def _recipe(run: RunDir) -> ResolvedRecipe | None:

@@ -63,6 +63,11 @@ def test_an_older_run_directory_gets_intervals_in_metrics(tmp_path):
         assert metrics.intervals == comparison.variants[name]
         assert metrics.intervals.auc_macro.point == pytest.approx(metrics.quality.auc.macro)
         assert metrics.intervals.macro.f1.point == pytest.approx(metrics.quality.selected.macro.f1)
+        # and the tune positives its thresholds rest on, from predictions/tune.npz
+        assert metrics.threshold_support is not None
+        assert sum(metrics.threshold_support.positives.values()) == int(
+            load_predictions(run.variant(name).predictions_file("tune")).labels.sum()
+        )
 
 
 def test_other_bootstrap_settings_replace_the_intervals_of_metrics(tmp_path):
