@@ -113,7 +113,7 @@ def main() -> None:
         comparison_times, per_variant = [], []
         for _ in range(args.repeats):
             started = time.perf_counter()
-            comparison = ensure_comparison(run, spec, write=False)
+            comparison = ensure_comparison(run, spec, write=False, reuse=False)
             comparison_times.append(time.perf_counter() - started)
         for vdir in variants:
             quality = vdir.load_metrics().quality

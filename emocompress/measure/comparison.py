@@ -75,17 +75,19 @@ def ensure_comparison(
     *,
     reference: str | None = None,
     write: bool = True,
+    reuse: bool = True,
     reporter: Reporter | None = None,
 ) -> ComparisonFile:
     """comparison.json of the run: reused when up to date, else computed (and written).
 
-    ``write=False`` computes in memory only (a reader that must not touch the directory).
+    ``write=False`` computes in memory only (a reader that must not touch the directory);
+    ``reuse=False`` computes even when the file is up to date (a benchmark).
     """
     run = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
     spec = run_bootstrap_spec(run, spec)
     reference = reference or _reference_name(run)
     variants = _load_variants(run)
-    existing = _existing(run)
+    existing = _existing(run) if reuse else None
     inputs = {v.name: v.fingerprint for v in variants}
     if (
         existing is not None
