@@ -21,6 +21,7 @@ from rich.text import Text
 from emocompress.artifacts.rundir import RunDir, VariantDir
 from emocompress.artifacts.schema import (
     CONFIG_FILE,
+    ComparisonFile,
     GateOutcome,
     History,
     Lineage,
@@ -30,10 +31,17 @@ from emocompress.artifacts.schema import (
     Size,
 )
 from emocompress.errors import UserError
-from emocompress.format import fmt, fmt_percent, fmt_signed
+from emocompress.format import NA, fmt, fmt_percent, fmt_signed
 from emocompress.measure.metrics import STRATEGY_ORDER as STRATEGIES
 from emocompress.measure.pareto import pareto_optimal
 from emocompress.measure.summary import variant_row
+from tui.intervals import (
+    attach_comparison,
+    compare_delta,
+    emotion_pair_cells,
+    interval_cell,
+    read_comparison,
+)
 
 T = TypeVar("T")
 
@@ -78,7 +86,14 @@ COLUMNS: tuple[Column, ...] = (
     Column("gpu_peak_mb", "GPU MB", ".0f", "low", meaning="peak GPU memory allocated, MB"),
     Column("train_seconds", "train s", ".0f", "low", meaning="wall time of training, s"),
     Column("operation", "op", "s", always=True, meaning="the operation that made it"),
-    Column("parent", "parent", "s", always=True, width=8, meaning="parent variant or model (cut: the detail title has the whole lineage)"),
+    Column(
+        "parent",
+        "parent",
+        "s",
+        always=True,
+        width=8,
+        meaning="parent variant or model (cut: the detail title has the whole lineage)",
+    ),
 )
 COLUMN_BY_KEY = {column.key: column for column in COLUMNS}
 DISPLAY_MODES = ("value", "delta", "percent")
@@ -99,6 +114,7 @@ class VariantView:
     pareto_size: bool = False
     pareto_latency: bool = False
     gates: list[GateOutcome] = field(default_factory=list)  # this variant's, from gates.json
+    comparison: ComparisonFile | None = None  # the run's comparison.json (tui/intervals.py)
 
     @property
     def gates_mark(self) -> str | None:
@@ -191,10 +207,16 @@ def load_catalog(refs: Iterable[str | Path]) -> Catalog:
         if problem is not None:
             catalog.errors.append(problem)
         gates = _gates(run_dir, catalog.errors)
+        views = []
         for variant in variants:
             view = _variant_view(variant, run if several else None)
             view.gates = [gate for gate in gates if gate.variant == variant.name]
-            catalog.variants.append(view)
+            views.append(view)
+        catalog.variants += views
+        comparison, broken = read_comparison(run_dir)
+        attach_comparison(views, comparison)
+        if broken is not None:
+            catalog.errors.append(broken)
         catalog.reference = catalog.reference or _recipe_reference(run_dir, several)
     catalog.errors += [f"{v.key}: {v.error}" for v in catalog.variants if v.error]
     if catalog.get(catalog.reference) is None:
@@ -718,9 +740,13 @@ def compare_rows(a: VariantView, b: VariantView) -> list[tuple[str, list[Cell]]]
                 column.key,
                 [
                     Cell(column.header, order, justify="left"),
-                    Cell(fmt_cell(column, va, None, "value"), va),
-                    Cell(fmt_cell(column, vb, None, "value"), vb),
-                    Cell(fmt_cell(column, vb, va, "delta"), delta),
+                    Cell(fmt_figure(column, a, None, "value"), va),
+                    Cell(fmt_figure(column, b, None, "value"), vb),
+                    Cell(
+                        compare_delta(a, b, column.key, column.spec)
+                        or fmt_cell(column, vb, va, "delta"),
+                        delta,
+                    ),
                     Cell(fmt_cell(column, vb, va, "percent"), percent),
                 ],
             )
@@ -728,10 +754,20 @@ def compare_rows(a: VariantView, b: VariantView) -> list[tuple[str, list[Cell]]]
     return rows
 
 
+def fmt_figure(column: Column, view: VariantView, reference: VariantView | None, mode: str) -> str:
+    """:func:`fmt_cell` with the figure's interval where it has one (tui/intervals.py)."""
+    shown = interval_cell(column, view, reference, mode)
+    if shown is not None:
+        return shown
+    ref_value = reference.value(column.key) if reference is not None else None
+    return fmt_cell(column, view.value(column.key), ref_value, mode)
+
+
 def emotion_deltas(a: VariantView, b: VariantView) -> list[tuple[str, list[Cell]]]:
     """Per-emotion support, F1 (each variant under its selected strategy) and AUC, with b - a."""
     rows_a = {r.label: r for r in emotion_rows(a.metrics)}
     rows_b = {r.label: r for r in emotion_rows(b.metrics)}
+    paired = emotion_pair_cells(a, b)  # support and paired intervals, when the run has them
     rows = []
     for label in list(rows_a) + [k for k in rows_b if k not in rows_a]:
         ra, rb = rows_a.get(label), rows_b.get(label)
@@ -754,4 +790,9 @@ def emotion_deltas(a: VariantView, b: VariantView) -> list[tuple[str, list[Cell]
                 ],
             )
         )
+        if paired is not None:  # the paired ΔF1 / ΔAUC with their intervals (~: not sig.)
+            _, f1_text, auc_text = paired.get(label, (NA, NA, NA))
+            cells = rows[-1][1]
+            cells[4] = Cell(f1_text, f1_delta)
+            cells[7] = Cell(auc_text, auc_delta)
     return rows

@@ -20,6 +20,7 @@ from emocompress.artifacts.schema import (
     RECIPE_FILE,
     VARIANTS_DIR,
     BenchFile,
+    ComparisonFile,
     GatesFile,
     History,
     Lineage,
@@ -209,6 +210,16 @@ class RunDir:
 
     def write_gates(self, gates: GatesFile) -> None:
         gates.write(self.gates_json_file)
+
+    @property
+    def comparison_file(self) -> Path:
+        return self.root / ComparisonFile.FILE
+
+    def load_comparison(self) -> ComparisonFile | None:
+        return ComparisonFile.read(self.comparison_file) if self.comparison_file.is_file() else None
+
+    def write_comparison(self, comparison: ComparisonFile) -> None:
+        comparison.write(self.comparison_file)
 
     @staticmethod
     def is_run_dir(path: Path) -> bool:

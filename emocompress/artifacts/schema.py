@@ -282,6 +282,64 @@ class Quality(Record):
         return self.strategies[self.selected_strategy]
 
 
+class BootstrapSpec(Record):
+    """How intervals are computed: a paired percentile bootstrap over report examples."""
+
+    resamples: int = Field(1000, ge=20, description="bootstrap resamples of the report split")
+    seed: int | None = Field(
+        None, description="null: the run's seed; equal seeds give equal resamples (paired)"
+    )
+    confidence: float = Field(0.95, gt=0, lt=1, description="two-sided interval level")
+
+
+class Interval(Record):
+    """A figure with its bootstrap interval; null bounds: not defined in enough resamples."""
+
+    point: float | None = Field(description="the figure on the whole report split")
+    low: float | None
+    high: float | None
+
+
+class ScoreIntervals(Record):
+    f1: Interval
+    precision: Interval
+    recall: Interval
+
+
+class LabelIntervals(ScoreIntervals):
+    auc: Interval
+    support: int = Field(description="positives of the label in the report split")
+
+
+class QualityIntervals(Record):
+    """Bootstrap intervals of the quality figures (docs/metrics.md, "Intervals")."""
+
+    resamples: int
+    seed: int
+    confidence: float
+    report_split: str
+    n_report: int
+    strategy: str = Field(description="the threshold strategy the F1 figures are for (selected)")
+    auc_micro: Interval
+    auc_macro: Interval
+    micro: ScoreIntervals
+    macro: ScoreIntervals
+    per_label: dict[str, LabelIntervals]
+
+
+class ThresholdSupport(Record):
+    """How many tune-split positives each label's tuned threshold rests on."""
+
+    tune_split: str
+    min_positives: int = Field(description="fewer tune positives than this: a warning")
+    positives: dict[str, int] = Field(description="tune-split positives per label")
+    fallback: list[str] = Field(
+        default_factory=list,
+        description="labels per_label could not tune (best tune F1 0): the global threshold",
+    )
+    warnings: list[str] = Field(default_factory=list)
+
+
 class Size(Record):
     parameters: int = Field(description="floating-point parameters (integer buffers not counted)")
     parameters_without_embeddings: int
@@ -399,6 +457,8 @@ class Metrics(ArtifactFile):
         "merge",
         "against_parent",
         "speed",
+        "intervals",
+        "threshold_support",
     )
 
     variant: str
@@ -414,6 +474,10 @@ class Metrics(ArtifactFile):
     merge: dict[str, Any] | None = None
     against_parent: AgainstParent | None = None
     speed: Speed | None = Field(None, description="written by bench")
+    intervals: QualityIntervals | None = Field(
+        None, description="bootstrap intervals of the quality figures (older files: none)"
+    )
+    threshold_support: ThresholdSupport | None = None
 
     @classmethod
     def upgrade_v1(cls, data: dict[str, Any]) -> dict[str, Any]:
@@ -524,6 +588,12 @@ class GateOutcome(Record):
     bound: float
     passed: bool
     message: str
+    interval: list[float] | None = Field(
+        None, description="[low, high] of the figure when the gate was checked at a confidence"
+    )
+    decided_by: Literal["point", "bound"] | None = Field(
+        None, description="bound: the interval's bound decided, where the point alone would not"
+    )
 
 
 class GatesFile(ArtifactFile):
@@ -536,6 +606,87 @@ class GatesFile(ArtifactFile):
     @property
     def passed(self) -> bool:
         return all(result.passed for result in self.results)
+
+
+# ------------------------------------------------------------------------ comparison.json
+
+
+class Delta(Record):
+    """``variant - against`` on the same resampled examples (paired)."""
+
+    point: float | None
+    low: float | None
+    high: float | None
+    significant: bool = Field(description="the interval excludes 0")
+
+
+class DeltaFigures(Record):
+    macro_auc: Delta
+    micro_auc: Delta
+    macro_f1: Delta
+    micro_f1: Delta
+    macro_precision: Delta
+    macro_recall: Delta
+
+
+class LabelDelta(Record):
+    label: str
+    support: int = Field(description="positives of the label in the report split")
+    f1: Delta
+    auc: Delta
+    f1_variant: float | None = None
+    f1_against: float | None = None
+
+
+class ExampleChange(Record):
+    """One report example on which the two variants disagree."""
+
+    index: int = Field(description="row in predictions/<report>.npz")
+    text: str | None = Field(description="null: the run's data could not be read again")
+    gold: list[str]
+    gained: list[str] = Field(description="labels the variant predicts and the other does not")
+    lost: list[str] = Field(description="labels the other predicts and the variant does not")
+    largest_change: float = Field(description="largest |probability change| over the labels")
+    changed_label: str
+    probability_before: float
+    probability_after: float
+
+
+class PairComparison(Record):
+    variant: str
+    against: str
+    roles: list[Literal["reference", "parent"]]
+    strategy: str = Field(description="the variant's selected threshold strategy")
+    against_strategy: str
+    figures: DeltaFigures
+    per_label: list[LabelDelta] = Field(description="significant F1 drops first, then by F1 delta")
+    significant_f1_drops: list[str]
+    flipped_decisions: int = Field(description="(example, label) decisions that differ")
+    flipped_examples: int
+    examples: list[ExampleChange] = Field(description="most flips first, then largest change")
+
+
+class ComparisonFile(ArtifactFile):
+    """comparison.json: bootstrap intervals and paired deltas of a run, and what compression forgot."""
+
+    FILE: ClassVar[str] = "comparison.json"
+
+    created: str | None = None
+    bootstrap: BootstrapSpec
+    report_split: str
+    n_report: int
+    reference: str | None = None
+    inputs: dict[str, str] = Field(
+        default_factory=dict,
+        description="per variant, a fingerprint of its predictions and metrics (reuse check)",
+    )
+    variants: dict[str, QualityIntervals] = Field(default_factory=dict)
+    comparisons: list[PairComparison] = Field(default_factory=list)
+
+    def pair(self, variant: str, against: str) -> PairComparison | None:
+        return next(
+            (c for c in self.comparisons if c.variant == variant and c.against == against), None
+        )
 
 
 # ------------------------------------------------------------------------ shape_plan.json
@@ -564,6 +715,10 @@ class RecipeData(OpenRecord):
     max_length: int = 128
 
 
+class RecipeEvaluation(OpenRecord):
+    bootstrap: BootstrapSpec = Field(default_factory=BootstrapSpec)
+
+
 class ResolvedRecipe(OpenRecord):
     """recipe.yaml as its readers see it: the figures a report, bench or the TUI take from the
     run's recipe. The file is the recipe itself (emocompress.recipe.schema.Recipe, every
@@ -575,6 +730,7 @@ class ResolvedRecipe(OpenRecord):
     reference: str = "teacher"
     seed: int | None = None
     data: RecipeData = Field(default_factory=RecipeData)
+    evaluation: RecipeEvaluation = Field(default_factory=RecipeEvaluation)
 
     # the run's copy is written by emocompress; a hand-made one larger than this is refused
     MAX_BYTES: ClassVar[int] = 1024 * 1024
@@ -612,4 +768,5 @@ ARTIFACT_FILES: tuple[type[ArtifactFile], ...] = (
     BenchFile,
     GatesFile,
     ShapePlanFile,
+    ComparisonFile,
 )

@@ -10,7 +10,7 @@ from typing import Any
 
 from rich.table import Table
 
-from emocompress.artifacts.schema import LabelScores, Quality
+from emocompress.artifacts.schema import Interval, LabelScores, Metrics, Quality
 from emocompress.errors import UserError
 from emocompress.format import fmt
 
@@ -130,3 +130,58 @@ def _report_split(quality: Quality) -> str:
 def _split_note(quality: Quality) -> str:
     tune = f"{quality.tune_split} (n={quality.n_tune})"
     return f"Thresholds chosen on {tune}; figures measured on {_report_split(quality)}."
+
+
+def intervals_table(metrics: Metrics) -> Table | None:
+    """The headline figures with their bootstrap intervals (None: metrics.json has none)."""
+    section = metrics.intervals
+    if section is None:
+        return None
+    percent = f"{100 * section.confidence:g}%"
+    table = Table(
+        title=f"{percent} intervals on {section.report_split} (n={section.n_report})",
+        caption=f"Paired percentile bootstrap, {section.resamples} resamples, seed "
+        f"{section.seed}; F1/P/R under {section.strategy} (selected).",
+    )
+    for column in ("figure", "value", f"{percent} interval", "±"):
+        table.add_column(column, justify="left" if column == "figure" else "right")
+    rows = [
+        ("macro AUC", section.auc_macro),
+        ("micro AUC", section.auc_micro),
+        ("macro F1", section.macro.f1),
+        ("micro F1", section.micro.f1),
+        ("macro precision", section.macro.precision),
+        ("macro recall", section.macro.recall),
+    ]
+    for name, interval in rows:
+        table.add_row(name, *_interval_cells(interval))
+    return table
+
+
+def label_intervals_table(metrics: Metrics) -> Table | None:
+    """Per emotion: support, F1 and AUC with intervals, the tune positives its threshold rests on."""
+    section, support = metrics.intervals, metrics.threshold_support
+    if section is None:
+        return None
+    table = Table(
+        title=f"Per-emotion intervals ({section.strategy}) on {section.report_split}",
+        caption="tune +: positives of the tune split the label's threshold was chosen on"
+        + (f" (warned under {support.min_positives})" if support else ""),
+    )
+    for column in ("emotion", "support", "F1", "F1 interval", "AUC", "AUC interval", "tune +"):
+        table.add_column(column, justify="left" if column == "emotion" else "right")
+    for name, label in section.per_label.items():
+        f1, auc = _interval_cells(label.f1), _interval_cells(label.auc)
+        tune = support.positives.get(name) if support else None
+        table.add_row(name, str(label.support), f1[0], f1[1], auc[0], auc[1], fmt(tune))
+    return table
+
+
+def _interval_cells(interval: Interval) -> tuple[str, str, str]:
+    if interval.low is None or interval.high is None:
+        return fmt(interval.point, ".4f"), "n/a", "n/a"
+    return (
+        fmt(interval.point, ".4f"),
+        f"[{interval.low:.4f}, {interval.high:.4f}]",
+        f"{(interval.high - interval.low) / 2:.4f}",
+    )

@@ -12,9 +12,18 @@ import numpy as np
 
 from emocompress.artifacts.predictions import save_predictions
 from emocompress.artifacts.rundir import VariantDir
-from emocompress.artifacts.schema import AgainstParent, DataInfo, Metrics, Quality, Size
+from emocompress.artifacts.schema import (
+    AgainstParent,
+    BootstrapSpec,
+    DataInfo,
+    Metrics,
+    Quality,
+    Size,
+    ThresholdSupport,
+)
 from emocompress.data.context import DataContext
-from emocompress.measure.metrics import compute_quality
+from emocompress.measure.bootstrap import intervals_of_quality, resolved
+from emocompress.measure.metrics import MIN_TUNE_POSITIVES, compute_quality, threshold_support
 from emocompress.progress import Reporter
 
 
@@ -59,13 +68,17 @@ def evaluate_variant(
     reporter: Reporter | None = None,
     sections: Mapping[str, Any] | None = None,
     parent: VariantDir | None = None,
+    bootstrap: BootstrapSpec | None = None,
+    min_tune_positives: int = MIN_TUNE_POSITIVES,
 ) -> Metrics:
     """Write predictions/<split>.npz and metrics.json into ``variant_path``; return the metrics.
 
     ``sections`` are the operation's own metrics sections (training, parity, ...). With
     ``parent`` (the variant this one was made from), metrics.json also holds
     ``against_parent``: the macro-AUC drop on the same report split. Sections measured
-    earlier and not measured again (a bench's speed) are kept.
+    earlier and not measured again (a bench's speed) are kept. ``bootstrap`` sets the
+    intervals (default: 1000 resamples, the data's seed, 95%); tune labels with fewer than
+    ``min_tune_positives`` positives are warned about in ``threshold_support``.
     """
     from emocompress.data.readers import check_label_set
     from emocompress.models.inspect import size_summary
@@ -107,6 +120,22 @@ def evaluate_variant(
         data=DataInfo.model_validate(data.describe()),
         quality=quality,
         size=Size.model_validate(size_summary(variant.path)),
+        intervals=intervals_of_quality(
+            quality,
+            report_probs,
+            report.labels,
+            report.label_names,
+            resolved(bootstrap, data.seed),
+        ),
+        threshold_support=ThresholdSupport.model_validate(
+            threshold_support(
+                tune_probs,
+                tune.labels,
+                report.label_names,
+                tune_split=tune.name,
+                min_positives=min_tune_positives,
+            )
+        ),
         against_parent=against_parent(quality, parent) if parent is not None else None,
         **(sections or {}),
     )

@@ -5,6 +5,13 @@ A recipe gives each variant (and the teacher) optional ``gates``; after a run th
 :func:`write_junit` turns the results into ``gates.xml`` for CI. A gate whose figure is
 missing (not measured, or ``null``) fails and says what is missing: a gate never passes by
 default. Import-light on purpose: pydantic and the standard library only.
+
+With ``confidence`` set (0.95), the quality gates are checked at the bound of the figure's
+bootstrap interval (metrics.json ``intervals``; paired deltas from comparison.json): by
+default the pessimistic bound (``interval_side: worst``: a drop must be below the maximum at
+the interval's upper end, so a drop that is only luckily small fails); ``best`` fails only
+when even the optimistic bound is beyond (so noise alone never fails a gate). Each message
+says whether the point estimate or the bound decided.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -26,7 +33,7 @@ from pydantic import (
 )
 
 from emocompress.artifacts.atomic import write_bytes
-from emocompress.artifacts.schema import GateOutcome, Metrics
+from emocompress.artifacts.schema import ComparisonFile, GateOutcome, Interval, Metrics
 from emocompress.registry import Registry
 
 JUNIT_SUITE = "emocompress.gates"
@@ -75,6 +82,25 @@ class Gates(BaseModel):
     max_parity_diff: float | None = Field(
         None, ge=0, description="most |logit| difference from PyTorch (exported variants)"
     )
+    max_emotion_f1_drop: float | None = Field(
+        None,
+        description="most F1 any single emotion loses against the reference (selected strategies)",
+    )
+    confidence: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="check quality gates at this bootstrap interval's bound (e.g. 0.95); "
+        "null: on the point estimate",
+    )
+    interval_side: Literal["worst", "best"] | None = Field(
+        None,
+        description="with confidence: worst (default) must hold at the pessimistic bound; "
+        "best fails only when the optimistic bound is beyond",
+    )
+
+    # settings of how gates are checked, not gates themselves
+    OPTIONS: ClassVar[tuple[str, ...]] = ("confidence", "interval_side")
 
     @field_validator("min_speedup", mode="before")
     @classmethod
@@ -95,12 +121,16 @@ class Gates(BaseModel):
         return {k: v for k, v in handler(self).items() if v is not None}
 
     def active(self) -> dict[str, Any]:
-        """The gates that are set, in declaration order."""
+        """The gates that are set, in declaration order (not the options)."""
         return {
             name: getattr(self, name)
             for name in type(self).model_fields
-            if getattr(self, name) is not None
+            if name not in self.OPTIONS and getattr(self, name) is not None
         }
+
+    @classmethod
+    def gate_names(cls) -> list[str]:
+        return [name for name in cls.model_fields if name not in cls.OPTIONS]
 
 
 class MissingFigure(Exception):
@@ -108,14 +138,29 @@ class MissingFigure(Exception):
 
 
 @dataclass(frozen=True)
+class Checked:
+    """What a gate sees: the metrics, the reference's, and the run's comparison."""
+
+    metrics: Metrics
+    reference: Metrics | None
+    comparison: ComparisonFile | None
+    variant: str
+
+
+@dataclass(frozen=True)
 class GateDef:
-    """One kind of gate: its field in :class:`Gates`, how it reads its figure, its bound's sense."""
+    """One kind of gate: its field in :class:`Gates`, how it reads its figure, its bound's sense.
+
+    ``interval`` reads the figure's (low, high) bootstrap interval for ``confidence``
+    checks; a gate without one is always checked on its point estimate.
+    """
 
     name: str
     label: str
     direction: Literal["min", "max"]
     read: Callable[[Metrics, Metrics | None, Any], float]
     fmt: str = ".4f"
+    interval: Callable[[Checked, Any], tuple[float, float, str]] | None = None
 
 
 S = TypeVar("S")
@@ -205,23 +250,150 @@ def _parity(metrics: Metrics, *_: Any) -> float:
     return _number(_section(metrics.parity, figure).max_abs_logit_diff, figure)
 
 
+def _emotion_f1_drop(metrics: Metrics, reference: Metrics | None, _: Any) -> float:
+    return _largest_emotion_drop(metrics, reference)[1]
+
+
+def _largest_emotion_drop(metrics: Metrics, reference: Metrics | None) -> tuple[str, float]:
+    """(emotion, reference's F1 minus this one's) for the emotion that lost most."""
+    _reference_auc(metrics, reference)  # same split, both measured
+    assert metrics.quality is not None and reference is not None and reference.quality
+    mine, theirs = metrics.quality.selected.per_label, reference.quality.selected.per_label
+    drops = {
+        name: float(theirs[name].f1 or 0.0) - float(scores.f1 or 0.0)
+        for name, scores in mine.items()
+        if name in theirs
+    }
+    if not drops:
+        raise MissingFigure("no per-emotion F1 shared with the reference")
+    worst = max(drops, key=lambda name: (drops[name], name))
+    return worst, drops[worst]
+
+
+def _bounds(interval: Interval, figure: str) -> tuple[float, float]:
+    if interval.low is None or interval.high is None:
+        raise MissingFigure(f"the interval of {figure} is undefined (too few resamples define it)")
+    return float(interval.low), float(interval.high)
+
+
+def _own_intervals(metrics: Metrics):
+    if metrics.intervals is None:
+        raise MissingFigure("intervals are missing from the metrics (run `emocompress compare`)")
+    return metrics.intervals
+
+
+def _pair(checked: Checked, against: str, figure: str):
+    comparison = checked.comparison
+    if comparison is None:
+        raise MissingFigure(f"{figure}: no comparison.json (run `emocompress compare`)")
+    pair = comparison.pair(checked.variant, against)
+    if pair is None:
+        raise MissingFigure(f"{figure}: comparison.json has no {checked.variant} - {against}")
+    return pair
+
+
+def _reference_name(checked: Checked) -> str:
+    if checked.comparison is None or checked.comparison.reference is None:
+        raise MissingFigure("no reference in comparison.json (run `emocompress compare`)")
+    return checked.comparison.reference
+
+
+def _interval_macro_auc(checked: Checked, _: Any) -> tuple[float, float, str]:
+    return (*_bounds(_own_intervals(checked.metrics).auc_macro, "macro AUC"), "")
+
+
+def _interval_f1(average: Literal["micro", "macro"]):
+    def read(checked: Checked, _: Any) -> tuple[float, float, str]:
+        section = _own_intervals(checked.metrics)
+        scores = section.micro if average == "micro" else section.macro
+        return (*_bounds(scores.f1, f"{average} F1"), "")
+
+    return read
+
+
+def _drop_bounds(delta_low: float | None, delta_high: float | None, figure: str):
+    # a drop is minus the delta (variant - other): its interval is [-high, -low]
+    if delta_low is None or delta_high is None:
+        raise MissingFigure(f"the interval of {figure} is undefined")
+    return -float(delta_high) + 0.0, -float(delta_low) + 0.0  # + 0.0: no "-0.0000"
+
+
+def _interval_auc_drop(checked: Checked, _: Any) -> tuple[float, float, str]:
+    pair = _pair(checked, _reference_name(checked), "macro AUC drop")
+    return (*_drop_bounds(pair.figures.macro_auc.low, pair.figures.macro_auc.high, "it"), "")
+
+
+def _interval_parent_auc_drop(checked: Checked, _: Any) -> tuple[float, float, str]:
+    parent = checked.metrics.against_parent
+    if parent is None:
+        raise MissingFigure("against_parent is missing from the metrics")
+    pair = _pair(checked, parent.parent, "macro AUC drop vs parent")
+    return (*_drop_bounds(pair.figures.macro_auc.low, pair.figures.macro_auc.high, "it"), "")
+
+
+def _interval_emotion_drop(checked: Checked, setting: Any) -> tuple[float, float, str]:
+    """The bounds of the emotion whose drop is largest at the side that is checked."""
+    pair = _pair(checked, _reference_name(checked), "per-emotion F1 drop")
+    bounds = {
+        row.label: _drop_bounds(row.f1.low, row.f1.high, f"{row.label} F1 drop")
+        for row in pair.per_label
+    }
+    if not bounds:
+        raise MissingFigure("comparison.json has no per-emotion F1")
+    # worst side: the largest upper bound; best side: the largest lower bound
+    side = 1 if setting == "worst" else 0
+    worst = max(bounds, key=lambda name: (bounds[name][side], name))
+    return (*bounds[worst], worst)
+
+
 GATES: Registry[GateDef] = Registry(
     "gate",
     [
-        GateDef("min_macro_auc", "macro AUC", "min", _macro_auc),
-        GateDef("max_auc_drop", "macro AUC drop vs reference", "max", _auc_drop),
-        GateDef("max_parent_auc_drop", "macro AUC drop vs parent", "max", _parent_auc_drop),
+        GateDef("min_macro_auc", "macro AUC", "min", _macro_auc, interval=_interval_macro_auc),
+        GateDef(
+            "max_auc_drop",
+            "macro AUC drop vs reference",
+            "max",
+            _auc_drop,
+            interval=_interval_auc_drop,
+        ),
+        GateDef(
+            "max_parent_auc_drop",
+            "macro AUC drop vs parent",
+            "max",
+            _parent_auc_drop,
+            interval=_interval_parent_auc_drop,
+        ),
         GateDef("min_auc_share", "share of reference macro AUC", "min", _auc_share),
-        GateDef("min_macro_f1", "macro F1 (selected strategy)", "min", _selected_f1("macro")),
-        GateDef("min_micro_f1", "micro F1 (selected strategy)", "min", _selected_f1("micro")),
+        GateDef(
+            "min_macro_f1",
+            "macro F1 (selected strategy)",
+            "min",
+            _selected_f1("macro"),
+            interval=_interval_f1("macro"),
+        ),
+        GateDef(
+            "min_micro_f1",
+            "micro F1 (selected strategy)",
+            "min",
+            _selected_f1("micro"),
+            interval=_interval_f1("micro"),
+        ),
         GateDef("max_mb", "size MB", "max", _megabytes, ".1f"),
         GateDef("max_parameters", "parameters", "max", _parameters, ",.0f"),
         GateDef("min_speedup", "speedup", "min", _speedup, ".2f"),
         GateDef("max_parity_diff", "max |logit diff| vs PyTorch", "max", _parity, ".2e"),
+        GateDef(
+            "max_emotion_f1_drop",
+            "largest emotion F1 drop vs reference",
+            "max",
+            _emotion_f1_drop,
+            interval=_interval_emotion_drop,
+        ),
     ],
     name=lambda gate: gate.name,
 )
-assert set(GATES) == set(Gates.model_fields), "every gate field needs a definition"
+assert set(GATES) == set(Gates.gate_names()), "every gate field needs a definition"
 
 
 def _within(value: float, bound: float, direction: str) -> bool:
@@ -232,14 +404,26 @@ def _within(value: float, bound: float, direction: str) -> bool:
 
 
 def _evaluate_one(
-    variant: str, name: str, setting: Any, metrics: Metrics | None, reference: Metrics | None
+    variant: str,
+    name: str,
+    setting: Any,
+    metrics: Metrics | None,
+    reference: Metrics | None,
+    gates: Gates,
+    comparison: ComparisonFile | None,
 ) -> GateOutcome:
     gate = GATES.lookup(name)
     bound = float(setting.value if isinstance(setting, SpeedupGate) else setting)
+    at_interval = gates.confidence is not None and gate.interval is not None
+    side = gates.interval_side or "worst"
     try:
         if metrics is None:
             raise MissingFigure(f"{Metrics.FILE} is missing")
         value = gate.read(metrics, reference, setting)
+        if at_interval:
+            assert gate.interval is not None and gates.confidence is not None
+            _check_confidence(metrics, comparison, gates.confidence, name)
+            low, high, which = gate.interval(Checked(metrics, reference, comparison, variant), side)
     except MissingFigure as missing:
         return GateOutcome(
             variant=variant,
@@ -249,23 +433,77 @@ def _evaluate_one(
             passed=False,
             message=f"{gate.label}: cannot check, {missing}",
         )
-    passed = _within(value, bound, gate.direction)
     word = "minimum" if gate.direction == "min" else "maximum"
-    relation = (
-        "meets the" if passed else ("is below the" if gate.direction == "min" else "is above the")
-    )
-    message = f"{gate.label} {value:{gate.fmt}} {relation} {word} {bound:{gate.fmt}}"
+    f = gate.fmt
+    point_passed = _within(value, bound, gate.direction)
+    passed, interval, decided_by = point_passed, None, None
+    message = f"{gate.label} {value:{f}} {_relation(point_passed, gate)} {word} {bound:{f}}"
+    if at_interval:
+        pessimistic = (gate.direction == "max") == (side == "worst")
+        decisive = high if pessimistic else low
+        passed = _within(decisive, bound, gate.direction)
+        interval, decided_by = [low, high], "bound" if passed != point_passed else "point"
+        percent = f"{100 * (gates.confidence or 0):g}%"
+        verdict = "passes" if point_passed else "fails"
+        tail = (
+            f"; the point estimate alone {verdict}: the {side}-side bound decided"
+            if decided_by == "bound"
+            else f"; point and {side}-side bound agree"
+        )
+        message = (
+            f"{gate.label} {value:{f}}, {percent} interval{f' of {which}' if which else ''} "
+            f"[{low:{f}}, {high:{f}}]: {'upper' if decisive == high else 'lower'} bound "
+            f"{decisive:{f}} {_relation(passed, gate)} {word} {bound:{f}}{tail}"
+        )
     return GateOutcome(
-        variant=variant, gate=name, value=value, bound=bound, passed=passed, message=message
+        variant=variant,
+        gate=name,
+        value=value,
+        bound=bound,
+        passed=passed,
+        message=message,
+        interval=interval,
+        decided_by=decided_by,
     )
+
+
+def _relation(passed: bool, gate: GateDef) -> str:
+    if passed:
+        return "meets the"
+    return "is below the" if gate.direction == "min" else "is above the"
+
+
+def _check_confidence(
+    metrics: Metrics, comparison: ComparisonFile | None, confidence: float, gate: str
+) -> None:
+    """The stored intervals must be at the confidence the gate asks for."""
+    stored = None
+    if metrics.intervals is not None and gate in {"min_macro_auc", "min_macro_f1", "min_micro_f1"}:
+        stored = metrics.intervals.confidence
+    elif comparison is not None:
+        stored = comparison.bootstrap.confidence
+    if stored is not None and not math.isclose(stored, confidence):
+        raise MissingFigure(
+            f"intervals were computed at {stored:g}, the gate asks {confidence:g} "
+            "(set evaluation.bootstrap.confidence to match)"
+        )
 
 
 def evaluate_gates(
-    variant: str, gates: Gates, metrics: Metrics | None, reference: Metrics | None
+    variant: str,
+    gates: Gates,
+    metrics: Metrics | None,
+    reference: Metrics | None,
+    *,
+    comparison: ComparisonFile | None = None,
 ) -> list[GateOutcome]:
-    """Check every set gate of one variant; one outcome per gate, in declaration order."""
+    """Check every set gate of one variant; one outcome per gate, in declaration order.
+
+    ``comparison`` (comparison.json) holds the paired intervals that ``confidence``
+    checks of the reference and parent gates read.
+    """
     return [
-        _evaluate_one(variant, name, setting, metrics, reference)
+        _evaluate_one(variant, name, setting, metrics, reference, gates, comparison)
         for name, setting in gates.active().items()
     ]
 

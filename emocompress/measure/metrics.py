@@ -33,6 +33,8 @@ THRESHOLD_GRID: np.ndarray = np.arange(1, 100) / 100
 FIXED_THRESHOLD = 0.5
 TOP_K_CHOICES: tuple[int, ...] = (1, 2, 3)
 SELECTED_BECAUSE = "highest macro F1 on the tune split"
+# a per-label threshold tuned on fewer positives than this is flagged as unreliable
+MIN_TUNE_POSITIVES = 10
 
 Params = dict[str, Any]
 
@@ -294,6 +296,53 @@ def apply_thresholds(
     _check_columns(probs, label_names)
     thresholds = np.asarray(label_thresholds(params, label_names), dtype=np.float32)
     return (probs >= thresholds).astype(np.uint8)
+
+
+def threshold_support(
+    tune_probs: np.ndarray,
+    tune_labels: np.ndarray,
+    label_names: Sequence[str],
+    *,
+    tune_split: str = "tune",
+    min_positives: int = MIN_TUNE_POSITIVES,
+) -> dict:
+    """How many tune positives each label's threshold rests on, and what to warn about.
+
+    The ``threshold_support`` section of metrics.json: ``positives`` per label, the labels
+    ``per_label`` could not tune (best tune F1 0: they take the global threshold) and one
+    line per problem: labels under ``min_positives`` (their tuned threshold is unreliable;
+    ``global`` and ``top_k`` tune one parameter over all labels and are not affected).
+    """
+    label_names = [str(name) for name in label_names]
+    tune_probs, tune_labels = _as_arrays(tune_probs, tune_labels, label_names, tune_split)
+    positives = tune_labels.sum(axis=0).astype(int)
+    best_f1 = _f1(*counts_over_grid(tune_probs, tune_labels)).max(axis=0)
+    fallback = [name for name, f1 in zip(label_names, best_f1, strict=True) if f1 <= 0]
+    few = [
+        (name, int(count))
+        for name, count in zip(label_names, positives, strict=True)
+        if count < min_positives
+    ]
+    few.sort(key=lambda item: (item[1], item[0]))
+    warnings = []
+    if few:
+        listed = ", ".join(f"{name} ({count})" for name, count in few)
+        warnings.append(
+            f"per_label: {len(few)} of {len(label_names)} thresholds rest on fewer than "
+            f"{min_positives} positives of the {tune_split} split, unreliable: {listed}"
+        )
+    if fallback:
+        warnings.append(
+            f"per_label: {', '.join(fallback)} could not be tuned (best {tune_split} F1 is 0) "
+            "and fall back to the global threshold"
+        )
+    return {
+        "tune_split": tune_split,
+        "min_positives": int(min_positives),
+        "positives": {name: int(c) for name, c in zip(label_names, positives, strict=True)},
+        "fallback": fallback,
+        "warnings": warnings,
+    }
 
 
 # ---------------------------------------------------------------- the quality section

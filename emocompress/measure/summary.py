@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from emocompress.artifacts.rundir import VariantDir
-from emocompress.artifacts.schema import Metrics, RuntimeSpeed
-from emocompress.format import fmt
+from emocompress.artifacts.schema import ComparisonFile, Interval, Metrics, RuntimeSpeed
+from emocompress.format import fmt, fmt_delta, fmt_interval
 
 
 def selected_f1(metrics: Metrics | None, average: str = "macro") -> float | None:
@@ -23,7 +23,49 @@ def selected_f1(metrics: Metrics | None, average: str = "macro") -> float | None
     return scores.f1
 
 
-def variant_row(variant: VariantDir, reference: Metrics | None = None) -> dict[str, Any]:
+def interval_fields(metrics: Metrics) -> dict[str, float | None]:
+    """``<figure>_low`` / ``<figure>_high`` of the headline figures (None: no intervals)."""
+    section = metrics.intervals
+    figures: dict[str, Interval | None] = {
+        "macro_auc": section.auc_macro if section else None,
+        "micro_auc": section.auc_micro if section else None,
+        "macro_f1": section.macro.f1 if section else None,
+        "micro_f1": section.micro.f1 if section else None,
+    }
+    fields: dict[str, float | None] = {}
+    for name, interval in figures.items():
+        fields[f"{name}_low"] = interval.low if interval else None
+        fields[f"{name}_high"] = interval.high if interval else None
+    return fields
+
+
+def delta_fields(name: str, comparison: ComparisonFile | None) -> dict[str, Any]:
+    """The paired difference from the reference (comparison.json); empty without one."""
+    if comparison is None or comparison.reference is None or name == comparison.reference:
+        return {}
+    pair = comparison.pair(name, comparison.reference)
+    if pair is None:
+        return {}
+    auc, f1 = pair.figures.macro_auc, pair.figures.macro_f1
+    return {
+        "delta_macro_auc": auc.point,
+        "delta_macro_auc_low": auc.low,
+        "delta_macro_auc_high": auc.high,
+        "delta_macro_auc_significant": auc.significant,
+        "delta_macro_f1": f1.point,
+        "delta_macro_f1_low": f1.low,
+        "delta_macro_f1_high": f1.high,
+        "delta_macro_f1_significant": f1.significant,
+        "significant_f1_drops": pair.significant_f1_drops,
+    }
+
+
+def variant_row(
+    variant: VariantDir,
+    reference: Metrics | None = None,
+    comparison: ComparisonFile | None = None,
+) -> dict[str, Any]:
+    """The summary row; with ``comparison``, the paired delta from the reference too."""
     metrics = variant.load_metrics()
     lineage = variant.load_lineage_or_none()
     quality, size = metrics.quality, metrics.size
@@ -55,6 +97,11 @@ def variant_row(variant: VariantDir, reference: Metrics | None = None) -> dict[s
         "peak_rss_mb": speed.peak_rss_mb,
         "gpu_peak_mb": speed.gpu_peak_mb,
         "train_seconds": variant.train_seconds(),
+        **interval_fields(metrics),
+        **delta_fields(variant.name, comparison),
+        "threshold_warnings": metrics.threshold_support.warnings
+        if metrics.threshold_support
+        else [],
     }
 
 
@@ -65,8 +112,11 @@ def summary_table(rows: list[dict[str, Any]], title: str = "variants"):
     table = Table(
         title=title,
         title_justify="left",
-        caption="mAUC/µAUC: macro/micro AUC on the report split; share: of the reference's mAUC; "
-        "mF1: macro F1 under the threshold strategy chosen on the tune split; ms: p50 latency",
+        caption="mAUC/µAUC: macro/micro AUC on the report split (± half the bootstrap interval); "
+        "share: of the reference's mAUC; ΔmAUC/ΔmF1: paired difference from the reference "
+        "[interval] (* the interval excludes 0, ~ it contains 0); mF1: macro F1 under the "
+        "threshold strategy chosen on the tune split; F1 drops: emotions whose F1 fell "
+        "significantly; ms: p50 latency",
         caption_justify="left",
     )
     columns = [
@@ -78,7 +128,10 @@ def summary_table(rows: list[dict[str, Any]], title: str = "variants"):
         ("mAUC", "macro_auc", ".4f"),
         ("µAUC", "micro_auc", ".4f"),
         ("share", "auc_share", ".3f"),
+        ("ΔmAUC", "delta_macro_auc", ".3f"),
         ("mF1", "macro_f1", ".3f"),
+        ("ΔmF1", "delta_macro_f1", ".3f"),
+        ("F1 drops", "significant_f1_drops", "n"),
         ("ms b1", "p50_ms_batch_1", ".2f"),
         ("ms b32", "p50_ms_batch_32", ".1f"),
         ("texts/s", "texts_per_s", ".0f"),
@@ -90,5 +143,23 @@ def summary_table(rows: list[dict[str, Any]], title: str = "variants"):
     for header, _, spec in shown:
         table.add_column(header, justify="left" if spec == "s" else "right", no_wrap=True)
     for row in rows:
-        table.add_row(*[fmt(row.get(key), spec) for _, key, spec in shown])
+        table.add_row(*[summary_cell(row, key, spec) for _, key, spec in shown])
     return table
+
+
+def summary_cell(row: dict[str, Any], key: str, spec: str) -> str:
+    """One cell: a figure with its interval where the row has one (``<key>_low``/``_high``)."""
+    value = row.get(key)
+    if spec == "n":  # a list shown by its length
+        return fmt(None if value is None else len(value))
+    if key.startswith("delta_"):
+        return fmt_delta(
+            value,
+            row.get(f"{key}_low"),
+            row.get(f"{key}_high"),
+            spec,
+            significant=row.get(f"{key}_significant"),
+        )
+    if row.get(f"{key}_low") is not None:
+        return fmt_interval(value, row.get(f"{key}_low"), row.get(f"{key}_high"), spec)
+    return fmt(value, spec)

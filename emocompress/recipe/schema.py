@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from emocompress.artifacts.schema import BootstrapSpec
 from emocompress.errors import UserError
 from emocompress.measure.bench.settings import BenchSettings
 from emocompress.measure.gates import Gates
@@ -125,6 +126,10 @@ class EvaluationSpec(_Strict):
     batch_size: int = Field(64, ge=1, le=65536)
     strategies: list[Literal["fixed", "global", "per_label", "top_k"]] = Field(
         default_factory=lambda: list(STRATEGIES), min_length=1, description="threshold strategies"
+    )
+    bootstrap: BootstrapSpec = Field(
+        default_factory=BootstrapSpec,
+        description="intervals: resamples, seed (null: the recipe's), confidence (docs/metrics.md)",
     )
 
 

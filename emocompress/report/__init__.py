@@ -55,8 +55,11 @@ def write_report(
         raise UserError(
             f"figure formats {', '.join(unknown) or '(none)'}", expected="png, pdf or svg"
         )
-    data = gather(run_dir, baseline)
-    target = Path(out) if out is not None else data.run.root / REPORT_FILE
+    run_root = Path(run_dir)
+    target = Path(out) if out is not None else run_root / REPORT_FILE
+    # comparison.json is written where the report goes into the run directory anyway
+    inside = target.resolve().parent == run_root.resolve()
+    data = gather(run_dir, baseline, write_comparison=inside)
     if target.is_dir():
         raise UserError(f"{target}: is a directory", expected="a file name for the Markdown report")
     folder = target.parent

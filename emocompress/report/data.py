@@ -22,6 +22,7 @@ import numpy as np
 from emocompress.artifacts.rundir import RunDir, VariantDir
 from emocompress.artifacts.schema import (
     BenchFile,
+    ComparisonFile,
     History,
     Lineage,
     Metrics,
@@ -177,6 +178,7 @@ class ReportData:
     bench: BenchFile | None  # bench.json when bench ran
     skipped: list[str]  # variant folders without metrics.json / emocompress.json
     recipe: ResolvedRecipe | None = None  # recipe.yaml (None: missing or unreadable)
+    comparison: ComparisonFile | None = None  # comparison.json (intervals, paired deltas)
 
     @property
     def evaluated(self) -> list[VariantData]:
@@ -199,12 +201,20 @@ class ReportData:
         return tuple(self.base.metrics.labels or self.base.report_predictions.label_names)
 
 
-def gather(run_dir: str | Path, baseline: str | None = None, *, verify: bool = True) -> ReportData:
+def gather(
+    run_dir: str | Path,
+    baseline: str | None = None,
+    *,
+    verify: bool = True,
+    write_comparison: bool = False,
+) -> ReportData:
     """Read a run directory; UserError when it is not one or holds no finished variant.
 
     ``baseline`` defaults to the recipe's ``reference`` (the run's copy of the recipe),
     else ``teacher``, else the first variant made. ``verify`` recomputes each quality
     section from the predictions files (docs/metrics.md) and keeps the disagreements.
+    The run's comparison.json (intervals, paired deltas against the baseline) is reused, or
+    computed: written into the run directory with ``write_comparison``, else kept in memory.
     """
     run = RunDir(run_dir)
     if not run.root.is_dir():
@@ -243,7 +253,17 @@ def gather(run_dir: str | Path, baseline: str | None = None, *, verify: bool = T
         bench=run.load_bench(),
         skipped=[v.name for v in found if not v.is_complete()],
         recipe=recipe,
+        comparison=_comparison_of(run, baseline, write_comparison),
     )
+
+
+def _comparison_of(run: RunDir, baseline: str, write: bool) -> ComparisonFile | None:
+    from emocompress.measure.comparison import ensure_comparison
+
+    try:
+        return ensure_comparison(run, reference=baseline, write=write)
+    except UserError:  # nothing comparable (no report predictions): the section says so
+        return None
 
 
 def read_recipe(run: RunDir) -> ResolvedRecipe | None:

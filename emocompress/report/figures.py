@@ -375,13 +375,33 @@ def make_per_emotion_f1(data: ReportData):
             height,
             color=colors[v.name],
             label=v.name,
+            xerr=f1_error_bars(data, v.name, labels),
+            error_kw={"elinewidth": 0.6, "capsize": 1.5, "ecolor": "0.3"},
         )
     ax.set_yticks(y, labels)
     ax.set_xlim(0, 1)
-    ax.set_xlabel("F1 on the report split (selected strategy)")
+    ax.set_xlabel(
+        "F1 on the report split (selected strategy)"
+        + (" with bootstrap intervals" if data.comparison is not None else "")
+    )
     ax.set_title(f"Per-emotion F1 (sorted by {data.baseline})")
     ax.legend(loc="lower right")
     return fig
+
+
+def f1_error_bars(data: ReportData, name: str, labels: list[str]) -> np.ndarray | None:
+    """(2, L) distances below and above each label's F1 (comparison.json), or None."""
+    section = data.comparison.variants.get(name) if data.comparison is not None else None
+    if section is None:
+        return None
+    bars = np.zeros((2, len(labels)))
+    for j, label in enumerate(labels):
+        interval = section.per_label.get(label)
+        if interval is None or None in (interval.f1.point, interval.f1.low, interval.f1.high):
+            continue
+        point = float(interval.f1.point)
+        bars[:, j] = (point - float(interval.f1.low), float(interval.f1.high) - point)
+    return np.clip(bars, 0, None)
 
 
 def make_confusion(data: ReportData):

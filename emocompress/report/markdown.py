@@ -38,6 +38,7 @@ from emocompress.report.data import (
     tune_bce,
 )
 from emocompress.report.figures import SPECS
+from emocompress.report.forgot import forgot_section
 from emocompress.report.tables import comparison_rows, md_table
 
 # the files each section names as its source
@@ -72,6 +73,7 @@ def render(
         *(_variant_section(data, v) for v in data.variants),
         _per_emotion(data, csv_name),
         _complexity(data),
+        forgot_section(data.comparison),
         _thresholds(data),
         _figures(data, figures, figure_prefix),
         _artifacts(data),
@@ -752,16 +754,24 @@ def _thresholds(data: ReportData) -> str:
         if (strategy := v.evaluated_quality.strategies.get(PER_LABEL)) is not None
     }
     if per_label:
+        # one tune split for the whole run: its positives are the same for every variant
+        support = next(
+            (v.metrics.threshold_support for v in data.evaluated if v.metrics.threshold_support),
+            None,
+        )
         rows = [
             [label, *(fmt(thresholds.get(label), ".2f") for thresholds in per_label.values())]
+            + ([fmt(support.positives.get(label))] if support else [])
             for label in data.label_names
         ]
         out += [
             "",
             "### Per-label thresholds (strategy per_label)",
             "",
-            md_table(["emotion", *per_label], rows),
+            md_table(["emotion", *per_label, *(["tune positives"] if support else [])], rows),
         ]
+        if support is not None:
+            out += ["", *(f"Warning: {warning}." for warning in support.warnings)]
     return "\n".join(out)
 
 

@@ -242,8 +242,9 @@ def _run_recipe(
         return result
     if recipe.bench is not None:
         _bench(recipe, run_dir, reporter)
-    result.rows = summary_rows(run_dir, recipe)
-    result.gate_results = check_gates(recipe, run_dir, steps)
+    comparison = _compare(recipe, run_dir, reporter)
+    result.rows = summary_rows(run_dir, recipe, comparison)
+    result.gate_results = check_gates(recipe, run_dir, steps, comparison)
     state.status = "finished"
     state.finished = now()
     state.gates_passed = result.gates_passed
@@ -269,6 +270,7 @@ def step_options(recipe: Any) -> StepOptions:
         device=distributed.device_or(resolve_device(recipe.device)),
         threads=recipe.threads,
         eval_batch_size=recipe.evaluation.batch_size,
+        bootstrap=recipe.evaluation.bootstrap,
     )
 
 
@@ -389,27 +391,52 @@ def gates_of(step: Any) -> Any:
     return step.gates.model_copy(update=unset) if unset else step.gates
 
 
-def check_gates(recipe: Any, run_dir: RunDir, steps: list[Any]) -> list[GateOutcome]:
-    """Every step's gates, written as gates.json and as JUnit XML (gates.xml) for CI."""
+def check_gates(
+    recipe: Any, run_dir: RunDir, steps: list[Any], comparison: Any | None = None
+) -> list[GateOutcome]:
+    """Every step's gates, written as gates.json and as JUnit XML (gates.xml) for CI.
+
+    ``comparison`` (comparison.json) holds the paired intervals that gates with a
+    ``confidence`` check their bound against.
+    """
     from emocompress.measure.gates import evaluate_gates, write_junit
 
     reference = run_dir.variant(recipe.reference).load_metrics_or_none()
     results: list[GateOutcome] = []
     for step in steps:
         metrics = run_dir.variant(step.name).load_metrics_or_none()
-        results.extend(evaluate_gates(step.name, gates_of(step), metrics, reference))
+        results.extend(
+            evaluate_gates(step.name, gates_of(step), metrics, reference, comparison=comparison)
+        )
     write_junit(results, run_dir.gates_file)
     run_dir.write_gates(GatesFile(results=results))
     return results
 
 
-def summary_rows(run_dir: RunDir, recipe: Any | None = None) -> list[dict[str, Any]]:
+def summary_rows(
+    run_dir: RunDir, recipe: Any | None = None, comparison: Any | None = None
+) -> list[dict[str, Any]]:
     """One row per finished variant: the figures of the summary table (and ``--json``)."""
     from emocompress.measure.summary import variant_row
 
     reference_name = getattr(recipe, "reference", None) or "teacher"
     reference = run_dir.variant(reference_name).load_metrics_or_none()
-    return [variant_row(v, reference) for v in run_dir.variants() if v.has_metrics()]
+    return [variant_row(v, reference, comparison) for v in run_dir.variants() if v.has_metrics()]
+
+
+def _compare(recipe: Any, run_dir: RunDir, reporter: Reporter) -> Any | None:
+    """comparison.json: intervals and paired deltas of the run's evaluated variants."""
+    from emocompress.measure.comparison import ensure_comparison
+
+    if not any(v.has_metrics() for v in run_dir.variants()):
+        return None
+    try:
+        return ensure_comparison(
+            run_dir, recipe.evaluation.bootstrap, reference=recipe.reference, reporter=reporter
+        )
+    except UserError as error:  # no variant with quality: nothing to compare
+        reporter.log(f"compare: skipped ({error})")
+        return None
 
 
 def _bench(recipe: Any, run_dir: RunDir, reporter: Reporter) -> None:

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from emocompress.artifacts.atomic import atomic_dir
 from emocompress.artifacts.rundir import RunDir, VariantDir, a_format, model_format
-from emocompress.artifacts.schema import Lineage, Metrics
+from emocompress.artifacts.schema import BootstrapSpec, Lineage, Metrics
 from emocompress.data.context import DataContext
 from emocompress.errors import UserError
 from emocompress.ops.base import Operation, Settings
@@ -62,6 +62,7 @@ class StepOptions:
     device: str = "cpu"
     threads: int | None = None
     eval_batch_size: int = 64
+    bootstrap: BootstrapSpec | None = None  # intervals of the evaluation (None: defaults)
 
 
 def make_variant(
@@ -102,6 +103,7 @@ def make_variant(
             reporter=reporter,
             sections={key: facts[key] for key in operation.metrics_sections if key in facts},
             parent=VariantDir(only_parent.path) if only_parent else None,
+            bootstrap=options.bootstrap,
         )
 
 

@@ -31,7 +31,18 @@ def test_eval_writes_metrics_that_recompute_from_predictions(tiny_run, tmp_path,
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "Thresholds chosen on tune" in printed and "dev" in printed
-    quality = json.loads((out / "metrics.json").read_text())["quality"]
+    assert "95% intervals on dev" in printed
+    written = json.loads((out / "metrics.json").read_text())
+    assert written["intervals"]["auc_macro"]["point"] == written["quality"]["auc"]["macro"]
+    assert written["intervals"]["resamples"] == 1000 and written["intervals"]["seed"] == 13
+    low, high = written["intervals"]["auc_macro"]["low"], written["intervals"]["auc_macro"]["high"]
+    assert low <= written["quality"]["auc"]["macro"] <= high
+    # the demo tune split is small: thresholds resting on few positives are warned about
+    support = written["threshold_support"]
+    assert sum(support["positives"].values()) > 0
+    assert any(count < 10 for count in support["positives"].values())
+    assert "thresholds rest on fewer than 10 positives" in printed
+    quality = written["quality"]
     assert (quality["tune_split"], quality["report_split"]) == ("tune", "dev")
     report = load_predictions(out / "predictions" / "dev.npz")
     usable = [

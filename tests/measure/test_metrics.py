@@ -472,3 +472,27 @@ def test_strategy_registry_lists_every_strategy_and_refuses_unknown_names():
     with pytest.raises(UserError, match="unknown threshold strategy 'best'") as error:
         STRATEGIES.lookup("best")
     assert "fixed, global, per_label, top_k" in str(error.value)
+
+
+def test_threshold_support_counts_tune_positives_and_names_the_fallbacks():
+    from emocompress.measure.metrics import threshold_support
+
+    labels = np.zeros((60, 3), dtype=np.uint8)
+    labels[:30, 0] = 1  # joy: 30 positives
+    labels[:4, 1] = 1  # grief: 4 positives, ranked high
+    # relief: 2 positives that score lowest: no grid threshold gives F1 above 0
+    labels[58:, 2] = 1
+    probs = np.full((60, 3), 0.3, dtype=np.float32)
+    probs[:30, 0] = 0.9
+    probs[:4, 1] = 0.8
+    probs[58:, 2] = 0.0
+    found = threshold_support(probs, labels, ["joy", "grief", "relief"], min_positives=5)
+    assert found["positives"] == {"joy": 30, "grief": 4, "relief": 2}
+    assert found["fallback"] == ["relief"]
+    few, fallback = found["warnings"]
+    assert "2 of 3 thresholds rest on fewer than 5 positives" in few
+    assert few.endswith("relief (2), grief (4)")
+    assert "relief could not be tuned" in fallback and "global threshold" in fallback
+    assert (
+        threshold_support(probs[:, :1], labels[:, :1], ["joy"], min_positives=5)["warnings"] == []
+    )

@@ -20,6 +20,7 @@ class VariantsScreen(Screen):
         Binding("enter", "detail", "detail", priority=False),
         Binding("t", "tradeoffs", "tradeoffs"),
         Binding("c", "compare", "compare"),
+        Binding("f", "forgot", "what it forgot", show=False),
         Binding("x", "set_reference", "reference", show=False),
         Binding("v", "cycle_mode", "values/Δ/%", show=False),
         Binding("slash", "filter", "filter", key_display="/"),
@@ -114,6 +115,12 @@ class VariantsScreen(Screen):
             self.notify("no variant to compare", severity="warning")
             return
         self.app.push_screen(CompareScreen(reference, other))
+
+    def action_forgot(self) -> None:
+        from tui.screens.forgot import ForgotScreen
+
+        if self.highlighted is not None:
+            self.app.push_screen(ForgotScreen(self.highlighted))
 
     def action_set_reference(self) -> None:
         if self.highlighted is not None:

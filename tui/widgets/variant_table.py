@@ -10,7 +10,7 @@ from tui.data import (
     Column,
     VariantView,
     change,
-    fmt_cell,
+    fmt_figure,
     ordered,
     shorten,
     visible,
@@ -71,7 +71,7 @@ class VariantTable(SortableTable):
             if delta:  # green: better than the reference, red: worse
                 style = "green" if (delta > 0) == (column.better == "high") else "red"
         return Text(
-            fmt_cell(column, value, ref_value, mode),
+            fmt_figure(column, view, reference, mode),
             style=style,
             justify="left" if column.spec == "s" else "right",
         )

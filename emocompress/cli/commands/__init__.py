@@ -14,6 +14,7 @@ from typing import Protocol
 from emocompress.cli.commands import (
     bench,
     card,
+    compare,
     distil,
     export,
     inspect,
@@ -54,6 +55,7 @@ COMMANDS: Registry[Command] = Registry(
         export,
         quantize,
         bench,
+        compare,
         report,
         tui,
         predict,

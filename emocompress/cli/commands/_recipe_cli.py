@@ -102,6 +102,17 @@ def run_from_args(
     console.print(summary_table(result.rows, title=f"{recipe.name}: {out}"))
     if result.skipped:
         console.print(f"skipped (finished earlier): {', '.join(result.skipped)}")
+    warned: dict[str, list[str]] = {}  # one tune split: the same warning for many variants
+    for row in result.rows:
+        if row.get("significant_f1_drops"):
+            drops = ", ".join(row["significant_f1_drops"])
+            console.print(
+                f"{row['variant']}: F1 dropped significantly for {drops}", highlight=False
+            )
+        for warning in row.get("threshold_warnings") or []:
+            warned.setdefault(warning, []).append(row["variant"])
+    for warning, names in warned.items():
+        console.print(f"[yellow]warning[/] ({', '.join(names)}) {warning}", highlight=False)
     for gate in result.gate_results:
         mark = "[green]pass[/]" if gate.passed else "[bold red]FAIL[/]"
         console.print(f"gate {mark} {gate.message}", highlight=False)

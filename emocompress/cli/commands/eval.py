@@ -16,7 +16,7 @@ import argparse
 from pathlib import Path
 
 from emocompress.artifacts.rundir import VariantDir
-from emocompress.artifacts.schema import PREDICTIONS_DIR, Lineage, Metrics
+from emocompress.artifacts.schema import PREDICTIONS_DIR, BootstrapSpec, Lineage, Metrics
 
 NAME = "eval"
 HELP = "measure a classifier on a data split (thresholds tuned on another)"
@@ -63,6 +63,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--json", action="store_true", help="print metrics.json to stdout instead of tables"
     )
     parser.add_argument("--all-labels", action="store_true", help="also print the per-label table")
+    parser.add_argument(
+        "--resamples",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="bootstrap resamples for the intervals (default: 1000)",
+    )
+    parser.add_argument(
+        "--confidence", type=float, default=0.95, help="interval level (default: 0.95)"
+    )
+    parser.add_argument(
+        "--min-tune-positives",
+        type=int,
+        default=10,
+        metavar="N",
+        help="warn when a label has fewer tune positives than this (default: 10)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,7 +88,13 @@ def run(args: argparse.Namespace) -> int:
     from emocompress.artifacts.atomic import atomic_dir
     from emocompress.artifacts.outputs import check_output
     from emocompress.cli.console import make_console
-    from emocompress.cli.tables import label_extremes_table, per_label_table, quality_table
+    from emocompress.cli.tables import (
+        intervals_table,
+        label_extremes_table,
+        label_intervals_table,
+        per_label_table,
+        quality_table,
+    )
     from emocompress.data.context import DataContext
     from emocompress.measure.evaluation import evaluate_variant
     from emocompress.models.reference import resolve_model_path
@@ -107,6 +130,10 @@ def run(args: argparse.Namespace) -> int:
             name=model_path.name,
             batch_size=args.batch_size,
             reporter=Reporter("quiet" if args.json else None),
+            bootstrap=BootstrapSpec(
+                resamples=args.resamples, seed=args.seed, confidence=args.confidence
+            ),
+            min_tune_positives=args.min_tune_positives,
         )
     if args.json:
         print(json.dumps(metrics.to_json(), indent=2))
@@ -115,9 +142,17 @@ def run(args: argparse.Namespace) -> int:
     quality = metrics.quality
     assert quality is not None, "evaluate_variant always measures quality"
     console.print(quality_table(quality))
+    intervals = intervals_table(metrics)
+    if intervals is not None:
+        console.print(intervals)
     console.print(label_extremes_table(quality))
     if args.all_labels:
         console.print(per_label_table(quality))
+        labels = label_intervals_table(metrics)
+        if labels is not None:
+            console.print(labels)
+    for warning in metrics.threshold_support.warnings if metrics.threshold_support else []:
+        console.print(f"[yellow]warning[/] {warning}", highlight=False)
     variant = VariantDir(out)
     console.print(f"metrics: {variant.metrics_file}  predictions: {variant.predictions_dir}")
     return 0

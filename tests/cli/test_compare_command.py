@@ -1,0 +1,37 @@
+"""`emocompress compare RUN`: comparison.json on a run directory, tables and --json."""
+
+from __future__ import annotations
+
+import json
+
+from synthetic_runs import make_run
+
+from emocompress.artifacts.rundir import RunDir
+from emocompress.cli import main
+
+
+def test_compare_writes_the_comparison_and_prints_deltas(tmp_path, capsys):
+    run = make_run(tmp_path / "run", {"weak": 0.0})
+    assert main(["compare", str(run.root), "--resamples", "200", "--examples", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "Paired differences" in printed and "What weak forgot against teacher" in printed
+    comparison = RunDir(run.root).load_comparison()
+    assert comparison is not None and comparison.bootstrap.resamples == 200
+    pair = comparison.pair("weak", "teacher")
+    assert pair is not None
+    for emotion in pair.significant_f1_drops:
+        assert emotion in printed
+
+
+def test_compare_json_to_stdout_and_no_write(tmp_path, capsys):
+    run = make_run(tmp_path / "run", {"student": 0.2})
+    assert main(["compare", str(run.root), "--resamples", "100", "--no-write", "--json", "-"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["bootstrap"]["resamples"] == 100
+    assert [p["variant"] for p in payload["comparisons"]] == ["student"]
+    assert not RunDir(run.root).comparison_file.exists()
+
+
+def test_compare_refuses_a_folder_that_is_no_run(tmp_path, capsys):
+    assert main(["compare", str(tmp_path)]) == 2
+    assert "not a run directory" in capsys.readouterr().err

@@ -1,0 +1,94 @@
+"""Intervals in the app: cells with ±, paired deltas marked, support, the forgot screen.
+
+The run directory is synthetic (tests/synthetic_runs.py: real writers, real comparison.json).
+"""
+
+from __future__ import annotations
+
+import pytest
+from synthetic_runs import NAMES, make_run
+
+from emocompress.artifacts.schema import BootstrapSpec
+from emocompress.measure.comparison import ensure_comparison
+from tui.app import create_app
+from tui.data import COLUMN_BY_KEY, compare_rows, emotion_deltas, fmt_figure, load_catalog
+from tui.intervals import forgot_emotion_rows, forgot_pairs
+
+SPEC = BootstrapSpec(resamples=200, seed=5)
+
+
+@pytest.fixture
+def compared_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = make_run(tmp_path / "run", {"weak": 0.0, "close": 0.45})
+    return run, ensure_comparison(run, SPEC)
+
+
+def test_cells_show_intervals_and_paired_deltas(compared_run):
+    run, comparison = compared_run
+    catalog = load_catalog([run.root])
+    teacher, weak = catalog.get("teacher"), catalog.get("weak")
+    auc = COLUMN_BY_KEY["macro_auc"]
+    section = comparison.variants["weak"].auc_macro
+    half = (section.high - section.low) / 2
+    assert fmt_figure(auc, weak, None, "value") == f"{section.point:.4f} ±{half:.4f}"
+    pair = comparison.pair("weak", "teacher")
+    shown = fmt_figure(auc, weak, teacher, "delta")
+    assert shown.startswith(f"{pair.figures.macro_auc.point:+.4f} [")
+    assert shown.endswith(" *")  # a student with no signal of its own: a significant drop
+    # the compare screen's Δ is the same paired figure, the other way round it is negated
+    figures = {row[0]: row for row in compare_rows(teacher, weak)}
+    assert figures["mAUC"][3] == shown
+    swapped = {row[0]: row for row in compare_rows(weak, teacher)}
+    assert swapped["mAUC"][3].startswith(f"{-pair.figures.macro_auc.point:+.4f} [")
+
+
+def test_per_emotion_deltas_show_support_and_mark_noise(compared_run):
+    run, comparison = compared_run
+    catalog = load_catalog([run.root])
+    rows = emotion_deltas(catalog.get("teacher"), catalog.get("close"))
+    pair = comparison.pair("close", "teacher")
+    support = {row.label: row.support for row in pair.per_label}
+    assert [row[0] for row in rows] == NAMES
+    assert all(row[1] == str(support[row[0]]) for row in rows)
+    assert all(row[4].endswith((" *", " ~")) for row in rows)
+    forgot = forgot_emotion_rows(forgot_pairs(catalog.get("close"))[0])
+    drops = len(pair.significant_f1_drops)
+    assert [row[0] for row in forgot[:drops]] == pair.significant_f1_drops
+
+
+def test_a_run_without_comparison_shows_plain_figures(tmp_path):
+    run = make_run(tmp_path / "run", {"weak": 0.0})
+    catalog = load_catalog([run.root])
+    weak = catalog.get("weak")
+    cell = fmt_figure(COLUMN_BY_KEY["macro_auc"], weak, None, "value")
+    assert "±" not in cell and cell == f"{weak.row['macro_auc']:.4f}"
+    assert [len(row) for row in emotion_deltas(catalog.get("teacher"), weak)][0] == 7
+
+
+@pytest.mark.anyio
+async def test_the_forgot_screen_lists_emotions_and_examples(compared_run):
+    run, comparison = compared_run
+    app = create_app([str(run.root)], live=False)
+    async with app.run_test(size=(160, 50)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.catalog.variants and not app.loading_catalog:
+                break
+        table = app.screen.query_one("#variants")
+        row = [str(table.get_row_at(i)[0]).removesuffix(" (ref)") for i in range(table.row_count)]
+        table.move_cursor(row=row.index("weak"))
+        await pilot.press("f")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ForgotScreen"
+        emotions = app.screen.query_one("#forgot-emotions-0")
+        examples = app.screen.query_one("#forgot-examples-0")
+        pair = comparison.pair("weak", "teacher")
+        assert emotions.row_count == len(NAMES)
+        assert examples.row_count == min(20, len(pair.examples))
+        assert str(emotions.get_row_at(0)[0]) == pair.per_label[0].label
+        await pilot.press("escape")
+        table.move_cursor(row=row.index("teacher"))
+        await pilot.press("f")
+        await pilot.pause()
+        assert app.screen.query("#forgot-empty")  # the reference is compared with nothing
