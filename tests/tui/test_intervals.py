@@ -37,10 +37,10 @@ def test_cells_show_intervals_and_paired_deltas(compared_run):
     assert shown.startswith(f"{pair.figures.macro_auc.point:+.4f} [")
     assert shown.endswith(" *")  # a student with no signal of its own: a significant drop
     # the compare screen's Δ is the same paired figure, the other way round it is negated
-    figures = {row[0]: row for row in compare_rows(teacher, weak)}
-    assert figures["mAUC"][3] == shown
-    swapped = {row[0]: row for row in compare_rows(weak, teacher)}
-    assert swapped["mAUC"][3].startswith(f"{-pair.figures.macro_auc.point:+.4f} [")
+    figures = dict(compare_rows(teacher, weak))
+    assert figures["macro_auc"][3].text == shown
+    swapped = dict(compare_rows(weak, teacher))
+    assert swapped["macro_auc"][3].text.startswith(f"{-pair.figures.macro_auc.point:+.4f} [")
 
 
 def test_per_emotion_deltas_show_support_and_mark_noise(compared_run):
@@ -49,9 +49,10 @@ def test_per_emotion_deltas_show_support_and_mark_noise(compared_run):
     rows = emotion_deltas(catalog.get("teacher"), catalog.get("close"))
     pair = comparison.pair("close", "teacher")
     support = {row.label: row.support for row in pair.per_label}
-    assert [row[0] for row in rows] == NAMES
-    assert all(row[1] == str(support[row[0]]) for row in rows)
-    assert all(row[4].endswith((" *", " ~")) for row in rows)
+    assert [label for label, _ in rows] == NAMES
+    assert all(cells[1].text == str(support[label]) for label, cells in rows)
+    assert all(cells[4].text.endswith((" *", " ~")) for _, cells in rows)  # paired ΔF1
+    assert all(cells[7].text.endswith((" *", " ~")) for _, cells in rows)  # paired ΔAUC
     forgot = forgot_emotion_rows(forgot_pairs(catalog.get("close"))[0])
     drops = len(pair.significant_f1_drops)
     assert [row[0] for row in forgot[:drops]] == pair.significant_f1_drops
@@ -63,7 +64,8 @@ def test_a_run_without_comparison_shows_plain_figures(tmp_path):
     weak = catalog.get("weak")
     cell = fmt_figure(COLUMN_BY_KEY["macro_auc"], weak, None, "value")
     assert "±" not in cell and cell == f"{weak.row['macro_auc']:.4f}"
-    assert [len(row) for row in emotion_deltas(catalog.get("teacher"), weak)][0] == 7
+    _, cells = emotion_deltas(catalog.get("teacher"), weak)[0]
+    assert len(cells) == 8 and not cells[4].text.endswith((" *", " ~"))
 
 
 @pytest.mark.anyio
