@@ -100,6 +100,9 @@ def handle_error(exc: BaseException, args: argparse.Namespace | None, argv: list
         _silence_stdout()
         return BROKEN_PIPE_EXIT
     debug = debugging(args)
+    from emocompress.errors import interruption_of
+
+    exc = interruption_of(exc) or exc  # a signal inside an import arrives wrapped
     if isinstance(exc, KeyboardInterrupt):
         from emocompress.errors import Interrupted
 

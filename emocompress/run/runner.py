@@ -32,7 +32,7 @@ from emocompress.artifacts.schema import (
     StepRecord,
 )
 from emocompress.data.context import DataContext
-from emocompress.errors import UserError, sigterm_interrupts
+from emocompress.errors import UserError, interruption_of, sigterm_interrupts
 from emocompress.format import fmt
 from emocompress.ops.registry import get_operation
 from emocompress.ops.train import distributed
@@ -259,7 +259,7 @@ def stopped_status(error: BaseException) -> RunStatus:
     interrupted (Ctrl+C, a signal turned into SystemExit) or failed."""
     if isinstance(error, Cancelled):
         return "cancelled"
-    if isinstance(error, KeyboardInterrupt | SystemExit):
+    if isinstance(error, SystemExit) or interruption_of(error) is not None:
         return "interrupted"
     return "failed"
 

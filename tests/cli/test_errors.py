@@ -106,3 +106,25 @@ def test_a_closed_stdout_ends_quietly(tiny_classifier):
     err = process.stderr.read().decode()
     assert process.wait(timeout=120) == 141
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_a_signal_inside_an_import_is_an_interruption_not_a_crash(capsys):
+    # what Python does when SIGTERM lands in a class body: __set_name__ wraps the interrupt
+    def wrapped():
+        try:
+            raise Interrupted(15, "SIGTERM")
+        except Interrupted as signal:
+            raise RuntimeError("Error calling __set_name__ on 'cached_property'") from signal
+
+    exc = _raise_from(wrapped)
+    assert handle_error(exc, None, ["emocompress", "run"]) == 143
+    err = capsys.readouterr().err
+    assert "interrupted (SIGTERM)" in err and "crash" not in err
+
+
+def _raise_from(function):
+    try:
+        function()
+    except BaseException as caught:  # noqa: BLE001
+        return caught
+    raise AssertionError("expected an exception")

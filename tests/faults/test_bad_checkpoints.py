@@ -77,6 +77,8 @@ def test_prune_of_an_onnx_variant_is_refused(tmp_path, capsys, tiny_classifier):
         str(tmp_path / "b"),
         "--run-dir",
         str(tmp_path / "r"),
+        "--data",
+        "demo",
     ]
     assert main([*argv, "--max-length", "32", "--max-examples", "32", "--quiet"]) == 0
     shutil.copytree(tmp_path / "r" / "variants" / "onnx", onnx_model)

@@ -23,7 +23,7 @@ def tree(path: Path) -> dict[str, bytes]:
 def exported(tmp_path_factory, tiny_classifier) -> Path:
     """A run with a measured ONNX variant (variants/onnx), made by `export MODEL`."""
     folder = tmp_path_factory.mktemp("exported")
-    argv = ["export", str(tiny_classifier), "--out", str(folder / "bundle")]
+    argv = ["export", str(tiny_classifier), "--out", str(folder / "bundle"), "--data", "demo"]
     argv += ["--run-dir", str(folder / "run"), "--max-length", "32", "--max-examples", "48"]
     assert main([*argv, "--quiet"]) == 0
     return folder / "run"

@@ -810,6 +810,10 @@ def _waiting(*keys: str):
         for key in keys:
             await pilot.press(key)
             await _settle(pilot)
+        # the footer shows the focused widget's keys: wait for the focus, then its refresh
+        await _until(pilot, lambda: pilot.app.focused is not None, seconds=5)
+        pilot.app.refresh_bindings()
+        await pilot.pause(0.3)
 
     return run_before
 

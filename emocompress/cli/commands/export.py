@@ -104,8 +104,10 @@ def export_model(args: argparse.Namespace) -> int:
     from emocompress.artifacts.rundir import VariantDir
     from emocompress.deploy.bundle import is_bundle, write_bundle
     from emocompress.models.reference import resolve_model_path
+    from emocompress.run.variant import check_model_files
 
     model = resolve_model_path(args.model)
+    check_model_files(model)  # a bad checkpoint is its own message, before any data question
     variant = VariantDir(model)
     if variant.is_onnx and variant.has_metrics():
         print(f"bundle: {write_bundle(model, args.out, overwrite=args.overwrite)}")
