@@ -107,26 +107,51 @@ def dataset_entry(facts: CardFacts) -> dict[str, Any]:
 
 
 def model_index_metrics(metrics: Metrics) -> list[dict[str, Any]]:
+    """The model-index metrics; with the run's bootstrap intervals (metrics.json
+    ``intervals``, docs/metrics.md) as ``args`` where they exist."""
     quality = metrics.quality
     if quality is None:
         return []
     selected = quality.selected
     strategy = quality.selected_strategy
-    rows: list[tuple[str, str, float | None]] = [
-        ("roc_auc", "macro AUC", quality.auc.macro),
-        ("roc_auc", "micro AUC", quality.auc.micro),
-        ("f1", f"macro F1 ({strategy} thresholds)", selected.macro.f1),
-        ("f1", f"micro F1 ({strategy} thresholds)", selected.micro.f1),
-        ("precision", "macro precision", selected.macro.precision),
-        ("recall", "macro recall", selected.macro.recall),
-        ("precision", "micro precision", selected.micro.precision),
-        ("recall", "micro recall", selected.micro.recall),
-    ]
-    return [
-        {"type": kind, "name": name, "value": round(float(value), 6)}
-        for kind, name, value in rows
-        if value is not None
-    ]
+    spans = metrics.intervals
+    same_strategy = spans is not None and spans.strategy == strategy
+    rows: list[tuple[str, str, float | None, Any]] = [
+        ("roc_auc", "macro AUC", quality.auc.macro, spans and spans.auc_macro),
+        ("roc_auc", "micro AUC", quality.auc.micro, spans and spans.auc_micro),
+        ("f1", f"macro F1 ({strategy} thresholds)", selected.macro.f1,
+         same_strategy and spans.macro.f1),
+        ("f1", f"micro F1 ({strategy} thresholds)", selected.micro.f1,
+         same_strategy and spans.micro.f1),
+        ("precision", "macro precision", selected.macro.precision,
+         same_strategy and spans.macro.precision),
+        ("recall", "macro recall", selected.macro.recall, same_strategy and spans.macro.recall),
+        ("precision", "micro precision", selected.micro.precision,
+         same_strategy and spans.micro.precision),
+        ("recall", "micro recall", selected.micro.recall, same_strategy and spans.micro.recall),
+    ]  # fmt: skip
+    entries = []
+    for kind, name, value, span in rows:
+        if value is None:
+            continue
+        entry: dict[str, Any] = {"type": kind, "name": name, "value": round(float(value), 6)}
+        if span and span.low is not None and span.high is not None:
+            entry["args"] = {
+                "confidence": spans.confidence,
+                "low": round(float(span.low), 6),
+                "high": round(float(span.high), 6),
+                "bootstrap_resamples": spans.resamples,
+            }
+        entries.append(entry)
+    return entries
+
+
+def _shown(entry: dict[str, Any]) -> str:
+    args = entry.get("args")
+    if not args:
+        return f"{entry['value']:.4f}"
+    level = round(100 * args["confidence"])
+    return f"{entry['value']:.4f} [{args['low']:.4f}, {args['high']:.4f}] ({level}% interval)"
 
 
 def front_matter(facts: CardFacts) -> dict[str, Any]:
@@ -231,7 +256,7 @@ def _figures(facts: CardFacts) -> str:
     quality, size, parity = metrics.quality, metrics.size, metrics.parity
     if quality is None:
         return "## Figures\n\nNot measured."
-    rows = [(m["name"], f"{m['value']:.4f}") for m in model_index_metrics(metrics)]
+    rows = [(m["name"], _shown(m)) for m in model_index_metrics(metrics)]
     rows += [
         ("parameters", fmt(size.parameters if size else None, ",")),
         (

@@ -77,7 +77,8 @@ def write_report(
         baseline=data.baseline,
         variants=[v.name for v in data.variants],
         problems=[f"{v.name}: {p}" for v in data.variants for p in v.checks],
-        warnings=[line.replace("**", "") for line in markdown.warning_lines(data)],
+        warnings=[line.replace("**", "") for line in markdown.warning_lines(data)]
+        + [f"left out, unreadable: {problem}" for problem in data.unreadable],
     )
     if csv:
         result.csv = folder / CSV_FILE

@@ -177,6 +177,7 @@ class ReportData:
     baseline: str
     bench: BenchFile | None  # bench.json when bench ran
     skipped: list[str]  # variant folders without metrics.json / emocompress.json
+    unreadable: list[str] = field(default_factory=list)  # "name: the file's problem", left out
     recipe: ResolvedRecipe | None = None  # recipe.yaml (None: missing or unreadable)
     comparison: ComparisonFile | None = None  # comparison.json (intervals, paired deltas)
 
@@ -231,10 +232,15 @@ def gather(
             f"{run.root}: no finished variant",
             expected=f"variants/<name>/{Metrics.FILE} and {Lineage.FILE} (run the recipe first)",
         )
-    unchecked = [_read_variant(v, None, state, verify=False) for v in complete]
+    unchecked, unreadable = [], []
+    for variant in complete:  # one broken file costs its variant, not the report
+        try:
+            unchecked.append(_read_variant(variant, None, state, verify=False))
+        except UserError as error:
+            unreadable.append(f"{variant.name}: {error}")
     names = [v.name for v in unchecked if not v.not_evaluated]
     if not names:
-        reasons = "; ".join(f"{v.name}: {v.not_evaluated}" for v in unchecked)
+        reasons = "; ".join([f"{v.name}: {v.not_evaluated}" for v in unchecked] + unreadable)
         raise UserError(f"{run.root}: no variant with quality to report ({reasons})")
     recipe = read_recipe(run)
     baseline = baseline or _default_baseline(recipe, names)
@@ -252,6 +258,7 @@ def gather(
         baseline=baseline,
         bench=run.load_bench(),
         skipped=[v.name for v in found if not v.is_complete()],
+        unreadable=unreadable,
         recipe=recipe,
         comparison=_comparison_of(run, baseline, write_comparison),
     )

@@ -211,6 +211,9 @@ def _overview(data: ReportData) -> str:
             "",
             f"Not reported (no {METRICS} or {LINEAGE}): {', '.join(data.skipped)}.",
         ]
+    if data.unreadable:
+        out += ["", "Not reported (a file could not be read):", ""]
+        out += [f"- {problem}" for problem in data.unreadable]
     out += ["", "### Data and splits", "", *_data_lines(data), "", "### Hardware and versions", ""]
     # what run.json holds: figures it does not record are left out, not shown as n/a
     env = data.state.environment.model_dump(mode="json", exclude_unset=True)

@@ -151,3 +151,16 @@ def test_push_offline_is_one_clear_line(bundle, tmp_path, env, message):
     )
     assert done.returncode == 2, done.stderr
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_model_index_carries_the_bootstrap_intervals(tiny_run):
+    variant = RunDir(tiny_run).variant("student-1l")
+    spans = variant.load_metrics().intervals
+    assert spans is not None, "a run computes its comparison (and intervals) at the end"
+    card = model_card(variant.path)
+    (entry,) = card_json_summary(card)["model-index"]
+    macro = next(m for m in entry["results"][0]["metrics"] if m["name"] == "macro AUC")
+    assert macro["args"]["low"] == pytest.approx(spans.auc_macro.low, abs=1e-6)
+    assert macro["args"]["high"] == pytest.approx(spans.auc_macro.high, abs=1e-6)
+    assert macro["args"]["low"] <= macro["value"] <= macro["args"]["high"]
+    assert f"[{spans.auc_macro.low:.4f}, {spans.auc_macro.high:.4f}] (95% interval)" in card

@@ -116,3 +116,14 @@ def test_commands_on_a_corrupt_run_exit_2_in_one_line(run, name, capsys):
         assert "Traceback" not in err and "crash:" not in err, (argv, err)
         if code == 2:  # progress lines may come first; the error is the one last line
             assert err.splitlines()[-1].startswith("error: ") and str(run) in err, err
+
+
+def test_report_leaves_out_a_variant_whose_metrics_json_is_broken(run, capsys):
+    _corrupt(run / "variants" / "student-1l" / "metrics.json", "not-utf8")
+    out = run.parent / "report.md"
+    assert main(["report", str(run), "--out", str(out), "--no-figures", "--no-csv"]) == 0
+    err = capsys.readouterr().err
+    assert "left out, unreadable: student-1l:" in err and "metrics.json" in err
+    text = out.read_text()
+    assert "Not reported (a file could not be read):" in text and "- student-1l:" in text
+    assert "teacher" in text  # the rest of the run is reported
