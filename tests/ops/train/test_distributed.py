@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import tiny_recipe_head
 
 from emocompress.artifacts.rundir import RunDir
 
@@ -56,24 +57,13 @@ def recipe(tmp_path_factory, tiny_classifier) -> Path:
     (model / "config.json").write_text(json.dumps(config))
     path = folder / "recipe.yaml"
     path.write_text(
-        f"""name: distributed
-seed: 13
-threads: 1
-data:
-  source: demo
-  tune: {{carve_from: train, fraction: 0.2}}
-  report: dev
-  max_length: 32
-  max_examples: {{train: 96}}
-teacher:
-  model: {model}
-  finetune: {{epochs: 2, batch_size: 16, lr: 1.0e-3, dropout: 0.0}}
-variants:
-  - name: student-1l
-    op: distil
-    parent: teacher
-    settings: {{init: {{layers: [0]}}, epochs: {STUDENT_EPOCHS}, batch_size: 16, lr: 1.0e-3}}
-""",
+        tiny_recipe_head("distributed", model)
+        + "  finetune: {epochs: 2, batch_size: 16, lr: 1.0e-3, dropout: 0.0}\n"
+        + "variants:\n"
+        + "  - name: student-1l\n"
+        + "    op: distil\n"
+        + "    parent: teacher\n"
+        + f"    settings: {{init: {{layers: [0]}}, epochs: {STUDENT_EPOCHS}, batch_size: 16, lr: 1.0e-3}}\n",
         encoding="utf-8",
     )
     return path
