@@ -136,11 +136,11 @@ def model_index_metrics(metrics: Metrics) -> list[dict[str, Any]]:
             continue
         entry: dict[str, Any] = {"type": kind, "name": name, "value": round(float(value), 6)}
         if span and span.low is not None and span.high is not None:
-            entry["args"] = {
-                "confidence": spans.confidence,
-                "low": round(float(span.low), 6),
-                "high": round(float(span.high), 6),
-                "bootstrap_resamples": spans.resamples,
+            entry["args"] = {  # the bootstrap interval (its own names: not metrics.json's)
+                "ci_level": spans.confidence,
+                "ci_low": round(float(span.low), 6),
+                "ci_high": round(float(span.high), 6),
+                "ci_resamples": spans.resamples,
             }
         entries.append(entry)
     return entries
@@ -150,8 +150,8 @@ def _shown(entry: dict[str, Any]) -> str:
     args = entry.get("args")
     if not args:
         return f"{entry['value']:.4f}"
-    level = round(100 * args["confidence"])
-    return f"{entry['value']:.4f} [{args['low']:.4f}, {args['high']:.4f}] ({level}% interval)"
+    level = round(100 * args["ci_level"])
+    return f"{entry['value']:.4f} [{args['ci_low']:.4f}, {args['ci_high']:.4f}] ({level}% interval)"
 
 
 def front_matter(facts: CardFacts) -> dict[str, Any]:

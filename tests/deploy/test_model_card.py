@@ -160,7 +160,7 @@ def test_model_index_carries_the_bootstrap_intervals(tiny_run):
     card = model_card(variant.path)
     (entry,) = card_json_summary(card)["model-index"]
     macro = next(m for m in entry["results"][0]["metrics"] if m["name"] == "macro AUC")
-    assert macro["args"]["low"] == pytest.approx(spans.auc_macro.low, abs=1e-6)
-    assert macro["args"]["high"] == pytest.approx(spans.auc_macro.high, abs=1e-6)
-    assert macro["args"]["low"] <= macro["value"] <= macro["args"]["high"]
+    assert macro["args"]["ci_low"] == pytest.approx(spans.auc_macro.low, abs=1e-6)
+    assert macro["args"]["ci_high"] == pytest.approx(spans.auc_macro.high, abs=1e-6)
+    assert macro["args"]["ci_low"] <= macro["value"] <= macro["args"]["ci_high"]
     assert f"[{spans.auc_macro.low:.4f}, {spans.auc_macro.high:.4f}] (95% interval)" in card

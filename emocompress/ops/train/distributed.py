@@ -19,6 +19,7 @@ would give each CPU process a group of one, and both would write the run directo
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -53,6 +54,7 @@ def accelerator() -> Any | None:
             "running under several processes needs accelerate", expected="pip install accelerate"
         ) from exc
     acc = Accelerator(cpu=not torch.cuda.is_available())
+    atexit.register(shutdown)
     expected = world_size_from_env()
     if acc.num_processes != expected:
         raise UserError(
@@ -60,6 +62,16 @@ def accelerator() -> Any | None:
             expected="start with `accelerate launch` or `torchrun` (docs/distributed.md)",
         )
     return acc
+
+
+def shutdown() -> None:
+    """Leave the process group at exit: a gloo group left to the interpreter's teardown can
+    abort the process ("terminate called without an active exception")."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def process_count() -> int:

@@ -32,6 +32,7 @@ WORKER = textwrap.dedent(
            "count": distributed.process_count(), "main": distributed.is_main_process()}
     with open(os.path.join(sys.argv[1], f"rank{os.environ['RANK']}.json"), "w") as handle:
         json.dump(out, handle)
+    distributed.shutdown()
     """
 )
 
