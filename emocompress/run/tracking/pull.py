@@ -88,9 +88,7 @@ def _pull_mlflow(
         downloaded = Path(
             client.download_artifacts(run_id, VARIANT_ARTIFACT, dst_path=str(scratch))
         )
-        for item in downloaded.iterdir():
-            shutil.move(str(item), tmp / item.name)
-        shutil.rmtree(scratch)
+        _adopt(downloaded, tmp, scratch)
         _check_variant(tmp, f"mlflow:{run_id}")
     return Pulled(target, "MLflow", run_id)
 
@@ -153,11 +151,17 @@ def _pull_wandb_online(run_path: str, out: Path, name: str | None, overwrite: bo
     target = _target(out, name or artifact.metadata.get("variant") or logged.id, overwrite)
     with atomic_dir(target.path) as tmp:
         scratch = Path(artifact.download(root=str(tmp / ".download")))
-        for item in (scratch / VARIANT_ARTIFACT).iterdir():
-            shutil.move(str(item), tmp / item.name)
-        shutil.rmtree(scratch)
+        _adopt(scratch / VARIANT_ARTIFACT, tmp, scratch)
         _check_variant(tmp, f"wandb:{run_path}")
     return Pulled(target, "W&B", logged.id)
+
+
+def _adopt(downloaded: Path, tmp: Path, scratch: Path) -> None:
+    """Move a download's variant files up into the variant being built, then drop the
+    scratch folder (both inside ``tmp``, which this pull created)."""
+    for item in downloaded.iterdir():
+        shutil.move(str(item), tmp / item.name)
+    shutil.rmtree(scratch)
 
 
 def _check_variant(folder: Path, source: str) -> None:
