@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from emocompress import __version__
+from emocompress.artifacts.cpu import cpu_flags
 from emocompress.artifacts.schema import (
     CACHE_DIR,
     CRASH_LOG,
@@ -264,6 +265,7 @@ def machine() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "platform": platform.platform(),
         "gpu": gpu_name(),
+        "cpu_flags": list(cpu_flags()),
     }
 
 

@@ -138,6 +138,7 @@ class Environment(OpenRecord):
     cores: int | None = None
     platform: str | None = None
     gpu: str | None = None
+    cpu_flags: list[str] | None = None  # the instruction sets int8 speed depends on (cpu.py)
     # bench adds what the measurement ran under
     threads: int | None = None
     load_average: float | None = None
