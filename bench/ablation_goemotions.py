@@ -91,6 +91,50 @@ def rows(run_root: Path, baseline: str) -> list[dict[str, Any]]:
     return found
 
 
+def ensemble_row(run_root: Path, members: list[str]) -> dict[str, Any]:
+    """The mean of ``members``' probabilities, measured like a variant (from stored predictions:
+    thresholds chosen on the tune split, figures on the report split)."""
+    import numpy as np
+
+    from emocompress.artifacts.predictions import load_predictions
+    from emocompress.artifacts.rundir import RunDir
+    from emocompress.measure.metrics import compute_quality
+
+    run = RunDir(run_root)
+    variants = [run.variant(name) for name in members]
+    quality = variants[0].load_metrics().quality
+    splits = {}
+    for split in (quality.tune_split, quality.report_split):
+        loaded = [load_predictions(v.predictions_file(split)) for v in variants]
+        splits[split] = (np.mean([p.probs for p in loaded], axis=0), loaded[0].labels)
+    tune_probs, tune_labels = splits[quality.tune_split]
+    report_probs, report_labels = splits[quality.report_split]
+    label_names = load_predictions(variants[0].predictions_file(quality.tune_split)).label_names
+    result = compute_quality(
+        tune_probs,
+        tune_labels,
+        report_probs,
+        report_labels,
+        label_names,
+        tune_split=quality.tune_split,
+        report_split=quality.report_split,
+    )
+    selected = result["selected_strategy"]
+    return {
+        "variant": "+".join(members),
+        "operation": "ensemble",
+        "parents": members,
+        "change": "mean probability of " + ", ".join(members),
+        "macro_f1": result["strategies"][selected]["macro"]["f1"],
+        "macro_f1_interval": [None, None],
+        "macro_auc": result["auc"]["macro"],
+        "macro_auc_interval": [None, None],
+        "paired_macro_f1": None,
+        "paired_macro_auc": None,
+        "train_seconds": None,
+    }
+
+
 def _paired(pair: Any, figure: str) -> dict[str, Any] | None:
     if pair is None:
         return None
@@ -144,9 +188,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="a finished run directory")
     parser.add_argument("--baseline", required=True, help="the variant every row differs from")
+    parser.add_argument(
+        "--ensemble",
+        action="append",
+        default=[],
+        help="also a row for the mean probability of these variants (comma-separated; repeatable)",
+    )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args(argv)
     found = rows(args.run, args.baseline)
+    found += [ensemble_row(args.run, group.split(",")) for group in args.ensemble]
     print(markdown(found))
     if args.json:
         args.json.write_text(json.dumps(found, indent=2) + "\n")
