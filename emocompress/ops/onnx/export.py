@@ -4,10 +4,16 @@
   both exporters handle BERT and the mean-pooled classifier, but the dynamo one cannot emit
   opset 17 directly (it converts down from 18) and takes 5x longer. Batch and sequence
   axes are dynamic.
+- The export traces eager attention: transformers 5's default SDPA attention exports a
+  boolean-mask chain (Where, Add, Softmax, IsNaN, Where) that ORT's fusion does not match, so
+  its graphs kept every attention unfused; the eager path's (scores + additive mask, Softmax)
+  is the pattern ORT fuses. The caller's model gets its own implementation back afterwards.
 - ONNX Runtime's transformer optimiser (``onnxruntime.transformers.optimizer``, model type
-  ``bert``) fuses LayerNorm (+ residual: SkipLayerNormalization) and GELU (BiasGelu). The
-  attention mask that transformers 5 builds does not match ORT's attention patterns, so
-  attention stays unfused; the fusion counts are recorded in the facts, never assumed.
+  ``bert``) then fuses attention (Attention), embeddings + LayerNorm
+  (EmbedLayerNormalization, where position ids are plain positions), LayerNorm + residual
+  (SkipLayerNormalization) and GELU (BiasGelu). What fuses for which family is in
+  docs/onnx.md and tests/models/families/test_fusion.py; the counts are recorded in the
+  facts, never assumed.
 - Models over 2 GB keep their weights in ``model.onnx.data`` beside the graph (protobuf's
   2 GB limit).
 - Parity: logits from the exported graph (tokenised by :mod:`emocompress.models.ort`, as deployed)
@@ -18,7 +24,8 @@ from __future__ import annotations
 
 import shutil
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +118,30 @@ def export_torch(
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+@contextmanager
+def eager_attention(model: Any) -> Iterator[str]:
+    """Trace with eager attention (what ORT fuses); yields the implementation the export used.
+
+    A model that cannot switch (an architecture with only one implementation) is exported
+    as it is. Every submodel's implementation is restored on exit.
+    """
+    from transformers import PreTrainedModel
+
+    submodels = [m for m in model.modules() if isinstance(m, PreTrainedModel)]
+    before = [m.config._attn_implementation for m in submodels]
+    try:
+        model.set_attn_implementation("eager")
+        used = "eager"
+    except (ValueError, AttributeError, NotImplementedError):
+        used = str(before[0]) if before else "default"
+    try:
+        yield used
+    finally:
+        for submodel, implementation in zip(submodels, before, strict=True):
+            if submodel.config._attn_implementation != implementation:
+                submodel.config._attn_implementation = implementation
+
+
 def optimize_graph(
     path: Path, *, num_heads: int, hidden_size: int, external: bool
 ) -> dict[str, int]:
@@ -180,7 +211,8 @@ def export_classifier(
     external = parameter_bytes(model) >= external_data_bytes
     path = Path(out_dir) / MODEL_FILE
     with reporter.task(f"exporting {parent.name} to ONNX (opset {opset})", total=2) as task:
-        export_torch(model, graph_inputs(tokenizer), path, opset=opset, external=external)
+        with eager_attention(model) as attention:
+            export_torch(model, graph_inputs(tokenizer), path, opset=opset, external=external)
         task.advance()
         fusions: dict[str, int] = {}
         if optimize:
@@ -194,6 +226,7 @@ def export_classifier(
         "opset": opset,
         "exporter": "torch.onnx.export(dynamo=False)",
         "optimized": optimize,
+        "attention": attention,
         "fusions": fusions,
         "external_data": external,
         "shapes_checked": shapes,
