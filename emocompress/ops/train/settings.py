@@ -24,7 +24,9 @@ class TrainSettings(Settings):
     warmup: float = Field(0.1, ge=0, lt=1, description="share of steps with linear warm-up")
     max_grad_norm: float = Field(1.0, gt=0, le=1e6)
     patience: int | None = Field(
-        None, ge=1, description="stop after this many epochs without tune macro-AUC gain"
+        None,
+        ge=1,
+        description="stop after this many tune evaluations (eval_every) without macro-AUC gain",
     )
     eval_every: float = Field(
         1.0, gt=0, le=1000, description="evaluate on the tune split every N epochs"
@@ -35,6 +37,35 @@ class TrainSettings(Settings):
         ge=0,
         le=2**32 - 1,
         description="this variant's seed (data order, dropout, new weights); default: the recipe's",
+    )
+    # losses for imbalanced multi-label data (emocompress.ops.train.losses); the defaults
+    # train exactly as plain BCE does
+    loss: Literal["bce", "focal", "asl"] = Field(
+        "bce", description="gold-label loss: bce, focal (Lin et al.) or asl (Ridnik et al.)"
+    )
+    focal_gamma: float = Field(2.0, ge=0, le=100, description="focal: focusing exponent (0 = BCE)")
+    focal_alpha: float | None = Field(
+        None, gt=0, lt=1, description="focal: weight of positives (1 - alpha: negatives); null: 1"
+    )
+    asl_gamma_pos: float = Field(0.0, ge=0, le=100, description="asl: focusing of positives")
+    asl_gamma_neg: float = Field(4.0, ge=0, le=100, description="asl: focusing of negatives")
+    asl_clip: float = Field(
+        0.05, ge=0, lt=1, description="asl: probability margin under which negatives cost 0"
+    )
+    class_weights: Literal["none", "balanced"] = Field(
+        "none", description="weights of each label's positive term: none, or balanced (Cui et al.)"
+    )
+    cb_beta: float = Field(
+        0.999, ge=0, lt=1, description="balanced: effective-number beta (closer to 1: stronger)"
+    )
+    label_smoothing: float = Field(
+        0.0, ge=0, lt=1, description="gold targets become y * (1 - eps) + eps / 2"
+    )
+    layer_decay: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="layer-wise lr decay: head and top layer lr, each layer below x decay",
     )
 
 
