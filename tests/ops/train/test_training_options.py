@@ -167,3 +167,59 @@ def test_recipe_with_the_options_trains_to_finite_metrics(tmp_path, tiny_classif
         )
     teacher = run.variant("teacher").load_history()
     assert teacher.settings["loss"] == "asl" and teacher.settings["layer_decay"] == 0.8
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        (
+            "focal_gamma: -1",
+            "teacher.finetune.focal_gamma: input should be greater than or equal to 0",
+        ),
+        (
+            "asl_gamma_neg: -0.5",
+            "teacher.finetune.asl_gamma_neg: input should be greater than or equal to 0",
+        ),
+        ("label_smoothing: 1", "teacher.finetune.label_smoothing: input should be less than 1"),
+        ("layer_decay: 0", "teacher.finetune.layer_decay: input should be greater than 0"),
+        (
+            "layer_decay: 1.5",
+            "teacher.finetune.layer_decay: input should be less than or equal to 1",
+        ),
+        ("loss: fcoal", "teacher.finetune.loss: expected one of 'bce', 'focal' or 'asl'"),
+        ("class_weights: inverse", "teacher.finetune.class_weights: expected one of"),
+        ("cb_beta: 1", "teacher.finetune.cb_beta: input should be less than 1"),
+    ],
+)
+def test_bad_option_values_are_one_line_errors_at_recipe_load(
+    tmp_path, tiny_classifier, setting, expected
+):
+    from emocompress.errors import UserError
+    from emocompress.recipe.loading import load_recipe
+
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text(
+        tiny_recipe_head("bad", tiny_classifier) + f"  finetune: {{epochs: 1, {setting}}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(UserError) as caught:
+        load_recipe(recipe, env={})
+    message = str(caught.value)
+    assert expected in message and "\n" not in message.strip()
+
+
+def test_dry_run_takes_the_options(tmp_path, tiny_classifier, capsys):
+    from emocompress.cli import main
+
+    recipe = tmp_path / "dry.yaml"
+    recipe.write_text(
+        tiny_recipe_head("dry", tiny_classifier)
+        + "  finetune: {epochs: 1, loss: focal, class_weights: balanced, layer_decay: 0.9}\n"
+        + "variants:\n"
+        + "  - {name: s, op: distil, parent: teacher,"
+        + " settings: {init: {layers: [0]}, loss: asl, label_smoothing: 0.1}}\n",
+        encoding="utf-8",
+    )
+    assert main(["run", str(recipe), "--dry-run", "--out", str(tmp_path / "out")]) == 0
+    assert "The recipe is valid." in capsys.readouterr().out
+    assert not (tmp_path / "out").exists()
