@@ -67,7 +67,7 @@ def label_loss_fn(labels: torch.Tensor, settings: TrainSettings) -> LossFn:
     def loss_fn(model: nn.Module, batch: dict[str, torch.Tensor], indices: np.ndarray):
         logits = model(**batch).logits
         loss = hard(logits, labels[indices].to(logits.device))
-        return loss, {settings.loss: float(loss.detach())}
+        return loss, {settings.loss or "bce": float(loss.detach())}
 
     return loss_fn
 

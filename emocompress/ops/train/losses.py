@@ -24,7 +24,14 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from emocompress.ops.train.settings import TrainSettings
+from emocompress.ops.train.settings import (
+    ASL_CLIP,
+    ASL_GAMMA_NEG,
+    ASL_GAMMA_POS,
+    CB_BETA,
+    FOCAL_GAMMA,
+    TrainSettings,
+)
 
 # (logits, gold targets) -> scalar loss, with the settings' weights and smoothing applied
 LabelLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -44,7 +51,7 @@ def focal_loss(
     targets: torch.Tensor,
     weights: torch.Tensor | None = None,
     *,
-    gamma: float = 2.0,
+    gamma: float = FOCAL_GAMMA,
     alpha: float | None = None,
 ) -> torch.Tensor:
     """Mean focal loss: ``-[a y (1-p)^g log p + (1-a)(1-y) p^g log(1-p)]``.
@@ -71,9 +78,9 @@ def asl_loss(
     targets: torch.Tensor,
     weights: torch.Tensor | None = None,
     *,
-    gamma_pos: float = 0.0,
-    gamma_neg: float = 4.0,
-    clip: float = 0.05,
+    gamma_pos: float = ASL_GAMMA_POS,
+    gamma_neg: float = ASL_GAMMA_NEG,
+    clip: float = ASL_CLIP,
 ) -> torch.Tensor:
     """Mean asymmetric loss: ``-[y (1-p)^g+ log p + (1-y) p_m^g- log(1-p_m)]``,
     ``p_m = max(p - clip, 0)``.
@@ -120,37 +127,38 @@ def smooth_targets(targets: torch.Tensor, eps: float) -> torch.Tensor:
     return targets * (1 - eps) + eps / 2
 
 
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
 def label_loss(settings: TrainSettings, train_labels: torch.Tensor) -> LabelLoss:
     """The gold-label loss ``settings`` ask for; ``train_labels`` (the whole train split, one
     row per example) give the label counts of class-balanced weights.
 
-    With the defaults (BCE, no weights, no smoothing) this is exactly
+    With nothing set (BCE, no weights, no smoothing) this is exactly
     ``binary_cross_entropy_with_logits(logits, targets)``: the same bits as before.
     """
     weights = None
     if settings.class_weights == "balanced":
-        weights = class_balanced_weights(train_labels.sum(0), settings.cb_beta).to(
-            train_labels.device
-        )
-    eps = settings.label_smoothing
+        beta = _or(settings.cb_beta, CB_BETA)
+        weights = class_balanced_weights(train_labels.sum(0), beta).to(train_labels.device)
+    eps = settings.label_smoothing or 0.0
+    kind = settings.loss or "bce"
+    focal = {"gamma": _or(settings.focal_gamma, FOCAL_GAMMA), "alpha": settings.focal_alpha}
+    asl = {
+        "gamma_pos": _or(settings.asl_gamma_pos, ASL_GAMMA_POS),
+        "gamma_neg": _or(settings.asl_gamma_neg, ASL_GAMMA_NEG),
+        "clip": _or(settings.asl_clip, ASL_CLIP),
+    }
 
     def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         if eps:
             targets = smooth_targets(targets, eps)
         w = weights.to(logits.device) if weights is not None else None
-        if settings.loss == "focal":
-            return focal_loss(
-                logits, targets, w, gamma=settings.focal_gamma, alpha=settings.focal_alpha
-            )
-        if settings.loss == "asl":
-            return asl_loss(
-                logits,
-                targets,
-                w,
-                gamma_pos=settings.asl_gamma_pos,
-                gamma_neg=settings.asl_gamma_neg,
-                clip=settings.asl_clip,
-            )
+        if kind == "focal":
+            return focal_loss(logits, targets, w, **focal)
+        if kind == "asl":
+            return asl_loss(logits, targets, w, **asl)
         return bce_loss(logits, targets, w)
 
     return loss

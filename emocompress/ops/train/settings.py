@@ -8,6 +8,11 @@ from pydantic import Field
 
 from emocompress.ops.base import Settings
 
+# what an unset option means (the papers' defaults)
+FOCAL_GAMMA = 2.0
+ASL_GAMMA_POS, ASL_GAMMA_NEG, ASL_CLIP = 0.0, 4.0, 0.05
+CB_BETA = 0.999
+
 
 class TrainSettings(Settings):
     # upper bounds: far past any sensible value, so a typo (1e12 epochs) is refused, not run
@@ -38,28 +43,38 @@ class TrainSettings(Settings):
         le=2**32 - 1,
         description="this variant's seed (data order, dropout, new weights); default: the recipe's",
     )
-    # losses for imbalanced multi-label data (emocompress.ops.train.losses); the defaults
-    # train exactly as plain BCE does
-    loss: Literal["bce", "focal", "asl"] = Field(
-        "bce", description="gold-label loss: bce, focal (Lin et al.) or asl (Ridnik et al.)"
+    # losses for imbalanced multi-label data (emocompress.ops.train.losses). Unset (None)
+    # means off, or the value in the description: step hashes leave None out, so runs made
+    # before these settings existed resume without retraining, and unset trains as plain BCE
+    loss: Literal["bce", "focal", "asl"] | None = Field(
+        None, description="gold-label loss: bce (unset), focal (Lin et al.) or asl (Ridnik et al.)"
     )
-    focal_gamma: float = Field(2.0, ge=0, le=100, description="focal: focusing exponent (0 = BCE)")
+    focal_gamma: float | None = Field(
+        None, ge=0, le=100, description=f"focal: focusing exponent (unset: {FOCAL_GAMMA}; 0 = BCE)"
+    )
     focal_alpha: float | None = Field(
-        None, gt=0, lt=1, description="focal: weight of positives (1 - alpha: negatives); null: 1"
+        None, gt=0, lt=1, description="focal: weight of positives (1 - alpha: negatives); unset: 1"
     )
-    asl_gamma_pos: float = Field(0.0, ge=0, le=100, description="asl: focusing of positives")
-    asl_gamma_neg: float = Field(4.0, ge=0, le=100, description="asl: focusing of negatives")
-    asl_clip: float = Field(
-        0.05, ge=0, lt=1, description="asl: probability margin under which negatives cost 0"
+    asl_gamma_pos: float | None = Field(
+        None, ge=0, le=100, description=f"asl: focusing of positives (unset: {ASL_GAMMA_POS})"
     )
-    class_weights: Literal["none", "balanced"] = Field(
-        "none", description="weights of each label's positive term: none, or balanced (Cui et al.)"
+    asl_gamma_neg: float | None = Field(
+        None, ge=0, le=100, description=f"asl: focusing of negatives (unset: {ASL_GAMMA_NEG})"
     )
-    cb_beta: float = Field(
-        0.999, ge=0, lt=1, description="balanced: effective-number beta (closer to 1: stronger)"
+    asl_clip: float | None = Field(
+        None,
+        ge=0,
+        lt=1,
+        description=f"asl: probability margin under which negatives cost 0 (unset: {ASL_CLIP})",
     )
-    label_smoothing: float = Field(
-        0.0, ge=0, lt=1, description="gold targets become y * (1 - eps) + eps / 2"
+    class_weights: Literal["none", "balanced"] | None = Field(
+        None, description="weights of each label's positive term: none (unset), or balanced (Cui)"
+    )
+    cb_beta: float | None = Field(
+        None, ge=0, lt=1, description=f"balanced: effective-number beta (unset: {CB_BETA})"
+    )
+    label_smoothing: float | None = Field(
+        None, ge=0, lt=1, description="gold targets become y * (1 - eps) + eps / 2 (unset: 0)"
     )
     layer_decay: float | None = Field(
         None,

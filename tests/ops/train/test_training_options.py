@@ -223,3 +223,15 @@ def test_dry_run_takes_the_options(tmp_path, tiny_classifier, capsys):
     assert main(["run", str(recipe), "--dry-run", "--out", str(tmp_path / "out")]) == 0
     assert "The recipe is valid." in capsys.readouterr().out
     assert not (tmp_path / "out").exists()
+
+
+def test_unset_options_leave_step_hashes_alone():
+    """The runner hashes settings without their None values (emocompress.run.runner): with
+    every option unset, a run made before the options existed resumes without retraining."""
+    options = {
+        "loss", "focal_gamma", "focal_alpha", "asl_gamma_pos", "asl_gamma_neg", "asl_clip",
+        "class_weights", "cb_beta", "label_smoothing", "layer_decay",
+    }  # fmt: skip
+    assert options <= set(TrainSettings.model_fields)
+    for settings in (TrainSettings(), DistilSettings(init={"layers": [0]})):
+        assert not options & set(settings.model_dump(mode="json", exclude_none=True))
