@@ -1,7 +1,7 @@
 """Knowledge distillation: a student learns from the teacher's outputs (and optionally its
 hidden states and attention maps).
 
-Loss = alpha * BCE(student, gold labels)
+Loss = alpha * L(student, gold labels)      the settings' loss (BCE by default; losses.py)
      + (1 - alpha) * T^2 * BCE(sigmoid(student / T), sigmoid(teacher / T))
      + hidden_weight * MSE(proj(student hidden_i), teacher hidden_j)    for each layer pair
      + attention_weight * KL(teacher attention_j || student attention_i) for each layer pair
@@ -38,6 +38,7 @@ from emocompress.ops.train.loop import (
     train,
     write_history,
 )
+from emocompress.ops.train.losses import label_loss
 
 
 def _file_digest(path: Path, chunk: int = 1 << 22) -> str:
@@ -162,6 +163,8 @@ class DistilLoss:
     ) -> None:
         self.s = settings
         self.labels = labels
+        # the soft term stays BCE: the teacher's probabilities are already the targets
+        self.hard_loss = label_loss(settings, labels)
         self.soft = soft
         self.teacher = teacher
         self.pairs = pairs
@@ -176,7 +179,7 @@ class DistilLoss:
             output_attentions=s.attention_weight > 0 or None,
         )
         logits = out.logits
-        hard = nn.functional.binary_cross_entropy_with_logits(logits, self.labels[indices])
+        hard = self.hard_loss(logits, self.labels[indices])
         t = s.temperature
         soft_targets = torch.sigmoid(self.soft[indices] / t)
         soft = nn.functional.binary_cross_entropy_with_logits(logits / t, soft_targets) * t * t

@@ -38,7 +38,10 @@ class DistilSettings(TrainSettings):
     init: StudentInit
     temperature: float = Field(2.0, gt=0, description="softens teacher and student logits")
     alpha: float = Field(
-        0.5, ge=0, le=1, description="weight of the hard-label BCE; 1 - alpha goes to soft targets"
+        0.5,
+        ge=0,
+        le=1,
+        description="weight of the hard-label loss (loss:); 1 - alpha goes to soft targets (BCE)",
     )
     hidden_weight: float = Field(0.0, ge=0, description="weight of hidden-state MSE")
     attention_weight: float = Field(0.0, ge=0, description="weight of attention-map KL")

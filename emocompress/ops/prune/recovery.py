@@ -1,6 +1,6 @@
 """The short training run after pruning, through the shared loop (emocompress.ops.train.loop):
-fine-tune on the labels (BCE), or distil from the parent (its cached logits on the train
-split as soft targets)."""
+fine-tune on the labels (the settings' loss, BCE by default), or distil from the parent (its
+cached logits on the train split as soft targets)."""
 
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ def recover(
 ) -> TrainingSummary | None:
     """Train ``model`` in place as ``settings`` (RecoverySettings) say; None for mode none."""
     from emocompress.ops.train.loop import (
-        bce_loss_fn,
         effective_seed,
         history_summary,
+        label_loss_fn,
         seed_everything,
         train,
         write_history,
@@ -37,7 +37,7 @@ def recover(
     if settings.mode == "distil":
         loss_fn = _distil_loss(ctx, settings, labels)
     else:
-        loss_fn = bce_loss_fn(labels)
+        loss_fn = label_loss_fn(labels, settings)
     model.to(ctx.device)
     history = train(model, tokenizer, ctx, settings, loss_fn)
     write_history(ctx, history, settings)

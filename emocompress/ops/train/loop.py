@@ -27,6 +27,7 @@ from emocompress.measure.inference import predict_logits, sigmoid
 from emocompress.measure.metrics import auc_scores
 from emocompress.ops.context import OpContext
 from emocompress.ops.train import distributed
+from emocompress.ops.train.losses import label_loss
 from emocompress.ops.train.settings import FinetuneSettings, TrainSettings
 
 # loss_fn(model, batch, example_indices) -> (total loss, {component: value})
@@ -59,28 +60,54 @@ class History:
     stopped_early: bool = False
 
 
-def bce_loss_fn(labels: torch.Tensor) -> LossFn:
-    """Plain multi-label BCE against the gold labels (rows indexed by example)."""
+def label_loss_fn(labels: torch.Tensor, settings: TrainSettings) -> LossFn:
+    """The gold-label loss the settings choose (BCE by default; rows indexed by example)."""
+    hard = label_loss(settings, labels)
 
     def loss_fn(model: nn.Module, batch: dict[str, torch.Tensor], indices: np.ndarray):
         logits = model(**batch).logits
-        loss = nn.functional.binary_cross_entropy_with_logits(
-            logits, labels[indices].to(logits.device)
-        )
-        return loss, {"bce": float(loss.detach())}
+        loss = hard(logits, labels[indices].to(logits.device))
+        return loss, {settings.loss or "bce": float(loss.detach())}
 
     return loss_fn
 
 
+def _layer_depths(model: nn.Module) -> tuple[int, dict[int, int]]:
+    """For layer-wise lr decay: the encoder's layer count L, and each encoder parameter's
+    depth below the top (``id(param)`` -> 0 for the top layer ... L - 1 for the first layer,
+    L for the embeddings). Parameters not listed (the head, a pooler, final norms, position
+    biases shared by every layer) count as the top. Where each family keeps its layers and
+    embeddings: :mod:`emocompress.models.families`."""
+    from emocompress.models.classifier import count_layers
+    from emocompress.models.families import attribute, family_of_model
+
+    family = family_of_model(model)
+    encoder = model.base_model
+    # ALBERT (no layer list): its one shared layer is the top layer as well as every other
+    layers = list(attribute(encoder, family.layers)) if family.layers else []
+    total = len(layers) or count_layers(model)
+    depths: dict[int, int] = {}
+    for index, layer in enumerate(layers):
+        for param in layer.parameters():
+            depths[id(param)] = total - 1 - index
+    embeddings_path = family.word_embeddings.rpartition(".")[0]
+    embeddings = attribute(encoder, embeddings_path) if embeddings_path else encoder
+    for param in embeddings.parameters():
+        depths[id(param)] = total
+    return total, depths
+
+
 def _optimizer(model: nn.Module, settings: TrainSettings) -> torch.optim.Optimizer:
     head_names = ("classifier.",)
+    if settings.layer_decay is not None:
+        return _decayed_optimizer(model, settings, head_names)
     decay, no_decay, head = [], [], []
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
         if settings.head_lr and name.startswith(head_names):
             head.append(param)
-        elif param.ndim < 2 or "LayerNorm" in name or "layer_norm" in name:
+        elif _no_weight_decay(name, param):
             no_decay.append(param)
         else:
             decay.append(param)
@@ -93,6 +120,42 @@ def _optimizer(model: nn.Module, settings: TrainSettings) -> torch.optim.Optimiz
             {"params": head, "weight_decay": settings.weight_decay, "lr": settings.head_lr}
         )
     return torch.optim.AdamW(groups, lr=settings.lr)
+
+
+def _no_weight_decay(name: str, param: nn.Parameter) -> bool:
+    return param.ndim < 2 or "LayerNorm" in name or "layer_norm" in name
+
+
+def _decayed_optimizer(
+    model: nn.Module, settings: TrainSettings, head_names: tuple[str, ...]
+) -> torch.optim.Optimizer:
+    """AdamW with layer-wise lr decay: depth d below the top trains at ``lr * decay^d``
+    (the head and the top layer at lr, the embeddings at ``lr * decay^L``); ``head_lr``
+    still sets the head's. The first group is the top's, whose lr history.json records."""
+    assert settings.layer_decay is not None
+    total, depths = _layer_depths(model)
+    groups: dict[tuple[str, int], dict[str, Any]] = {}
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        if settings.head_lr and name.startswith(head_names):
+            key, lr = ("head", 0), settings.head_lr
+        else:
+            depth = depths.get(id(param), 0)
+            kind = "no_decay" if _no_weight_decay(name, param) else "decay"
+            key, lr = (kind, depth), settings.lr * settings.layer_decay**depth
+        group = groups.setdefault(
+            key,
+            {
+                "params": [],
+                "weight_decay": 0.0 if key[0] == "no_decay" else settings.weight_decay,
+                "lr": lr,
+            },
+        )
+        group["params"].append(param)
+    order = [(kind, depth) for depth in range(total + 1) for kind in ("decay", "no_decay")]
+    ordered = [groups[key] for key in [*order, ("head", 0)] if key in groups]
+    return torch.optim.AdamW(ordered, lr=settings.lr)
 
 
 def _linear_schedule(optimizer: torch.optim.Optimizer, total: int, warmup: int):
@@ -271,7 +334,8 @@ def history_summary(history: History, mode: str | None = None) -> schema.Trainin
 
 
 def finetune(ctx: OpContext, settings: FinetuneSettings) -> dict[str, Any]:
-    """The ``finetune`` operation: a classifier head on the parent encoder, trained with BCE."""
+    """The ``finetune`` operation: a classifier head on the parent encoder, trained on the
+    gold labels with the settings' loss (BCE by default)."""
     from emocompress.models.classifier import load_tokenizer, new_classifier, save_classifier
 
     seed_everything(effective_seed(ctx, settings))
@@ -282,7 +346,7 @@ def finetune(ctx: OpContext, settings: FinetuneSettings) -> dict[str, Any]:
     )
     model.to(ctx.device)
     labels = torch.from_numpy(ctx.dataset.split("train").labels.astype(np.float32))
-    history = train(model, tokenizer, ctx, settings, bce_loss_fn(labels))
+    history = train(model, tokenizer, ctx, settings, label_loss_fn(labels, settings))
     save_classifier(model.cpu(), tokenizer, ctx.out_dir)
     write_history(ctx, history, settings)
     return {"training": history_summary(history)}
