@@ -185,6 +185,18 @@ def path_problems(data: dict[str, Any], recipe_dir: Path) -> list[Problem]:
             problems.append(Problem(("teacher", "model"), problem))
         elif not model.startswith("pkg:") and (found := _locate(model, recipe_dir)):
             teacher["model"] = found
+    for index, variant in enumerate(data.get("variants") or []):
+        if not isinstance(variant, dict) or variant.get("op") != "evaluate":
+            continue
+        settings = variant.get("settings")
+        model = settings.get("model") if isinstance(settings, dict) else None
+        if not isinstance(model, str):
+            continue
+        problem = _model_ref_problem(model, recipe_dir)
+        if problem:
+            problems.append(Problem(("variants", index, "settings", "model"), problem))
+        elif not model.startswith("pkg:") and (found := _locate(model, recipe_dir)):
+            settings["model"] = found
     return problems
 
 

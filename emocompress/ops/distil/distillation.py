@@ -53,11 +53,15 @@ def teacher_logits(
     teacher: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
     ctx: OpContext,
+    path: Path | None = None,
 ) -> np.ndarray:
-    """The teacher's logits on the train split, cached by (weights, texts, max length)."""
+    """The teacher's logits on the train split, cached by (weights, texts, max length).
+
+    ``path``: where the teacher's weights are (default: the first parent's).
+    """
     texts = ctx.dataset.split("train").texts
     key = hashlib.sha256()
-    for weights in sorted(ctx.parent_path.glob("*.safetensors")):
+    for weights in sorted((path or ctx.parent_path).glob("*.safetensors")):
         key.update(_file_digest(weights).encode())
     key.update(str(ctx.max_length).encode())
     key.update("\n".join(texts).encode())
@@ -233,6 +237,43 @@ def _attention_kl(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tens
     return (kl * rows).sum() / (rows.sum() * kl.shape[1])
 
 
+def ensemble_logits(
+    teacher: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    ctx: OpContext,
+    settings: DistilSettings,
+) -> np.ndarray:
+    """The soft targets: the first parent's logits, or with several parents (``parent: [a, b]``)
+    the mean of every teacher's logits, each cached on its own.
+
+    The mean of logits (not of probabilities) keeps the soft targets in logit space, where the
+    temperature acts, and is the geometric mean of the teachers' odds per label.
+    """
+    from emocompress.models.classifier import load_classifier, load_tokenizer
+
+    first = teacher_logits(teacher, tokenizer, ctx)
+    if not ctx.extra_parents:
+        return first
+    if settings.hidden_weight > 0 or settings.attention_weight > 0:
+        raise UserError(
+            f"{ctx.variant}: hidden-state and attention losses follow one teacher, "
+            f"not an ensemble of {1 + len(ctx.extra_parents)}",
+            expected="hidden_weight: 0 and attention_weight: 0, or a single parent",
+        )
+    total = first.astype(np.float64)
+    for name, path in ctx.extra_parents:
+        other = load_classifier(path, device=ctx.device)
+        if other.config.num_labels != teacher.config.num_labels:
+            raise UserError(
+                f"{ctx.variant}: teacher {name} has {other.config.num_labels} labels, "
+                f"{ctx.parent_name} has {teacher.config.num_labels}",
+                expected="teachers of one label set in an ensemble",
+            )
+        total += teacher_logits(other, load_tokenizer(path), ctx, path)
+        del other
+    return (total / (1 + len(ctx.extra_parents))).astype(np.float32)
+
+
 def distil(ctx: OpContext, settings: DistilSettings) -> dict[str, Any]:
     """The ``distil`` operation."""
     from emocompress.models.classifier import (
@@ -257,7 +298,9 @@ def distil(ctx: OpContext, settings: DistilSettings) -> dict[str, Any]:
             expected="hidden_weight: 0 and attention_weight: 0 for a student with its own tokenizer",
         )
     # the teacher reads the texts with its own tokenizer, the student with its own
-    soft = torch.from_numpy(teacher_logits(teacher, teacher_tokenizer, ctx)).to(ctx.device)
+    soft = torch.from_numpy(ensemble_logits(teacher, teacher_tokenizer, ctx, settings)).to(
+        ctx.device
+    )
     student.to(ctx.device)
     if settings.attention_weight > 0:
         student.set_attn_implementation("eager")
@@ -286,4 +329,5 @@ def distil(ctx: OpContext, settings: DistilSettings) -> dict[str, Any]:
         "training": history_summary(history),
         "student_layers": count_layers(student),
         "layer_pairs": pairs or None,
+        "teachers": [ctx.parent_name, *(name for name, _ in ctx.extra_parents)],
     }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pydantic import Field
+
 from emocompress.ops.base import Operation, Settings
 from emocompress.ops.train.settings import FinetuneSettings
 
@@ -12,7 +14,13 @@ if TYPE_CHECKING:
 
 
 class EvaluateSettings(Settings):
-    """evaluate takes no settings: the parent model is copied and measured as it is."""
+    """evaluate copies a model and measures it as it is: the parent, or ``model``."""
+
+    model: str | None = Field(
+        None,
+        description="a model reference to measure instead of the parent (a teacher trained "
+        "elsewhere, e.g. another seed); the parent then only orders the step",
+    )
 
 
 def run_finetune(ctx: OpContext, settings: FinetuneSettings) -> dict[str, Any]:
@@ -23,9 +31,19 @@ def run_finetune(ctx: OpContext, settings: FinetuneSettings) -> dict[str, Any]:
 
 def run_evaluate(ctx: OpContext, settings: EvaluateSettings) -> dict[str, Any]:
     from emocompress.models.classifier import copy_model
+    from emocompress.models.reference import resolve_model_path
 
-    copy_model(ctx.parent_path, ctx.out_dir, label_names=ctx.label_names)
-    return {}
+    source = resolve_model_path(settings.model) if settings.model else ctx.parent_path
+    copy_model(source, ctx.out_dir, label_names=ctx.label_names)
+    return {"model": settings.model} if settings.model else {}
+
+
+def plan_evaluate(parent: dict[str, Any], settings: EvaluateSettings) -> dict[str, Any]:
+    if settings.model is None:
+        return parent
+    from emocompress.models.reference import config_of_reference
+
+    return config_of_reference(settings.model)
 
 
 def plan_finetune(parent: dict[str, Any], settings: FinetuneSettings) -> dict[str, Any]:
@@ -42,5 +60,11 @@ OPERATIONS = [
         plan=plan_finetune,
         peak_memory=lambda sizes: sizes.training,
     ),
-    Operation("evaluate", "measure a model as it is", EvaluateSettings, run_evaluate),
+    Operation(
+        "evaluate",
+        "measure a model as it is (the parent, or settings.model)",
+        EvaluateSettings,
+        run_evaluate,
+        plan=plan_evaluate,
+    ),
 ]

@@ -31,7 +31,9 @@ if TYPE_CHECKING:
 
 class ExportSettings(Settings):
     opset: int = Field(17, ge=17, description="ONNX opset")
-    optimize: bool = Field(True, description="ONNX Runtime transformer fusions (attention, LayerNorm, GELU)")
+    optimize: bool = Field(
+        True, description="ONNX Runtime transformer fusions (attention, LayerNorm, GELU)"
+    )
     parity_tolerance: float = Field(
         1e-4, gt=0, description="largest allowed |logit difference| from PyTorch"
     )
