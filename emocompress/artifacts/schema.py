@@ -362,6 +362,31 @@ class BatchLatency(Record):
     mean_ms: float | None = None
     texts_per_s: float | None = None
     runs: int | None = None
+    # what the timed batches really computed (padding included); null in older files
+    tokens_per_text: float | None = Field(
+        None, description="tokens computed per text, padding to the batch's longest included"
+    )
+    padding_share: float | None = Field(None, description="padded tokens / tokens computed")
+    flops_per_text: float | None = Field(
+        None, description="matmul FLOPs computed per text, padding included"
+    )
+    achieved_gflops: float | None = Field(None, description="computed FLOPs per text x texts/s")
+    share_of_limit: float | None = Field(
+        None, description="achieved_gflops over the limit of the same runtime and threads"
+    )
+    speedup: float | None = Field(
+        None, description="texts/s over the baseline's, same batch, mode, threads, device"
+    )
+
+
+class SpeedRun(Record):
+    """One thread count and batching mode of a runtime: every batch size measured."""
+
+    threads: int
+    mode: Literal["plain", "bucketed"] = Field(
+        description="plain: texts batched in the order given; bucketed: sorted by length"
+    )
+    batches: dict[int, BatchLatency] = Field(default_factory=dict, description="by batch size")
 
 
 class RuntimeSpeed(Record):
@@ -380,6 +405,12 @@ class RuntimeSpeed(Record):
     share_of_limit: float | None = Field(
         None, description="achieved GFLOP/s over the machine's measured matmul limit"
     )
+    mode: Literal["plain", "bucketed"] | None = Field(
+        None, description="batching of `batches` (the headline figures); null in older files"
+    )
+    grid: list[SpeedRun] = Field(
+        default_factory=list, description="every thread count and batching mode measured"
+    )
 
     def batch(self, size: int) -> BatchLatency:
         return self.batches.get(size) or BatchLatency()
@@ -388,8 +419,11 @@ class RuntimeSpeed(Record):
 class MachineLimit(Record):
     size: int | None = None
     threads: int | None = None
-    fp32_gflops: float | None = None
-    int8_gops: float | None = None
+    fp32_gflops: float | None = Field(None, description="torch.mm fp32 (the PyTorch runtime)")
+    int8_gops: float | None = Field(None, description="ONNX Runtime MatMulInteger u8 x s8")
+    onnx_fp32_gflops: float | None = Field(
+        None, description="ONNX Runtime MatMul fp32 (onnx_fp32 / onnx_fp16); null in older files"
+    )
 
 
 class BenchTexts(Record):
@@ -404,8 +438,13 @@ class Speed(Record):
     baseline: str | None = Field(
         None, description="speedups are against this variant, measured in the same call"
     )
-    flops_per_text: float | None = None
+    flops_per_text: float | None = Field(
+        None, description="useful matmul FLOPs per text, each at its own length (no padding)"
+    )
     limit: MachineLimit | None = None
+    limits: list[MachineLimit] = Field(
+        default_factory=list, description="the limit at every thread count measured"
+    )
     runtimes: dict[str, RuntimeSpeed] = Field(default_factory=dict)
     machine: Environment | None = None
     texts: BenchTexts | None = None
@@ -568,6 +607,9 @@ class BenchFile(ArtifactFile):
     baseline: str | None = None
     machine: Environment = Field(default_factory=Environment)
     limit: MachineLimit | None = None
+    limits: list[MachineLimit] = Field(
+        default_factory=list, description="the limit at every thread count measured"
+    )
     texts: BenchTexts | None = None
     variants: dict[str, BenchVariant] = Field(default_factory=dict)
 

@@ -1,13 +1,20 @@
-"""Tokenise once, then batch by length with dynamic padding (fast on CPU, same results)."""
+"""Tokenise once, then batch by length with dynamic padding (fast on CPU, same results).
+
+The batch plans here are numpy only (torch is imported by :func:`collate` alone), so the
+ONNX side (emocompress.models.ort, which must run without torch) batches with the same code.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from transformers import PreTrainedTokenizerBase
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedTokenizerBase
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,8 @@ def encode(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length:
 
 def collate(encoded: Encoded, indices: Sequence[int]) -> dict[str, torch.Tensor]:
     """Pad the chosen examples to the longest among them."""
+    import torch
+
     width = max(len(encoded.input_ids[i]) for i in indices)
     ids = torch.full((len(indices), width), encoded.pad_id, dtype=torch.long)
     mask = torch.zeros((len(indices), width), dtype=torch.long)
@@ -51,10 +60,45 @@ def collate(encoded: Encoded, indices: Sequence[int]) -> dict[str, torch.Tensor]
     return batch
 
 
-def inference_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
-    """Batches of similar length, longest first (so memory peaks early and visibly)."""
-    order = np.argsort(-lengths, kind="stable")
+BATCHING_MODES = ("plain", "bucketed")
+
+
+def inference_batches(
+    lengths: np.ndarray, batch_size: int, *, bucketed: bool = True
+) -> list[np.ndarray]:
+    """Index batches covering every item once, each padded to its longest when run.
+
+    Bucketed (the default everywhere texts are scored): sorted by token length, longest first
+    (so memory peaks early and visibly), so a batch's texts have similar lengths and little
+    padding. Plain: in the order given (what a caller that batches as texts arrive pays).
+    """
+    lengths = np.asarray(lengths)
+    order = np.argsort(-lengths, kind="stable") if bucketed else np.arange(len(lengths))
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def score_in_batches(
+    lengths: np.ndarray,
+    batch_size: int,
+    columns: int,
+    score: Callable[[np.ndarray], np.ndarray],
+    *,
+    bucketed: bool = True,
+) -> np.ndarray:
+    """Rows ``score(indices)`` of every batch of :func:`inference_batches`, put back in the
+    input order: (n, columns) float32. The one batching loop of PyTorch and ONNX scoring."""
+    out = np.zeros((len(lengths), columns), dtype=np.float32)
+    for indices in inference_batches(lengths, batch_size, bucketed=bucketed):
+        out[indices] = score(indices)
+    return out
+
+
+def padded_tokens(lengths: np.ndarray, batches: Sequence[np.ndarray]) -> tuple[int, int]:
+    """(tokens computed, real tokens) of running ``batches``, each padded to its longest."""
+    lengths = np.asarray(lengths)
+    computed = sum(len(b) * int(lengths[b].max()) for b in batches if len(b))
+    real = sum(int(lengths[b].sum()) for b in batches)
+    return computed, real
 
 
 def training_batches(

@@ -4,8 +4,9 @@ FLOPs count the matrix products only (a multiply-add is 2 FLOPs): the projection
 attention scores and their weighted sum, the feed-forward network and the head. Softmax,
 layer norms, activations and embedding look-ups are left out: they are small, and the
 machine's limit figure (:func:`matmul_limit`) is a matrix-product rate, so both sides of
-"share of the limit" count the same kind of work. Padding is not counted: a text of n tokens
-costs :func:`text_flops` at length n, whatever batch it is padded into.
+"share of the limit" count the same kind of work. :func:`flops_per_text` counts useful work
+(each text at its own length n); the bench also counts what a runtime really computes: a
+text padded into a batch of width w costs :func:`text_flops` at length w.
 
 Per encoder layer and text of n tokens (hidden h, attention width a = h, FFN width i)::
 
@@ -118,10 +119,12 @@ def flops_per_text(shape: EncoderShape, token_lengths: Sequence[int]) -> float:
 
 
 def matmul_limit(threads: int, *, size: int = 1024, seconds: float = 0.5) -> dict[str, Any]:
-    """Measured peak rates of a square ``size`` matrix product on ``threads`` CPU threads.
+    """Measured peak rates of a square ``size`` matrix product on ``threads`` CPU threads,
+    one per runtime's kernels, so each variant is compared with what its own runtime can do.
 
-    ``fp32_gflops``: torch (the kernels PyTorch eager uses); ``int8_gops``: ONNX Runtime's
-    MatMulInteger (uint8 x int8 -> int32, the kernel family of dynamically quantised models),
+    ``fp32_gflops``: torch (the kernels PyTorch eager uses); ``onnx_fp32_gflops``: ONNX
+    Runtime's fp32 MatMul (fp32 graphs); ``int8_gops``: ONNX Runtime's MatMulInteger (uint8 x
+    int8 -> int32, the kernel family of dynamically quantised models); the ONNX figures are
     None when onnxruntime is missing. Each is the best of repeated runs over ``seconds``.
     """
     import torch
@@ -130,9 +133,11 @@ def matmul_limit(threads: int, *, size: int = 1024, seconds: float = 0.5) -> dic
     ops = 2 * size**3
     a, b = torch.randn(size, size), torch.randn(size, size)
     fp32 = ops / _best_seconds(lambda: torch.mm(a, b), seconds) / 1e9
-    int8_run = _int8_matmul(size, threads)
-    int8 = ops / _best_seconds(int8_run, seconds) / 1e9 if int8_run else None
-    return {"size": size, "threads": threads, "fp32_gflops": fp32, "int8_gops": int8}
+    rates = {}
+    for name, int8 in (("int8_gops", True), ("onnx_fp32_gflops", False)):
+        run = _ort_matmul(size, threads, int8=int8)
+        rates[name] = ops / _best_seconds(run, seconds) / 1e9 if run else None
+    return {"size": size, "threads": threads, "fp32_gflops": fp32, **rates}
 
 
 def _best_seconds(work: Callable[[], Any], budget: float, *, least: int = 3) -> float:
@@ -149,8 +154,9 @@ def _best_seconds(work: Callable[[], Any], budget: float, *, least: int = 3) -> 
     return best
 
 
-def _int8_matmul(size: int, threads: int) -> Callable[[], Any] | None:
-    """A callable running one ONNX Runtime MatMulInteger of two ``size`` squares."""
+def _ort_matmul(size: int, threads: int, *, int8: bool) -> Callable[[], Any] | None:
+    """A callable running one ONNX Runtime product of two ``size`` squares: MatMulInteger
+    (uint8 x int8) when ``int8``, else fp32 MatMul; None without onnxruntime."""
     try:
         import numpy as np
         import onnxruntime as ort
@@ -158,12 +164,19 @@ def _int8_matmul(size: int, threads: int) -> Callable[[], Any] | None:
     except ImportError:
         return None
     rng = np.random.default_rng(0)
-    weight = rng.integers(-127, 128, size=(size, size), dtype=np.int8)
+    if int8:
+        weight = rng.integers(-127, 128, size=(size, size), dtype=np.int8)
+        feed = {"A": rng.integers(0, 256, size=(size, size), dtype=np.uint8)}
+        op, types = "MatMulInteger", (TensorProto.UINT8, TensorProto.INT32)
+    else:
+        weight = rng.standard_normal((size, size), dtype=np.float32)
+        feed = {"A": rng.standard_normal((size, size), dtype=np.float32)}
+        op, types = "MatMul", (TensorProto.FLOAT, TensorProto.FLOAT)
     graph = helper.make_graph(
-        [helper.make_node("MatMulInteger", ["A", "B"], ["Y"])],
-        "int8_limit",
-        [helper.make_tensor_value_info("A", TensorProto.UINT8, [size, size])],
-        [helper.make_tensor_value_info("Y", TensorProto.INT32, [size, size])],
+        [helper.make_node(op, ["A", "B"], ["Y"])],
+        "matmul_limit",
+        [helper.make_tensor_value_info("A", types[0], [size, size])],
+        [helper.make_tensor_value_info("Y", types[1], [size, size])],
         initializer=[numpy_helper.from_array(weight, "B")],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
@@ -175,5 +188,4 @@ def _int8_matmul(size: int, threads: int) -> Callable[[], Any] | None:
         options,
         providers=["CPUExecutionProvider"],
     )
-    feed = {"A": rng.integers(0, 256, size=(size, size), dtype=np.uint8)}
     return lambda: session.run(None, feed)

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from emocompress.data.batching import collate, encode, inference_batches
+from emocompress.data.batching import collate, encode, score_in_batches
 from emocompress.progress import Reporter
 
 
@@ -22,22 +22,27 @@ def predict_logits(
     max_length: int = 128,
     reporter: Reporter | None = None,
     description: str = "scoring",
+    bucketed: bool = True,
 ) -> np.ndarray:
-    """Logits (n, L) in the order of ``texts``."""
+    """Logits (n, L) in the order of ``texts``; batched by token length unless ``bucketed``
+    is False (same logits, more padding: the check that bucketing changes nothing)."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
     encoded = encode(tokenizer, texts, max_length)
-    num_labels = model.config.num_labels
-    logits = np.zeros((len(texts), num_labels), dtype=np.float32)
-    batches = inference_batches(encoded.lengths, batch_size)
     reporter = reporter or Reporter("quiet")
     with reporter.task(description, total=len(texts)) as task:
-        for indices in batches:
+
+        def score(indices: np.ndarray) -> np.ndarray:
             reporter.check_cancelled()
             batch = {k: v.to(device) for k, v in collate(encoded, indices).items()}
-            logits[indices] = model(**batch).logits.float().cpu().numpy()
+            logits = model(**batch).logits.float().cpu().numpy()
             task.advance(len(indices))
+            return logits
+
+        logits = score_in_batches(
+            encoded.lengths, batch_size, model.config.num_labels, score, bucketed=bucketed
+        )
     model.train(was_training)
     return logits
 

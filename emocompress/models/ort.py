@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from emocompress.artifacts.jsonfile import read_json_object
+from emocompress.data.batching import score_in_batches
 from emocompress.errors import UserError
 
 MODEL_FILE = "model.onnx"
@@ -149,17 +150,25 @@ class OrtClassifier:
         return np.asarray(self.session.run(None, feeds)[0], dtype=np.float32)
 
     def logits(
-        self, texts: Sequence[str], *, batch_size: int = 64, max_length: int | None = None
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 64,
+        max_length: int | None = None,
+        bucketed: bool = True,
     ) -> np.ndarray:
-        """Logits (n, L) in the order of ``texts``, batched by length like the PyTorch side."""
+        """Logits (n, L) in the order of ``texts``, batched by token length like the PyTorch
+        side (:func:`emocompress.data.batching.score_in_batches`; ``bucketed=False``: in the
+        order given, same logits)."""
         ids, types = self._token_ids(texts, max_length)
-        out = np.zeros((len(ids), len(self.label_names)), dtype=np.float32)
-        order = np.argsort(-np.array([len(s) for s in ids], dtype=np.int64), kind="stable")
-        for start in range(0, len(order), batch_size):
-            chosen = order[start : start + batch_size]
-            feeds = self._pad([ids[i] for i in chosen], [types[i] for i in chosen])
-            out[chosen] = self.run(feeds)
-        return out
+        lengths = np.array([len(s) for s in ids], dtype=np.int64)
+
+        def score(chosen: np.ndarray) -> np.ndarray:
+            return self.run(self._pad([ids[i] for i in chosen], [types[i] for i in chosen]))
+
+        return score_in_batches(
+            lengths, batch_size, len(self.label_names), score, bucketed=bucketed
+        )
 
     def probs(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
         return sigmoid(self.logits(texts, **kwargs))

@@ -217,7 +217,13 @@ def _overview(data: ReportData) -> str:
     out += ["", "### Data and splits", "", *_data_lines(data), "", "### Hardware and versions", ""]
     # what run.json holds: figures it does not record are left out, not shown as n/a
     env = data.state.environment.model_dump(mode="json", exclude_unset=True)
-    out.append(md_table(["item", "value"], [[k, fmt(v)] for k, v in env.items()], "ll"))
+    out.append(
+        md_table(
+            ["item", "value"],
+            [[k, fmt(" ".join(v) if isinstance(v, list) else v)] for k, v in env.items()],
+            "ll",
+        )
+    )
     out.append(f"From {RUN} `environment`.")
     return "\n".join(out)
 

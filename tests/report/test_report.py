@@ -239,7 +239,8 @@ def _timings(p50_b1: float, p50_b4: float, rss: float):
         )
         for size, ms in ((1, p50_b1), (4, p50_b4))
     }
-    return Measured(RuntimeSpeed(batches=batches, peak_rss_mb=rss), [12, 20])
+    timed = {(1, "plain", 1): [(1, 12, 12)], (1, "plain", 4): [(4, 20, 64)]}
+    return Measured(RuntimeSpeed(batches=batches, peak_rss_mb=rss, threads=1), [12, 20], timed)
 
 
 def _write_bench(run: Path) -> dict:

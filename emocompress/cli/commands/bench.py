@@ -5,16 +5,19 @@ texts sampled (fixed seed) from the data's report split, so their lengths follow
 data's; tokenisation is inside the timing. Runtimes: PyTorch eager for safetensors
 variants, ONNX Runtime for model.onnx variants (fp32, fp16 or int8 as their export says);
 with CUDA present each is measured on the GPU as well. Speedups are throughput ratios over
-the baseline variant measured in this same call. "% limit" is the variant's useful matmul
-work per second (FLOPs per text x texts/s at the largest batch) over the machine's
-measured matmul rate (fp32, or int8 for int8 models).
+the baseline variant measured in this same call. Each thread count (--threads 1,2,all)
+and batching mode (--modes: plain, the texts batched in the order given; bucketed, sorted
+by token length) is measured; "padding" is padded tokens / tokens computed, "GFLOP/text"
+counts what the runtime really computes (padding included), and "% limit" is that x texts/s
+at the largest batch over the machine's matmul rate measured with the same runtime and
+thread count (torch fp32; ONNX Runtime fp32 MatMul, or MatMulInteger for int8 graphs).
 
 Results go into each run variant's metrics.json (section "speed") and bench.json at the
 run root. Texts come from --texts (a file, one text a line), --data, or the run's recipe.
 
 Examples:
   emocompress bench runs/quickstart
-  emocompress bench runs/goemotions-minilm --baseline teacher --threads 2 --runs 100
+  emocompress bench runs/goemotions-minilm --baseline teacher --threads 1,2 --runs 100
   emocompress bench runs/x/variants/teacher runs/x/variants/student-3l-int8 --batch-sizes 1,8,32
   emocompress bench MODEL_DIR --data ../shared/data/goemotions --split dev --json
 """
@@ -25,7 +28,7 @@ import argparse
 import json
 from typing import Any
 
-from emocompress.artifacts.schema import BenchFile, MachineLimit, Metrics
+from emocompress.artifacts.schema import BatchLatency, BenchFile, MachineLimit, Metrics
 from emocompress.format import NA, fmt, fmt_share
 
 NAME = "bench"
@@ -45,7 +48,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--batch-sizes", default="1,32", metavar="N,N", help="batch sizes (default: 1,32)"
     )
-    parser.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: all)")
+    parser.add_argument(
+        "--threads",
+        metavar="N,N",
+        help="CPU thread counts, each measured, e.g. 1,2,all (default: all, the cores this "
+        "process may use)",
+    )
+    parser.add_argument(
+        "--modes",
+        default="plain,bucketed",
+        metavar="M,M",
+        help="batching: plain (order given), bucketed (sorted by length); default: both",
+    )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--texts", metavar="FILE", help="texts to sample, one a line")
     source.add_argument(
@@ -131,13 +145,16 @@ def _settings(args: argparse.Namespace) -> Any:
         raise UserError(
             f"--batch-sizes {args.batch_sizes!r} is not a list of numbers", expected="e.g. 1,32"
         ) from exc
+    threads = _thread_counts(args.threads)
+    modes = [part.strip() for part in args.modes.split(",") if part.strip()]
     try:
         return BenchSettings(
             baseline=args.baseline,
             batch_sizes=sizes,
             runs=args.runs,
             warmup=args.warmup,
-            threads=args.threads,
+            threads=threads,
+            modes=modes,
             texts=args.n_texts,
         )
     except ValidationError as exc:
@@ -145,6 +162,23 @@ def _settings(args: argparse.Namespace) -> Any:
             f"{_flag(e['loc'])}: " + e["msg"].removeprefix("Value error, ") for e in exc.errors()
         )
         raise UserError(f"bad bench options: {problems}") from exc
+
+
+def _thread_counts(raw: str | None) -> list[int | str] | None:
+    """``--threads 1,2,all`` as BenchSettings.threads."""
+    from emocompress.errors import UserError
+
+    if raw is None:
+        return None
+    counts: list[int | str] = []
+    for part in (p.strip() for p in raw.split(",")):
+        if part == "all":
+            counts.append(part)
+        elif part.isdigit():
+            counts.append(int(part))
+        elif part:
+            raise UserError(f"--threads {raw!r}: {part!r} is not a number", expected="e.g. 1,2,all")
+    return counts or None
 
 
 def _flag(location: tuple) -> str:
@@ -187,44 +221,62 @@ def _texts(args: argparse.Namespace, facts: dict[str, Any], count: int) -> Any:
 
 
 def speed_table(result: BenchFile) -> Any:
-    """One row per variant and runtime: latencies, throughput, speedup, memory, % limit."""
+    """One row per variant, runtime, thread count and batching mode: latencies, throughput,
+    speedup, padding share, computed FLOPs, % of the limit, memory."""
     from rich.table import Table
 
     sizes = _batch_sizes(result)
     largest = max(sizes, default=0)
     table = Table(
-        title=f"bench: baseline {result.baseline}, {fmt(result.machine.threads)} threads",
+        title=f"bench: baseline {result.baseline}; largest batch b{largest}",
         title_justify="left",
     )
-    for header in ("variant", "runtime"):
+    for header in ("variant", "runtime", "threads", "mode"):
         table.add_column(header)
     for size in sizes:
         table.add_column(f"p50/p95 b{size} ms", justify="right")
     table.add_column(f"texts/s b{largest}", justify="right")
     table.add_column(f"speedup b{largest}", justify="right")
-    for header in ("peak RSS MB", "GPU MB", "GFLOP/text", "% limit"):
+    table.add_column(f"padding b{largest}", justify="right")
+    table.add_column(f"GFLOP/text b{largest}", justify="right")
+    for header in ("% limit", "peak RSS MB", "GPU MB"):
         table.add_column(header, justify="right")
     for name, entry in result.variants.items():
-        flops = entry.speed.flops_per_text
         for runtime, figures in entry.speed.runtimes.items():
-            latencies = [
-                f"{fmt(figures.batch(s).p50_ms, '.1f')} / {fmt(figures.batch(s).p95_ms, '.1f')}"
-                for s in sizes
-            ]
-            share = figures.share_of_limit
-            speedup = figures.speedup.get(largest)
-            table.add_row(
-                name,
-                runtime,
-                *latencies,
-                fmt(figures.batch(largest).texts_per_s, ".1f"),
-                fmt(speedup, ".2f", "x"),
-                fmt(figures.peak_rss_mb, ".0f"),
-                fmt(figures.gpu_peak_mb, ".0f"),
-                fmt(flops / 1e9 if flops else None, ".3f"),
-                fmt_share(share),
-            )
+            for threads, mode, batches in _cells(figures):
+                top = batches.get(largest) or BatchLatency()
+                latencies = [
+                    f"{fmt((batches.get(s) or BatchLatency()).p50_ms, '.1f')} / "
+                    f"{fmt((batches.get(s) or BatchLatency()).p95_ms, '.1f')}"
+                    for s in sizes
+                ]
+                flops = top.flops_per_text
+                speedup = top.speedup if top.speedup is not None else figures.speedup.get(largest)
+                share = top.share_of_limit
+                if share is None and mode == figures.mode:
+                    share = figures.share_of_limit
+                table.add_row(
+                    name,
+                    runtime,
+                    fmt(threads),
+                    mode or NA,
+                    *latencies,
+                    fmt(top.texts_per_s, ".1f"),
+                    fmt(speedup, ".2f", "x"),
+                    fmt_share(top.padding_share),
+                    fmt(flops / 1e9 if flops else None, ".3f"),
+                    fmt_share(share),
+                    fmt(figures.peak_rss_mb, ".0f"),
+                    fmt(figures.gpu_peak_mb, ".0f"),
+                )
     return table
+
+
+def _cells(figures: Any) -> list[tuple[int | None, str | None, dict]]:
+    """(threads, mode, batches) of every grid cell; an older file's headline alone."""
+    if figures.grid:
+        return [(run.threads, run.mode, run.batches) for run in figures.grid]
+    return [(figures.threads, figures.mode, figures.batches)]
 
 
 def _batch_sizes(result: BenchFile) -> list[int]:
@@ -234,17 +286,26 @@ def _batch_sizes(result: BenchFile) -> list[int]:
             size
             for entry in result.variants.values()
             for runtime in entry.speed.runtimes.values()
-            for size in runtime.batches
+            for _, _, batches in _cells(runtime)
+            for size in batches
         }
     )
 
 
 def _footer(result: BenchFile) -> str:
-    machine, limit, texts = result.machine, result.limit or MachineLimit(), result.texts
+    machine, texts = result.machine, result.texts
     where = f"{texts.count} from {texts.source} {texts.split}" if texts else NA
+    limits = result.limits or [result.limit or MachineLimit()]
+    rates = "; ".join(
+        f"{fmt(limit.threads)} threads: torch fp32 {fmt(limit.fp32_gflops, '.0f')}, "
+        f"ORT fp32 {fmt(limit.onnx_fp32_gflops, '.0f')} GFLOP/s, "
+        f"ORT int8 {fmt(limit.int8_gops, '.0f')} GOP/s"
+        for limit in limits
+    )
+    flags = " ".join(machine.cpu_flags) if machine.cpu_flags else NA
     return (
-        f"machine: {fmt(machine.cpu)}, {fmt(machine.cores)} cores, GPU {machine.gpu or 'none'}; "
-        f"limit: fp32 {fmt(limit.fp32_gflops, '.0f')} GFLOP/s, "
-        f"int8 {fmt(limit.int8_gops, '.0f')} GOP/s ({fmt(limit.size)}² matmul); "
+        f"machine: {fmt(machine.cpu)}, {fmt(machine.cores)} cores, GPU {machine.gpu or 'none'}, "
+        f"load {fmt(machine.load_average, '.2f')}; CPU flags: {flags}\n"
+        f"limit ({fmt(limits[0].size)}² matmul): {rates}\n"
         f"texts: {where}, max length {fmt(texts.max_length if texts else None)}"
     )

@@ -5,6 +5,8 @@ Import-light (pydantic only) so that recipes validate it without loading torch.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
@@ -24,12 +26,36 @@ class BenchSettings(BaseModel):
     )
     runs: int = Field(50, ge=1, description="timed runs per batch size (after warm-up)")
     warmup: int = Field(5, ge=0, description="untimed runs per batch size before timing")
-    threads: int | None = Field(
+    threads: list[int | Literal["all"]] | None = Field(
         None,
-        ge=1,
-        description="CPU threads for every runtime; null: the cores this process may use",
+        description="CPU thread counts, each measured (a number, or all: the cores this "
+        "process may use); null: [all]. The first is the headline figures'",
+    )
+    modes: list[Literal["plain", "bucketed"]] = Field(
+        default_factory=lambda: ["plain", "bucketed"],
+        min_length=1,
+        description="batching: plain (texts in the order given) and/or bucketed (sorted by "
+        "token length); bucketed, when measured, is the headline figures'",
     )
     texts: int = Field(256, ge=1, description="texts sampled from the report split (fixed seed)")
+
+    @field_validator("threads", mode="before")
+    @classmethod
+    def _one_or_many(cls, threads: object) -> object:
+        return [threads] if isinstance(threads, int | str) else threads
+
+    @field_validator("threads")
+    @classmethod
+    def _at_least_one(cls, threads: list[int | str] | None) -> list[int | str] | None:
+        bad = [n for n in threads or [] if isinstance(n, int) and n < 1]
+        if bad:
+            raise ValueError(f"thread counts must be at least 1, got {bad}")
+        return list(dict.fromkeys(threads)) if threads is not None else None
+
+    @field_validator("modes")
+    @classmethod
+    def _distinct(cls, modes: list[str]) -> list[str]:
+        return list(dict.fromkeys(modes))
 
     @field_validator("batch_sizes")
     @classmethod
@@ -40,3 +66,7 @@ class BenchSettings(BaseModel):
         if len(set(sizes)) != len(sizes):
             raise ValueError(f"batch sizes repeat: {sizes}")
         return sorted(sizes)
+
+    def headline_mode(self) -> str:
+        """The mode of a runtime's headline figures: bucketed when measured."""
+        return "bucketed" if "bucketed" in self.modes else self.modes[0]

@@ -42,6 +42,7 @@ from emocompress.artifacts.schema import (
     MachineLimit,
     RuntimeSpeed,
     Speed,
+    SpeedRun,
 )
 from emocompress.errors import UserError
 from emocompress.format import fmt
@@ -82,10 +83,16 @@ class TextSample:
 
 @dataclass(frozen=True)
 class Measured:
-    """One runtime of one variant as its child process measured it."""
+    """One runtime of one variant as its child processes measured it (one per thread count).
+
+    ``runtime.grid`` holds every (threads, mode) measured, ``runtime.batches`` the headline
+    ones; ``timed`` says, per (threads, mode, batch size), what each timed batch computed:
+    (texts, padded width, real tokens), from which the parent counts FLOPs and padding.
+    """
 
     runtime: RuntimeSpeed
     token_lengths: list[int]
+    timed: dict[tuple[int, str, int], list[tuple[int, int, int]]] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------- what to measure
@@ -254,39 +261,55 @@ def measure_variants(
     """Measure every target in its own child process; return the bench file's content."""
     from emocompress.artifacts.rundir import environment
 
-    threads = settings.threads or default_threads()
+    thread_counts = resolve_threads(settings.threads)
     # other work on the machine slows every figure: record how busy it was
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    host = run_child({"kind": "limit", "threads": threads}, reporter, "bench: machine limit")
-    limit = MachineLimit.model_validate(host["limit"])
+    limits: dict[int, MachineLimit] = {}
+    host: dict[str, Any] = {}
+    for threads in thread_counts:  # the limit at every thread count the variants run with
+        facts = run_child(
+            {"kind": "limit", "threads": threads},
+            reporter,
+            f"bench: machine limit, {threads} threads",
+        )
+        limits[threads] = MachineLimit.model_validate(facts["limit"])
+        host = host or facts
     machine = Environment.model_validate(
-        {**environment(), "threads": threads, "gpu": host["gpu"], "load_average": load}
+        {**environment(), "threads": thread_counts[0], "gpu": host["gpu"], "load_average": load}
     )
     measured: dict[str, dict[str, Measured]] = {}
     for target in targets:
         measured[target.name] = {}
         for device in devices_for(target, host):
             key = target.runtime if device == "cpu" else f"{target.runtime}_{device}"
-            result = _measured(
-                run_child(
-                    _job(target, device, threads, settings, sample),
-                    reporter,
-                    f"bench: {target.name} {key}",
+            parts = [
+                _measured(
+                    run_child(
+                        _job(target, device, threads, settings, sample),
+                        reporter,
+                        f"bench: {target.name} {key}, {threads} threads",
+                    )
                 )
-            )
+                for threads in thread_counts
+            ]
+            result = merged(parts)
             measured[target.name][key] = result
             reporter.log(f"bench: {target.name} {key}: {_one_line(result.runtime, settings)}")
     texts = sample.describe()
+    every_limit = list(limits.values())
     sections = {
         name: speed.model_copy(update={"machine": machine, "texts": texts, "measured": now()})
-        for name, speed in speed_sections(targets, measured, baseline, limit, settings).items()
+        for name, speed in speed_sections(
+            targets, measured, baseline, every_limit, settings
+        ).items()
     }
     return BenchFile(
         created=now(),
         settings=settings.model_dump(mode="json"),
         baseline=baseline,
         machine=machine,
-        limit=limit,
+        limit=every_limit[0],
+        limits=every_limit,
         texts=texts,
         variants={t.name: BenchVariant(path=str(t.path), speed=sections[t.name]) for t in targets},
     )
@@ -305,6 +328,8 @@ def _job(
         "device": device,
         "threads": threads,
         "batch_sizes": settings.batch_sizes,
+        "modes": settings.modes,
+        "headline_mode": settings.headline_mode(),
         "runs": settings.runs,
         "warmup": settings.warmup,
         "max_length": sample.max_length,
@@ -312,9 +337,30 @@ def _job(
     }
 
 
+def resolve_threads(wanted: Sequence[int | str] | None) -> list[int]:
+    """Thread counts as numbers (``all``: the cores this process may use), each once."""
+    counts = [default_threads() if n == "all" else int(n) for n in (wanted or ["all"])]
+    return list(dict.fromkeys(counts))
+
+
 def _measured(result: dict[str, Any]) -> Measured:
     """A child's result (JSON) as the typed figures."""
-    return Measured(RuntimeSpeed.model_validate(result["runtime"]), list(result["lengths"]))
+    runtime = RuntimeSpeed.model_validate(result["runtime"])
+    timed = {
+        (runtime.threads or 0, mode, int(size)): [tuple(run) for run in runs]
+        for key, runs in result["timed"].items()
+        for mode, size in [key.split("/")]
+    }
+    return Measured(runtime, list(result["lengths"]), timed)
+
+
+def merged(parts: Sequence[Measured]) -> Measured:
+    """One runtime measured at several thread counts: the first one's headline figures and
+    memory, every count's grid and timed batches."""
+    first = parts[0]
+    grid = [run for part in parts for run in part.runtime.grid]
+    timed = {key: runs for part in parts for key, runs in part.timed.items()}
+    return Measured(first.runtime.model_copy(update={"grid": grid}), first.token_lengths, timed)
 
 
 def devices_for(target: Target, host: dict[str, Any]) -> list[str]:
@@ -330,70 +376,159 @@ def speed_sections(
     targets: Sequence[Target],
     measured: dict[str, dict[str, Measured]],
     baseline: str,
-    limit: MachineLimit,
+    limits: MachineLimit | Sequence[MachineLimit],
     settings: BenchSettings,
 ) -> dict[str, Speed]:
-    """Each variant's speed section (machine and texts are added later)."""
-    reference = {_device(key): m.runtime for key, m in measured[baseline].items()}
+    """Each variant's speed section (machine and texts are added later): for every
+    (threads, mode, batch size) the computed FLOPs and padding, the share of the limit at
+    that thread count and the speedup over the baseline's same cell; the headline figures
+    (first thread count, headline mode) copied into ``batches`` and ``speedup``."""
+    limits = [limits] if isinstance(limits, MachineLimit) else list(limits)
+    by_threads = {limit.threads: limit for limit in limits}
+    reference = {_device(key): m for key, m in measured[baseline].items()}
     largest = max(settings.batch_sizes)
     sections: dict[str, Speed] = {}
     for target in targets:
-        flops = _flops_per_text(target, next(iter(measured[target.name].values())))
+        shape = _shape_of(target)
+        lengths = next(iter(measured[target.name].values())).token_lengths
+        useful = _useful_flops(shape, lengths)
         runtimes = {}
         for key, figures in measured[target.name].items():
-            runtime = figures.runtime
             base = reference.get(_device(key))
-            throughput = runtime.batch(largest).texts_per_s
-            achieved = flops * throughput / 1e9 if flops and throughput is not None else None
-            ceiling = _limit_for(key, limit)
-            runtimes[key] = runtime.model_copy(
+            grid = [
+                run.model_copy(
+                    update={
+                        "batches": {
+                            size: _cell(
+                                batch,
+                                figures.timed.get((run.threads, run.mode, size)),
+                                shape,
+                                _limit_for(key, by_threads.get(run.threads, limits[0])),
+                                _base_cell(base, run.threads, run.mode, size),
+                            )
+                            for size, batch in run.batches.items()
+                        }
+                    }
+                )
+                for run in _grid_of(figures.runtime)
+            ]
+            head = _headline(grid, figures.runtime, settings)
+            batches = head.batches if head is not None else figures.runtime.batches
+            top = batches.get(largest) or BatchLatency()
+            runtimes[key] = figures.runtime.model_copy(
                 update={
-                    "speedup": {size: _ratio(runtime, base, size) for size in settings.batch_sizes},
-                    "achieved_gflops": achieved,
-                    "share_of_limit": achieved / ceiling if achieved and ceiling else None,
+                    "batches": batches,
+                    "mode": head.mode if head is not None else None,
+                    "grid": grid if figures.runtime.grid else [],
+                    "speedup": {size: batches[size].speedup for size in batches},
+                    "achieved_gflops": top.achieved_gflops,
+                    "share_of_limit": top.share_of_limit,
                 }
             )
         sections[target.name] = Speed(
-            baseline=baseline, flops_per_text=flops, limit=limit, runtimes=runtimes
+            baseline=baseline,
+            flops_per_text=useful,
+            limit=limits[0],  # the first thread count's: the headline figures'
+            limits=limits,
+            runtimes=runtimes,
         )
     return sections
+
+
+def _grid_of(runtime: RuntimeSpeed) -> list[SpeedRun]:
+    """The runtime's grid; a runtime without one (older callers) is its own single cell."""
+    if runtime.grid:
+        return list(runtime.grid)
+    return [
+        SpeedRun(
+            threads=runtime.threads or 0, mode=runtime.mode or "plain", batches=runtime.batches
+        )
+    ]
+
+
+def _headline(
+    grid: Sequence[SpeedRun], runtime: RuntimeSpeed, settings: BenchSettings
+) -> SpeedRun | None:
+    """The grid cell of the first thread count and the headline mode."""
+    if not runtime.grid:
+        return grid[0] if grid else None
+    first = runtime.threads
+    wanted = settings.headline_mode()
+    return next((r for r in grid if r.threads == first and r.mode == wanted), grid[0])
+
+
+def _base_cell(base: Measured | None, threads: int, mode: str, size: int) -> BatchLatency | None:
+    """The baseline's figures at the same thread count, mode and batch size."""
+    if base is None:
+        return None
+    run = next((r for r in _grid_of(base.runtime) if (r.threads, r.mode) == (threads, mode)), None)
+    return run.batches.get(size) if run is not None else None
+
+
+def _cell(
+    batch: BatchLatency,
+    timed: Sequence[tuple[int, int, int]] | None,
+    shape: Any,
+    ceiling: float | None,
+    base: BatchLatency | None,
+) -> BatchLatency:
+    """One cell with what its timed batches computed, its share of the limit and speedup."""
+    from emocompress.measure.flops import text_flops
+
+    update: dict[str, Any] = {}
+    if base is not None and batch.texts_per_s is not None and base.texts_per_s:
+        update["speedup"] = batch.texts_per_s / base.texts_per_s
+    if timed:
+        texts = sum(count for count, _, _ in timed)
+        computed = sum(count * width for count, width, _ in timed)
+        real = sum(tokens for _, _, tokens in timed)
+        update["tokens_per_text"] = computed / texts
+        update["padding_share"] = 1.0 - real / computed if computed else None
+        if shape is not None:
+            flops = sum(count * text_flops(shape, width) for count, width, _ in timed) / texts
+            achieved = flops * batch.texts_per_s / 1e9 if batch.texts_per_s else None
+            update["flops_per_text"] = flops
+            update["achieved_gflops"] = achieved
+            update["share_of_limit"] = achieved / ceiling if achieved and ceiling else None
+    return batch.model_copy(update=update)
 
 
 def _device(runtime_key: str) -> str:
     return "cuda" if runtime_key.endswith("_cuda") else "cpu"
 
 
-def _ratio(figures: RuntimeSpeed, base: RuntimeSpeed | None, size: int) -> float | None:
-    """Throughput over the baseline's, same batch and device (1.0 for the baseline itself)."""
-    if base is None:
-        return None
-    mine, theirs = figures.batch(size).texts_per_s, base.batch(size).texts_per_s
-    return mine / theirs if mine is not None and theirs else None
-
-
 def _limit_for(runtime_key: str, limit: MachineLimit) -> float | None:
-    """The CPU matmul rate a runtime can reach: int8 for int8 models, fp32 otherwise."""
+    """The CPU matmul rate of the runtime's own kernels: torch fp32 for PyTorch, ONNX
+    Runtime's MatMulInteger for int8 graphs and its fp32 MatMul for the other graphs."""
     if _device(runtime_key) != "cpu":
         return None  # the limit is a CPU figure
-    return limit.int8_gops if runtime_key == "onnx_int8" else limit.fp32_gflops
+    if runtime_key == "onnx_int8":
+        return limit.int8_gops
+    if runtime_key.startswith("onnx_"):
+        return limit.onnx_fp32_gflops
+    return limit.fp32_gflops
 
 
-def _flops_per_text(target: Target, figures: Measured) -> float | None:
-    from emocompress.measure.flops import EncoderShape, flops_per_text
-
-    config = _config_of(target)
-    if config is None or not figures.token_lengths:
-        return None
+def _shape_of(target: Target) -> Any:
+    """The variant's EncoderShape (shape plan applied), None when flops.py cannot read it."""
+    from emocompress.measure.flops import EncoderShape
     from emocompress.models.shape_plan_file import read_shape_plan
 
+    config = _config_of(target)
+    if config is None:
+        return None
     plans = [read_shape_plan(p) for p in (target.path, *_parent_paths(target))]
     plan = next((p for p in plans if p), None)
     try:
-        return flops_per_text(
-            EncoderShape.from_config(config).with_plan(plan), figures.token_lengths
-        )
+        return EncoderShape.from_config(config).with_plan(plan)
     except ValueError:
         return None  # an architecture flops.py cannot read: n/a rather than a wrong figure
+
+
+def _useful_flops(shape: Any, token_lengths: Sequence[int]) -> float | None:
+    from emocompress.measure.flops import flops_per_text
+
+    return flops_per_text(shape, token_lengths) if shape is not None and token_lengths else None
 
 
 def _config_of(target: Target) -> dict[str, Any] | None:
@@ -486,7 +621,8 @@ def _steps(job: dict[str, Any]) -> int | None:
     """How many progress lines a job prints (one per warm-up or timed batch)."""
     if job["kind"] != "measure":
         return None
-    return len(job["batch_sizes"]) * (job["runs"] + job["warmup"])
+    modes = len(job.get("modes") or ["plain"])
+    return modes * len(job["batch_sizes"]) * (job["runs"] + job["warmup"])
 
 
 def _follow(
@@ -535,65 +671,99 @@ def _host_facts(threads: int) -> dict[str, Any]:
 
 
 def _measure(job: dict[str, Any]) -> dict[str, Any]:
+    import numpy as np
+
     predictor = _predictor(job)
     texts: list[str] = job["texts"]
     sizes: list[int] = job["batch_sizes"]
+    modes: list[str] = job.get("modes") or ["plain"]
+    lengths = np.asarray(predictor.token_lengths(texts), dtype=np.int64)
 
     def tick() -> None:
         print("step", flush=True)  # the parent advances its progress bar per line
 
     predictor.reset_peak()
-    batches = {
-        size: time_batches(predictor, texts, size, job["runs"], job["warmup"], tick)
-        for size in sizes
-    }
+    grid, timed = [], {}
+    for mode in modes:
+        batches = {}
+        for size in sizes:
+            plan = bench_batches(lengths, size, mode)
+            batches[size], runs = time_batches(
+                predictor, texts, plan, job["runs"], job["warmup"], tick
+            )
+            timed[f"{mode}/{size}"] = [
+                [len(b), int(lengths[b].max()), int(lengths[b].sum())] for b in runs
+            ]
+        grid.append(SpeedRun(threads=job["threads"], mode=mode, batches=batches))
+    headline = next((r for r in grid if r.mode == job.get("headline_mode")), grid[0])
     runtime = RuntimeSpeed(
-        batches=batches,
+        batches=headline.batches,
+        mode=headline.mode,
+        grid=grid,
         device=job["device"],
         precision=job.get("precision", "fp32"),
         threads=job["threads"],
         peak_rss_mb=peak_rss_mb(),
         gpu_peak_mb=predictor.gpu_peak_mb(),
     )
-    return {"runtime": runtime.model_dump(mode="json"), "lengths": predictor.token_lengths(texts)}
+    return {"runtime": runtime.model_dump(mode="json"), "lengths": lengths.tolist(), "timed": timed}
+
+
+def bench_batches(lengths: Any, batch_size: int, mode: str) -> list[Any]:
+    """The batches a bench times, each of ``batch_size`` texts (the texts wrap around to fill
+    the last one), cut by :func:`emocompress.data.batching.inference_batches`: plain, in the
+    order given; bucketed, sorted by token length, then in a seeded random batch order, so
+    that the first ``runs`` of them are a fair sample of lengths, not the longest ones."""
+    import numpy as np
+
+    from emocompress.data.batching import inference_batches
+
+    count = -(-len(lengths) // batch_size) * batch_size
+    cyclic = np.arange(count) % len(lengths)
+    bucketed = mode == "bucketed"
+    cut = inference_batches(np.asarray(lengths)[cyclic], batch_size, bucketed=bucketed)
+    batches = [cyclic[b] for b in cut]
+    if bucketed:
+        order = np.random.default_rng(SEED).permutation(len(batches))
+        batches = [batches[i] for i in order]
+    return batches
 
 
 def time_batches(
     predict: Callable[[list[str]], Any],
     texts: Sequence[str],
-    batch_size: int,
+    batches: Sequence[Any],
     runs: int,
     warmup: int,
     tick: Callable[[], None] = lambda: None,
-) -> BatchLatency:
-    """Latency percentiles (ms) and throughput of ``predict`` on consecutive batches of
-    ``texts`` (wrapping around), after ``warmup`` untimed batches."""
+) -> tuple[BatchLatency, list[Any]]:
+    """Latency percentiles (ms) and throughput of ``predict`` on ``batches`` (index arrays
+    into ``texts``, taken in turn and again from the first), after ``warmup`` untimed ones;
+    and the batches that were timed."""
     import numpy as np
 
-    def batch(index: int) -> list[str]:
-        start = index * batch_size
-        return [texts[(start + k) % len(texts)] for k in range(batch_size)]
-
-    for index in range(warmup):
-        predict(batch(index))
-        tick()
-    seconds = []
-    for index in range(warmup, warmup + runs):
-        chosen = batch(index)
+    seconds, timed = [], []
+    for index in range(warmup + runs):
+        chosen = batches[index % len(batches)]
+        chunk = [texts[i] for i in chosen]
         started = time.perf_counter()
-        predict(chosen)
-        seconds.append(time.perf_counter() - started)
+        predict(chunk)
+        elapsed = time.perf_counter() - started
+        if index >= warmup:
+            seconds.append(elapsed)
+            timed.append(chosen)
         tick()
     ms = np.asarray(seconds) * 1000.0
     p50, p95, p99 = np.percentile(ms, [50, 95, 99])
-    return BatchLatency(
+    figures = BatchLatency(
         p50_ms=float(p50),
         p95_ms=float(p95),
         p99_ms=float(p99),
         mean_ms=float(ms.mean()),
-        texts_per_s=batch_size * runs / float(np.sum(seconds)),
+        texts_per_s=sum(len(b) for b in timed) / float(np.sum(seconds)),
         runs=runs,
     )
+    return figures, timed
 
 
 def peak_rss_mb() -> float:

@@ -10,6 +10,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from emocompress.artifacts.jsonfile import read_json_object as read_json
@@ -20,6 +21,7 @@ from emocompress.errors import UserError
 from emocompress.measure.bench.settings import BenchSettings
 from emocompress.measure.bench.speed import (
     Target,
+    bench_batches,
     choose_baseline,
     find_targets,
     run_bench,
@@ -140,12 +142,90 @@ def test_recorded_flops_use_the_variants_token_lengths(bench_run, tiny_classifie
         assert result["variants"][name]["speed"]["flops_per_text"] == pytest.approx(expected)
 
 
-def test_time_batches_walks_the_texts_in_order_and_wraps() -> None:
+def test_time_batches_walks_the_plan_in_order_and_wraps() -> None:
     seen: list[list[str]] = []
-    figures = time_batches(seen.append, ["a", "b", "c"], 2, runs=3, warmup=1)
-    assert seen == [["a", "b"], ["c", "a"], ["b", "c"], ["a", "b"]]
+    plan = bench_batches(np.array([1, 1, 1]), 2, "plain")
+    assert [b.tolist() for b in plan] == [[0, 1], [2, 0]]  # wraps to fill the last batch
+    figures, timed = time_batches(seen.append, ["a", "b", "c"], plan, runs=3, warmup=1)
+    assert seen == [["a", "b"], ["c", "a"], ["a", "b"], ["c", "a"]]
+    assert [b.tolist() for b in timed] == [[2, 0], [0, 1], [2, 0]]  # the warm-up is not timed
     assert 0 < figures.p50_ms <= figures.p95_ms <= figures.p99_ms
     assert figures.runs == 3
+
+
+def test_bucketed_plan_sorts_by_length_and_shuffles_batches() -> None:
+    lengths = np.array([5, 1, 9, 3, 7, 2, 8, 4])
+    plan = bench_batches(lengths, 2, "bucketed")
+    assert sorted(np.concatenate(plan).tolist()) == list(range(8))
+    pairs = sorted(sorted(lengths[b].tolist()) for b in plan)
+    assert pairs == [[1, 2], [3, 4], [5, 7], [8, 9]]  # neighbours in length share a batch
+    assert [lengths[b].max() for b in plan] != [9, 7, 4, 2]  # not longest first: shuffled
+    assert [b.tolist() for b in plan] == [b.tolist() for b in bench_batches(lengths, 2, "bucketed")]
+
+
+def test_every_cell_counts_padding_flops_and_its_own_limit(bench_run) -> None:
+    root, result = bench_run
+    limit = result["limits"][0]
+    assert limit["onnx_fp32_gflops"] > 0 and result["limit"] == limit
+    assert result["machine"]["cpu_flags"] is not None  # the ISA flags go with every result
+    teacher = result["variants"]["teacher"]["speed"]["runtimes"]["pytorch"]
+    ceilings = {"pytorch": "fp32_gflops", "onnx_fp32": "onnx_fp32_gflops", "onnx_int8": "int8_gops"}
+    for entry in result["variants"].values():
+        useful = entry["speed"]["flops_per_text"]
+        for runtime, figures in entry["speed"]["runtimes"].items():
+            assert figures["mode"] == "bucketed"  # the headline figures
+            cells = {(r["threads"], r["mode"]): r["batches"] for r in figures["grid"]}
+            threads = result["machine"]["threads"]
+            assert set(cells) == {(threads, "plain"), (threads, "bucketed")}
+            assert figures["batches"] == cells[(threads, "bucketed")]
+            for (_, mode), batches in cells.items():
+                base = next(r for r in teacher["grid"] if r["mode"] == mode)["batches"]
+                for size, cell in batches.items():
+                    assert 0 <= cell["padding_share"] < 1
+                    assert cell["flops_per_text"] > 0 and useful > 0
+                    expected = cell["flops_per_text"] * cell["texts_per_s"] / 1e9
+                    assert cell["achieved_gflops"] == pytest.approx(expected)
+                    share = cell["achieved_gflops"] / limit[ceilings[runtime]]
+                    assert cell["share_of_limit"] == pytest.approx(share)
+                    speedup = cell["texts_per_s"] / base[size]["texts_per_s"]
+                    assert cell["speedup"] == pytest.approx(speedup)
+            # one text a batch: nothing to pad, and exactly the useful work
+            assert cells[(threads, "plain")]["1"]["padding_share"] == 0
+            plain, bucketed = cells[(threads, "plain")]["4"], cells[(threads, "bucketed")]["4"]
+            assert bucketed["padding_share"] <= plain["padding_share"]
+            assert bucketed["tokens_per_text"] <= plain["tokens_per_text"]
+            top = figures["batches"]["4"]
+            assert figures["share_of_limit"] == top["share_of_limit"]
+            assert figures["speedup"] == {k: b["speedup"] for k, b in figures["batches"].items()}
+
+
+def test_padding_and_flops_count_the_padded_width(bench_run) -> None:
+    """Chosen timed batches: two texts of 6 and 10 tokens padded to 10, twice."""
+    from emocompress.artifacts.schema import BatchLatency, MachineLimit, RuntimeSpeed, SpeedRun
+    from emocompress.measure.bench.speed import Measured, speed_sections
+
+    root, _ = bench_run
+    target = Target("student-1l", root / "variants" / "student-1l", "pytorch")
+    cell = BatchLatency(p50_ms=1.0, texts_per_s=1000.0, runs=2)
+    grid = [SpeedRun(threads=1, mode="plain", batches={2: cell})]
+    runtime = RuntimeSpeed(batches={2: cell}, threads=1, grid=grid)
+    timed = {(1, "plain", 2): [(2, 10, 16), (2, 10, 16)]}
+    limit = MachineLimit(threads=1, fp32_gflops=100.0)
+    sections = speed_sections(
+        [target],
+        {"student-1l": {"pytorch": Measured(runtime, [6, 10], timed)}},
+        "student-1l",
+        [limit],
+        BenchSettings(batch_sizes=[2], threads=[1], modes=["plain"]),
+    )
+    shape = EncoderShape.from_config(read_json(target.path / "config.json"))
+    got = sections["student-1l"].runtimes["pytorch"].batches[2]
+    assert got.tokens_per_text == 10 and got.padding_share == pytest.approx(4 / 20)
+    assert got.flops_per_text == text_flops(shape, 10)
+    assert sections["student-1l"].flops_per_text == flops_per_text(shape, [6, 10])
+    assert got.achieved_gflops == pytest.approx(text_flops(shape, 10) * 1000 / 1e9)
+    assert got.share_of_limit == pytest.approx(got.achieved_gflops / 100.0)
+    assert got.speedup == 1.0
 
 
 def test_text_sample_is_seeded_and_may_repeat() -> None:
@@ -210,17 +290,53 @@ def test_cli_json_and_errors(bench_run, tmp_path, capsys) -> None:
     alone = shutil.copytree(root / "variants" / "student-1l-int8", tmp_path / "int8")
     before = (alone / "metrics.json").read_bytes()
     args = ["bench", str(alone), "--data", "demo", "--runs", "2", "--warmup", "0"]
-    assert main([*args, "--n-texts", "4", "--batch-sizes", "2,1", "--threads", "1", "--json"]) == 0
+    args += ["--n-texts", "4", "--batch-sizes", "2,1", "--threads", "1,2", "--json"]
+    assert main(args) == 0
     result = json.loads(capsys.readouterr().out)
     figures = result["variants"]["int8"]["speed"]["runtimes"]["onnx_int8"]
     assert figures["speedup"]["2"] == 1.0 and figures["threads"] == 1
     assert result["settings"]["batch_sizes"] == [1, 2]
+    # both thread counts in one call, each with its own limit, measured by the same runtime
+    assert [limit["threads"] for limit in result["limits"]] == [1, 2]
+    grid = [(run["threads"], run["mode"]) for run in figures["grid"]]
+    assert grid == [(1, "plain"), (1, "bucketed"), (2, "plain"), (2, "bucketed")]
+    two = figures["grid"][3]["batches"]["2"]
+    assert two["share_of_limit"] == pytest.approx(
+        two["achieved_gflops"] / result["limits"][1]["int8_gops"]
+    )
+    assert (
+        main(
+            [
+                "bench",
+                str(alone),
+                "--data",
+                "demo",
+                "--runs",
+                "1",
+                "--warmup",
+                "0",
+                "--n-texts",
+                "2",
+                "--batch-sizes",
+                "1",
+                "--modes",
+                "plain",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    only = json.loads(capsys.readouterr().out)["variants"]["int8"]["speed"]["runtimes"]
+    assert only["onnx_int8"]["mode"] == "plain" and len(only["onnx_int8"]["grid"]) == 1
     assert (alone / "metrics.json").read_bytes() == before  # not in a run: left as it was
     for bad, message in [
         ([], "no variant or run directory"),
         ([str(alone)], "--texts FILE or --data SOURCE"),
         ([str(alone), "--data", "demo", "--batch-sizes", "1,x"], "not a list of numbers"),
         ([str(alone), "--data", "demo", "--batch-sizes", "0"], "at least 1"),
+        ([str(alone), "--data", "demo", "--threads", "1,x"], "'x' is not a number"),
+        ([str(alone), "--data", "demo", "--threads", "0"], "--threads: thread counts must be"),
+        ([str(alone), "--data", "demo", "--modes", "sorted"], "--modes"),
         ([str(alone), "--texts", str(tmp_path / "none.txt")], "cannot read texts"),
         ([str(root), "--baseline", "ghost"], "baseline 'ghost'"),
     ]:
@@ -239,6 +355,11 @@ def test_table_says_na_for_gpu_memory(bench_run) -> None:
     text = console.export_text()
     assert "student-1l-int8" in text and "onnx_int8" in text and "1.00x" in text
     assert " n/a " in text and " 0 " not in text
+    assert "bucketed" in text and "plain" in text and "padding b4" in text
+    from emocompress.cli.commands.bench import _footer
+
+    footer = _footer(BenchFile.model_validate(result))
+    assert "CPU flags:" in footer and "ORT int8" in footer and "ORT fp32" in footer
 
 
 def test_target_knows_its_run(bench_run) -> None:
