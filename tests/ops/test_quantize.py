@@ -128,3 +128,41 @@ def test_bad_settings_are_reported_before_work(tmp_path, tiny_classifier):
     with pytest.raises(UserError) as error:
         load_recipe(write_tiny_recipe(tmp_path, tiny_classifier, extra=extra))
     assert "opset" in str(error.value) and "precision" in str(error.value)
+
+
+AVX2_ONLY = ("avx2", "fma")
+AVX512_NO_VNNI = ("avx2", "fma", "avx512f", "avx512bw")
+VNNI = ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni")
+ARM_SDOT = ("asimd", "asimddp")
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [(AVX2_ONLY, "u8"), (AVX512_NO_VNNI, "u8"), (VNNI, "s8"), (("avx2", "avx_vnni"), "s8"),
+     (ARM_SDOT, "s8"), ((), "s8")],
+)  # fmt: skip
+def test_auto_weight_type_follows_the_cpu_flags(flags, expected):
+    from emocompress.ops.onnx.quantize import choose_weight_type
+
+    for requested in (None, "auto"):
+        chosen, reason = choose_weight_type(requested, flags)
+        assert chosen == expected and reason
+    assert choose_weight_type("u8", VNNI)[0] == "u8"
+    assert choose_weight_type("s8", AVX2_ONLY)[0] == "s8"
+
+
+def test_both_weight_types_run_stay_close_and_are_recorded(tmp_path, fp32):
+    from emocompress.artifacts.cpu import cpu_flags
+
+    reference = OrtClassifier(fp32).logits(TEXTS)
+    stored = {}
+    for weight_type in ("s8", "u8"):
+        out = tmp_path / weight_type
+        facts = quantize_variant(fp32, out, "int8-dynamic", weight_type=weight_type)
+        assert facts["weight_type"] == weight_type
+        assert facts["cpu_flags"] == list(cpu_flags())
+        assert np.abs(OrtClassifier(out).logits(TEXTS) - reference).max() < 0.1
+        stored[weight_type] = size_summary(out)["dtypes"]
+    assert "int8" in stored["s8"] and "uint8" in stored["u8"]
+    auto = quantize_variant(fp32, tmp_path / "auto", "int8-dynamic")
+    assert auto["weight_type"] in ("s8", "u8") and auto["weight_type_reason"]

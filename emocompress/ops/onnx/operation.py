@@ -45,6 +45,11 @@ class ExportSettings(Settings):
 class QuantizeSettings(Settings):
     precision: Literal["int8-dynamic", "int8-static", "fp16"] = "int8-dynamic"
     per_channel: bool = Field(True, description="int8 weights with one scale per channel")
+    weight_type: Literal["auto", "s8", "u8"] | None = Field(
+        None,
+        description="int8-dynamic weights: s8, u8, or auto/null (s8 on CPUs with VNNI, u8 on "
+        "x86 without: its u8s8 kernel can saturate)",
+    )
     calibration_texts: int = Field(
         256, ge=1, le=1_000_000, description="tune-split texts for int8-static"
     )
@@ -128,6 +133,7 @@ def run_quantize(ctx: OpContext, settings: QuantizeSettings) -> dict[str, Any]:
         calibration_texts=_tune_texts(ctx, settings.calibration_texts),
         per_channel=settings.per_channel,
         max_length=ctx.max_length,
+        weight_type=settings.weight_type,
         reporter=ctx.reporter,
     )
     # the macro-AUC drop against the fp32 parent is measured by the runner's evaluation

@@ -8,6 +8,13 @@
   Runtime on CPU runs many fp16 ops by casting back, so it is rarely faster there).
 
 Whether int8 is faster is a property of the CPU: measure with ``bench`` before recommending.
+
+The int8 weight type follows the CPU (:func:`choose_weight_type`): ORT's x86 u8s8 kernel
+without VNNI (AVX2, AVX-512 without VNNI) multiplies with vpmaddubsw, which adds pairs of
+u8*s8 products into int16 and saturates for full-range values; its u8u8 kernel does not. With
+VNNI (or AMX, or ARM's sdot) the u8s8 dot product is exact. ``weight_type: auto`` therefore
+takes s8 weights where the CPU has VNNI and u8 weights where it has not, and records the
+choice, the reason and the flags in the variant's facts (docs/onnx.md).
 """
 
 from __future__ import annotations
@@ -38,14 +45,40 @@ def _external(src: Path) -> bool:
     return (src / (MODEL_FILE + ".data")).is_file()
 
 
-def quantize_dynamic_int8(src: Path, dst: Path, *, per_channel: bool) -> None:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+WEIGHT_TYPES = ("auto", "s8", "u8")
+
+
+def choose_weight_type(requested: str | None, flags: Sequence[str]) -> tuple[str, str]:
+    """The int8 weight type (s8 or u8) for these CPU flags, and why (one line for the facts)."""
+    from emocompress.artifacts.cpu import has_vnni
+
+    if requested in ("s8", "u8"):
+        return requested, f"{requested} asked for in the settings"
+    if has_vnni(tuple(flags)):
+        return "s8", "the CPU has int8 dot products (VNNI/AMX/sdot): u8s8 is exact and fastest"
+    if "avx2" in flags or "avx512f" in flags:
+        return "u8", (
+            "x86 without VNNI: ORT's u8s8 kernel (vpmaddubsw) can saturate in int16, u8u8 cannot"
+        )
+    return "s8", "no x86 int8 kernel flags read: ORT's default (s8 weights)"
+
+
+def _quant_type(weight_type: str):
+    from onnxruntime.quantization import QuantType
+
+    return QuantType.QUInt8 if weight_type == "u8" else QuantType.QInt8
+
+
+def quantize_dynamic_int8(
+    src: Path, dst: Path, *, per_channel: bool, weight_type: str = "s8"
+) -> None:
+    from onnxruntime.quantization import quantize_dynamic
 
     quantize_dynamic(
         src / MODEL_FILE,
         dst / MODEL_FILE,
         per_channel=per_channel,
-        weight_type=QuantType.QInt8,
+        weight_type=_quant_type(weight_type),
         use_external_data_format=_external(src),
         extra_options=FUSED_GRAPH_OPTIONS,
     )
@@ -122,9 +155,20 @@ def quantize_variant(
     calibration_texts: Sequence[str] = (),
     per_channel: bool = False,
     max_length: int = 128,
+    weight_type: str | None = None,
     reporter: Reporter | None = None,
 ) -> dict[str, Any]:
-    """Write a ``precision`` copy of the fp32 ONNX variant ``src`` into ``dst``; return facts."""
+    """Write a ``precision`` copy of the fp32 ONNX variant ``src`` into ``dst``; return facts.
+
+    ``weight_type``: s8, u8, or auto/None (from this CPU's flags; int8-dynamic only: the
+    static QDQ path keeps s8 weights and symmetric activations).
+    """
+    from emocompress.artifacts.cpu import cpu_flags
+
+    flags = cpu_flags()
+    chosen, reason = choose_weight_type(weight_type, flags)
+    if precision != "int8-dynamic":
+        chosen, reason = "s8", "int8-static keeps s8 weights (QDQ, symmetric activations)"
     if precision not in PRECISIONS:
         raise UserError(
             f"unknown precision {precision!r}", expected="one of " + ", ".join(PRECISIONS)
@@ -141,7 +185,7 @@ def quantize_variant(
     root.setLevel(logging.ERROR)  # ORT's quantiser logs advice through the root logger
     with reporter.task(f"{precision}: {src.name}", total=1) as task:
         if precision == "int8-dynamic":
-            quantize_dynamic_int8(src, dst, per_channel=per_channel)
+            quantize_dynamic_int8(src, dst, per_channel=per_channel, weight_type=chosen)
         elif precision == "int8-static":
             quantize_static_int8(
                 src, dst, calibration_texts, per_channel=per_channel, max_length=max_length
@@ -154,6 +198,9 @@ def quantize_variant(
     facts: dict[str, Any] = {"precision": precision}
     if precision.startswith("int8"):
         facts["per_channel"] = per_channel
+        facts["weight_type"] = chosen
+        facts["weight_type_reason"] = reason
+        facts["cpu_flags"] = list(flags)
     if precision == "int8-static":
         facts["calibration_texts"] = len(calibration_texts)
     return facts
