@@ -35,6 +35,12 @@ TOP_K_CHOICES: tuple[int, ...] = (1, 2, 3)
 SELECTED_BECAUSE = "highest macro F1 on the tune split"
 # a per-label threshold tuned on fewer positives than this is flagged as unreliable
 MIN_TUNE_POSITIVES = 10
+# per_label_shrunk: a label with n tune positives keeps n / (n + SHRINK_PRIOR) of its own
+# threshold and takes the rest from the global one (50 positives: halfway)
+SHRINK_PRIOR = 50
+# per_label_cv: folds of the tune split, and the seed of the (fixed) assignment of rows to them
+CV_FOLDS = 5
+CV_SEED = 0
 
 Params = dict[str, Any]
 
@@ -210,6 +216,64 @@ def fit_per_label(probs: np.ndarray, labels: np.ndarray, label_names: Sequence[s
     return {"thresholds": {name: float(t) for name, t in zip(label_names, chosen, strict=True)}}
 
 
+def fit_per_label_shrunk(
+    probs: np.ndarray, labels: np.ndarray, label_names: Sequence[str], prior: int = SHRINK_PRIOR
+) -> Params:
+    """Each label's ``per_label`` threshold pulled toward the ``global`` one by its support.
+
+    t = w * t_label + (1 - w) * t_global with w = n_pos / (n_pos + SHRINK_PRIOR), n_pos the
+    label's tune positives, rounded to the nearest grid threshold: a label with 5 positives
+    keeps a tenth of its own (noisy) choice, one with 500 almost all of it. ``prior`` is
+    SHRINK_PRIOR in metrics.json; other values are for benchmarks (bench/thresholds.md).
+    """
+    own = np.asarray(list(fit_per_label(probs, labels, label_names)["thresholds"].values()))
+    overall = fit_global(probs, labels, label_names)["threshold"]
+    positives = np.asarray(labels).astype(bool).sum(axis=0)
+    weight = positives / (positives + prior)
+    chosen = _nearest_on_grid(weight * own + (1 - weight) * overall)
+    return {
+        "thresholds": {name: float(t) for name, t in zip(label_names, chosen, strict=True)},
+        "shrink_prior": prior,
+    }
+
+
+def fit_per_label_cv(probs: np.ndarray, labels: np.ndarray, label_names: Sequence[str]) -> Params:
+    """Each label's threshold as the mean of ``per_label`` fitted on CV_FOLDS training folds.
+
+    The tune rows are split into CV_FOLDS folds (a fixed seeded permutation, so the same
+    file gives the same thresholds); each fit leaves one fold out, and a label's threshold is
+    the mean of its fold thresholds, rounded to the grid. Averaging fits on resampled data
+    (bagging) damps the choices a handful of positives drive; the mean is used rather than
+    the best pooled out-of-fold F1 because every grid threshold scores the same pooled
+    counts whichever fold it was chosen on, so the pooled figure cannot tell fits apart.
+    """
+    probs, labels = _as_float32(probs), np.asarray(labels).astype(np.uint8)
+    n = probs.shape[0]
+    folds = min(CV_FOLDS, n)
+    if folds < 2:
+        return {**fit_per_label(probs, labels, label_names), "folds": folds}
+    fold_of = np.random.default_rng(CV_SEED).permutation(n) % folds
+    fits = [
+        list(
+            fit_per_label(probs[fold_of != f], labels[fold_of != f], label_names)[
+                "thresholds"
+            ].values()
+        )
+        for f in range(folds)
+    ]
+    chosen = _nearest_on_grid(np.mean(fits, axis=0))
+    return {
+        "thresholds": {name: float(t) for name, t in zip(label_names, chosen, strict=True)},
+        "folds": folds,
+    }
+
+
+def _nearest_on_grid(values: np.ndarray) -> np.ndarray:
+    """Each value as the nearest THRESHOLD_GRID threshold (the lower one on a tie)."""
+    index = np.abs(np.asarray(values)[None, :] - THRESHOLD_GRID[:, None]).argmin(axis=0)
+    return THRESHOLD_GRID[index]
+
+
 def fit_top_k(probs: np.ndarray, labels: np.ndarray, label_names: Sequence[str]) -> Params:
     """The k in TOP_K_CHOICES with the highest macro F1 (smallest k on a tie)."""
     scores = [_macro_f1(*confusion_counts(_top_k(probs, k), labels)) for k in TOP_K_CHOICES]
@@ -226,7 +290,8 @@ class ThresholdStrategy:
 
     name: str
     fit: Callable[[np.ndarray, np.ndarray, Sequence[str]], Params]
-    # tie-break for the selected strategy on equal tune macro F1: fewest tuned parameters first
+    # tie-break for the selected strategy on equal tune macro F1: fewest tuned parameters
+    # first; among the per-label ones the most constrained first (per_label, free, last)
     rank: int
 
 
@@ -235,8 +300,10 @@ STRATEGIES: Registry[ThresholdStrategy] = Registry(
     [
         ThresholdStrategy("fixed", fit_fixed, rank=0),
         ThresholdStrategy("global", fit_global, rank=1),
-        ThresholdStrategy("per_label", fit_per_label, rank=3),
+        ThresholdStrategy("per_label", fit_per_label, rank=5),
         ThresholdStrategy("top_k", fit_top_k, rank=2),
+        ThresholdStrategy("per_label_shrunk", fit_per_label_shrunk, rank=3),
+        ThresholdStrategy("per_label_cv", fit_per_label_cv, rank=4),
     ],
     name=lambda strategy: strategy.name,
 )

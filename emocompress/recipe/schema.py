@@ -124,7 +124,9 @@ class VariantSpec(_Strict):
 
 class EvaluationSpec(_Strict):
     batch_size: int = Field(64, ge=1, le=65536)
-    strategies: list[Literal["fixed", "global", "per_label", "top_k"]] = Field(
+    strategies: list[
+        Literal["fixed", "global", "per_label", "top_k", "per_label_shrunk", "per_label_cv"]
+    ] = Field(
         default_factory=lambda: list(STRATEGIES), min_length=1, description="threshold strategies"
     )
     bootstrap: BootstrapSpec = Field(

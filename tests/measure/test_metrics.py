@@ -328,7 +328,7 @@ def test_compute_quality_has_the_schema_and_is_json_serialisable():
     }  # fmt: skip
     assert (quality["n_tune"], quality["n_report"]) == (200, 180)
     assert quality["auc"]["labels_without_positives"] == ["grief"]
-    assert set(quality["strategies"]) == {"fixed", "global", "per_label", "top_k"}
+    assert set(quality["strategies"]) == set(STRATEGIES.names())
     for entry in quality["strategies"].values():
         assert set(entry) == {"params", "micro", "macro", "per_label", "tune_macro_f1"}
         assert list(entry["per_label"]) == list(GOEMOTIONS_LABELS)
@@ -462,16 +462,127 @@ def test_tables_name_the_splits_strategies_and_extreme_labels():
     full = render(per_label_table(quality, strategy="top_k"))
     assert all(f" {name} " in full for name in names(12)) and "n/a" in full
 
-    with pytest.raises(UserError, match="strategy 'best'.*fixed, global, per_label, top_k"):
+    with pytest.raises(
+        UserError,
+        match="strategy 'best'.*fixed, global, per_label, top_k, per_label_shrunk, per_label_cv",
+    ):
         per_label_table(quality, strategy="best")
 
 
 def test_strategy_registry_lists_every_strategy_and_refuses_unknown_names():
-    assert STRATEGIES.names() == ["fixed", "global", "per_label", "top_k"]
-    assert STRATEGY_ORDER == ("fixed", "global", "top_k", "per_label")  # fewest parameters first
+    every = ["fixed", "global", "per_label", "top_k", "per_label_shrunk", "per_label_cv"]
+    assert STRATEGIES.names() == every
+    # fewest parameters first; of the per-label ones, the most constrained first
+    assert STRATEGY_ORDER == (
+        "fixed",
+        "global",
+        "top_k",
+        "per_label_shrunk",
+        "per_label_cv",
+        "per_label",
+    )
     with pytest.raises(UserError, match="unknown threshold strategy 'best'") as error:
         STRATEGIES.lookup("best")
-    assert "fixed, global, per_label, top_k" in str(error.value)
+    assert ", ".join(every) in str(error.value)
+    # the recipe's evaluation.strategies accepts exactly the registered names
+    from typing import get_args
+
+    from emocompress.recipe.schema import EvaluationSpec
+
+    listed = get_args(get_args(EvaluationSpec.model_fields["strategies"].annotation)[0])
+    assert sorted(listed) == sorted(every)
+
+
+def _rare_and_frequent(seed: int):
+    """Label 0 frequent (600 tune positives, scored about 0.7), label 1 rare (5, scored about
+    0.35, so that its own best threshold is far below the global one)."""
+    rng = np.random.default_rng(seed)
+    n = 2000
+    labels = np.zeros((n, 2), dtype=np.uint8)
+    labels[rng.choice(n, 600, replace=False), 0] = 1
+    labels[rng.choice(n, 5, replace=False), 1] = 1
+    base = np.array([0.2, 0.05]) + np.array([0.5, 0.3]) * labels
+    probs = np.clip(base + rng.normal(0, [0.15, 0.05], size=(n, 2)), 0, 1)
+    return probs.round(3).astype(np.float32), labels
+
+
+def test_shrunk_thresholds_pull_a_rare_label_toward_the_global_one():
+    from emocompress.measure.metrics import SHRINK_PRIOR, fit_per_label_shrunk
+
+    probs, labels = _rare_and_frequent(seed=3)
+    label_names = names(2)
+    own = fit_per_label(probs, labels, label_names)["thresholds"]
+    overall = fit_global(probs, labels, label_names)["threshold"]
+    shrunk = fit_per_label_shrunk(probs, labels, label_names)
+    assert shrunk["shrink_prior"] == SHRINK_PRIOR
+    rare, frequent = shrunk["thresholds"]["label1"], shrunk["thresholds"]["label0"]
+    assert abs(own["label1"] - overall) > 0.05  # the rare label's own choice is far off
+    # 5 positives: w = 5 / 55, so the rare label sits within a tenth of the way from global
+    expected = 5 / 55 * own["label1"] + 50 / 55 * overall
+    assert rare == pytest.approx(expected, abs=0.005 + 1e-9)
+    assert abs(rare - overall) < abs(own["label1"] - overall) / 5
+    # 600 positives: w = 600 / 650, the frequent label stays near its own threshold
+    assert abs(frequent - own["label0"]) <= abs(own["label0"] - overall) * 0.1 + 0.005 + 1e-9
+    # every threshold is a grid threshold
+    assert all(t in set(THRESHOLD_GRID.tolist()) for t in shrunk["thresholds"].values())
+    # k = 0 is per_label itself; a huge k is global for every label
+    assert fit_per_label_shrunk(probs, labels, label_names, prior=0)["thresholds"] == own
+    assert set(
+        fit_per_label_shrunk(probs, labels, label_names, prior=10**9)["thresholds"].values()
+    ) == {overall}
+
+
+def test_cv_thresholds_are_the_mean_of_fold_fits_and_reproducible():
+    from emocompress.measure.metrics import CV_FOLDS, CV_SEED, fit_per_label_cv
+
+    probs, labels = _rare_and_frequent(seed=4)
+    label_names = names(2)
+    cv = fit_per_label_cv(probs, labels, label_names)
+    assert cv["folds"] == CV_FOLDS
+    assert cv == fit_per_label_cv(probs, labels, label_names)  # a fixed fold assignment
+    fold_of = np.random.default_rng(CV_SEED).permutation(len(probs)) % CV_FOLDS
+    fits = [
+        fit_per_label(probs[fold_of != f], labels[fold_of != f], label_names)["thresholds"]
+        for f in range(CV_FOLDS)
+    ]
+    for name in label_names:
+        mean = np.mean([fit[name] for fit in fits])
+        assert cv["thresholds"][name] == pytest.approx(mean, abs=0.005 + 1e-9)
+    # one row: nothing to fold, per_label's thresholds
+    one = fit_per_label_cv(probs[:1], labels[:1], label_names)
+    assert one["folds"] == 1
+    assert one["thresholds"] == fit_per_label(probs[:1], labels[:1], label_names)["thresholds"]
+
+
+def test_new_strategies_are_measured_selected_and_recomputed_from_files(tmp_path):
+    probs, labels = _rare_and_frequent(seed=5)
+    report_probs, report_labels = _rare_and_frequent(seed=6)
+    label_names = names(2)
+    quality = compute_quality(probs, labels, report_probs, report_labels, label_names)
+    for name in ("per_label_shrunk", "per_label_cv"):
+        entry = quality["strategies"][name]
+        figures = [entry["macro"]["f1"], entry["micro"]["f1"], entry["tune_macro_f1"]]
+        assert all(np.isfinite(figures)) and all(0 <= f <= 1 for f in figures)
+        predicted = apply_thresholds(report_probs, entry, label_names)
+        assert entry["macro"]["f1"] == pytest.approx(
+            f1_score(report_labels, predicted, average="macro", zero_division=0)
+        )
+    Quality.model_validate(quality)  # the metrics.json schema takes them
+    # per_label fits each label on the tune split: in sample it is never beaten
+    tune_f1 = {n: e["tune_macro_f1"] for n, e in quality["strategies"].items()}
+    assert tune_f1["per_label"] >= max(tune_f1["per_label_shrunk"], tune_f1["per_label_cv"])
+    # on equal tune F1 the shrunk thresholds win the tie against per_label (rank order)
+    tied = compute_quality(
+        np.tile(probs[:, :1], 1), labels[:, :1], report_probs[:, :1], report_labels[:, :1], ["a"]
+    )
+    best = max(e["tune_macro_f1"] for e in tied["strategies"].values())
+    winners = [n for n in STRATEGY_ORDER if tied["strategies"][n]["tune_macro_f1"] == best]
+    assert tied["selected_strategy"] == winners[0]
+    # recomputed from predictions files, the figures agree
+    save_predictions(tmp_path / "tune.npz", probs, labels, label_names)
+    save_predictions(tmp_path / "dev.npz", report_probs, report_labels, label_names)
+    recomputed = quality_from_files(tmp_path / "tune.npz", tmp_path / "dev.npz")
+    assert quality_differences(quality, recomputed) == []
 
 
 def test_threshold_support_counts_tune_positives_and_names_the_fallbacks():

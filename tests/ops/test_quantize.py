@@ -160,7 +160,7 @@ def test_both_weight_types_run_stay_close_and_are_recorded(tmp_path, fp32):
         out = tmp_path / weight_type
         facts = quantize_variant(fp32, out, "int8-dynamic", weight_type=weight_type)
         assert facts["weight_type"] == weight_type
-        assert facts["cpu_flags"] == list(cpu_flags())
+        assert facts["quantized_on"]["flags"] == list(cpu_flags())
         assert np.abs(OrtClassifier(out).logits(TEXTS) - reference).max() < 0.1
         stored[weight_type] = size_summary(out)["dtypes"]
     assert "int8" in stored["s8"] and "uint8" in stored["u8"]

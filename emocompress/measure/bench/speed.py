@@ -475,22 +475,32 @@ def _cell(
     """One cell with what its timed batches computed, its share of the limit and speedup."""
     from emocompress.measure.flops import text_flops
 
-    update: dict[str, Any] = {}
+    speedup = tokens_per_text = padding_share = None
+    flops_per_text = achieved_gflops = share_of_limit = None
     if base is not None and batch.texts_per_s is not None and base.texts_per_s:
-        update["speedup"] = batch.texts_per_s / base.texts_per_s
+        speedup = batch.texts_per_s / base.texts_per_s
     if timed:
         texts = sum(count for count, _, _ in timed)
         computed = sum(count * width for count, width, _ in timed)
         real = sum(tokens for _, _, tokens in timed)
-        update["tokens_per_text"] = computed / texts
-        update["padding_share"] = 1.0 - real / computed if computed else None
+        tokens_per_text = computed / texts
+        padding_share = 1.0 - real / computed if computed else None
         if shape is not None:
-            flops = sum(count * text_flops(shape, width) for count, width, _ in timed) / texts
-            achieved = flops * batch.texts_per_s / 1e9 if batch.texts_per_s else None
-            update["flops_per_text"] = flops
-            update["achieved_gflops"] = achieved
-            update["share_of_limit"] = achieved / ceiling if achieved and ceiling else None
-    return batch.model_copy(update=update)
+            flops_per_text = sum(count * text_flops(shape, w) for count, w, _ in timed) / texts
+            if batch.texts_per_s:
+                achieved_gflops = flops_per_text * batch.texts_per_s / 1e9
+            if achieved_gflops and ceiling:
+                share_of_limit = achieved_gflops / ceiling
+    # keyword arguments, not string keys: a renamed BatchLatency field is a TypeError here
+    figures = dict(
+        speedup=speedup,
+        tokens_per_text=tokens_per_text,
+        padding_share=padding_share,
+        flops_per_text=flops_per_text,
+        achieved_gflops=achieved_gflops,
+        share_of_limit=share_of_limit,
+    )
+    return batch.model_copy(update={k: v for k, v in figures.items() if v is not None})
 
 
 def _device(runtime_key: str) -> str:

@@ -200,7 +200,7 @@ def quantize_variant(
         facts["per_channel"] = per_channel
         facts["weight_type"] = chosen
         facts["weight_type_reason"] = reason
-        facts["cpu_flags"] = list(flags)
+        facts["quantized_on"] = {"flags": list(flags)}
     if precision == "int8-static":
         facts["calibration_texts"] = len(calibration_texts)
     return facts
