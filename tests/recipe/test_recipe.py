@@ -50,7 +50,14 @@ def test_valid_recipe_resolves_defaults() -> None:
     assert recipe.data.report == "dev" and recipe.data.max_length == 128
     assert recipe.data.tune == CarveSpec(carve_from="train", fraction=0.2)
     assert recipe.data.max_examples.train == 64 and recipe.data.max_examples.report is None
-    assert recipe.evaluation.strategies == ["fixed", "global", "per_label", "top_k"]
+    assert recipe.evaluation.strategies == [
+        "fixed",
+        "global",
+        "per_label",
+        "top_k",
+        "per_label_shrunk",
+        "per_label_cv",
+    ]
     student = recipe.variants[1]
     assert student.parents == ("student-3l",)
     # the operation's defaults are stored in the resolved recipe
