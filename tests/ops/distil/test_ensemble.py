@@ -42,6 +42,7 @@ def _recipe(folder: Path, teacher: Path, second: str, *, extra_settings: str = "
     return recipe
 
 
+@pytest.mark.integration
 def test_a_student_learns_the_mean_of_two_teachers_logits(
     tmp_path, tiny_classifier, second_teacher, capsys
 ):
@@ -66,6 +67,7 @@ def test_a_student_learns_the_mean_of_two_teachers_logits(
     assert np.isfinite(run.variant("both").load_metrics().quality.auc.macro)
 
 
+@pytest.mark.integration
 def test_an_ensemble_with_hidden_losses_is_one_line_and_exit_2(
     tmp_path, tiny_classifier, second_teacher, capsys
 ):
