@@ -29,7 +29,7 @@ MEAN_POOLED_BERT = "bert-mean"
 # operation -> what it covers (the columns)
 OPERATIONS: dict[str, str] = {
     "inspect": "parameter breakdown of the PyTorch checkpoint and of its ONNX export agree",
-    "finetune": "fine-tune on the labels (BCE)",
+    "finetune": "fine-tune on the labels (BCE, or the `loss` setting)",
     "distil-layers": "student = a subset of the teacher's layers",
     "distil-config": "student = the teacher's architecture, resized, randomly initialised",
     "distil-model": "student = another checkpoint, with its own (different) tokenizer",
