@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -127,13 +128,21 @@ def eager_attention(model: Any) -> Iterator[str]:
     """
     from transformers import PreTrainedModel
 
+    from emocompress.models.families import family_of_model
+
     submodels = [m for m in model.modules() if isinstance(m, PreTrainedModel)]
     before = [m.config._attn_implementation for m in submodels]
+    used = str(before[-1]) if before else "default"
     try:
-        model.set_attn_implementation("eager")
-        used = "eager"
-    except (ValueError, AttributeError, NotImplementedError):
-        used = str(before[0]) if before else "default"
+        shared = family_of_model(model).shared_layers
+    except UserError:
+        shared = False
+    # one layer applied N times (ALBERT): ORT fuses the first use only and then keeps both
+    # the packed copy and the original weights, so the graph would grow; keep the default
+    if not shared:
+        with contextlib.suppress(ValueError, AttributeError, NotImplementedError):
+            model.set_attn_implementation("eager")
+            used = "eager"
     try:
         yield used
     finally:
