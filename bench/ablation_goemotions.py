@@ -41,6 +41,16 @@ def settings_diff(settings: dict[str, Any], baseline: dict[str, Any]) -> str:
     return ", ".join(changed) or "(baseline)"
 
 
+def _change(lineage: Any, base: Any, base_settings: dict[str, Any]) -> str:
+    if lineage.operation != base.operation:
+        return f"op {lineage.operation}"
+    changed = settings_diff(lineage.settings, base_settings)
+    if lineage.parent != base.parent:
+        parents = f"parents={lineage.parent}"
+        return parents if changed == "(baseline)" else f"{parents}, {changed}"
+    return changed
+
+
 def _interval(record: Any, name: str) -> tuple[float | None, float | None, float | None]:
     if record is None:
         return None, None, None
@@ -76,9 +86,7 @@ def rows(run_root: Path, baseline: str) -> list[dict[str, Any]]:
                 "variant": name,
                 "operation": lineage.operation,
                 "parents": parents,
-                "change": settings_diff(lineage.settings, base_settings)
-                if lineage.operation == variants[baseline].load_lineage().operation
-                else f"op {lineage.operation}",
+                "change": _change(lineage, variants[baseline].load_lineage(), base_settings),
                 "macro_f1": f1 if f1 is not None else selected_f1(metrics),
                 "macro_f1_interval": [f1_low, f1_high],
                 "macro_auc": auc if auc is not None else metrics.quality.auc.macro,
@@ -138,7 +146,7 @@ def ensemble_row(run_root: Path, members: list[str]) -> dict[str, Any]:
 def _paired(pair: Any, figure: str) -> dict[str, Any] | None:
     if pair is None:
         return None
-    value = pair.figures[figure]
+    value = getattr(pair.figures, figure)
     return {
         "point": value.point,
         "low": value.low,
