@@ -30,6 +30,14 @@ def operation_problems(data: dict[str, Any]) -> list[Problem]:
     teacher = data.get("teacher")
     if isinstance(teacher, dict) and isinstance(teacher.get("finetune"), dict):
         problems += _resolve_settings(teacher, "finetune", "finetune", ("teacher", "finetune"))
+        if teacher["finetune"].get("model") is not None:
+            problems.append(
+                Problem(
+                    ("teacher", "finetune", "model"),
+                    "the teacher starts from teacher.model",
+                    "(settings.model belongs to finetune variants, e.g. a second teacher seed)",
+                )
+            )
     for i, variant in _variant_items(data):
         op = variant.get("op")
         if not isinstance(op, str):
@@ -160,6 +168,10 @@ def _looks_like_path(ref: str) -> bool:
     )
 
 
+# the operations whose settings.model names a model to start from instead of the parent
+_MODEL_SETTING_OPS = ("evaluate", "finetune")
+
+
 def path_problems(data: dict[str, Any], recipe_dir: Path) -> list[Problem]:
     """Check local data and model paths; rewrite ones found beside the recipe to absolute."""
     problems: list[Problem] = []
@@ -186,7 +198,7 @@ def path_problems(data: dict[str, Any], recipe_dir: Path) -> list[Problem]:
         elif not model.startswith("pkg:") and (found := _locate(model, recipe_dir)):
             teacher["model"] = found
     for index, variant in enumerate(data.get("variants") or []):
-        if not isinstance(variant, dict) or variant.get("op") != "evaluate":
+        if not isinstance(variant, dict) or variant.get("op") not in _MODEL_SETTING_OPS:
             continue
         settings = variant.get("settings")
         model = settings.get("model") if isinstance(settings, dict) else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
@@ -26,28 +27,37 @@ class EvaluateSettings(Settings):
 def run_finetune(ctx: OpContext, settings: FinetuneSettings) -> dict[str, Any]:
     from emocompress.ops.train.loop import finetune
 
-    return finetune(ctx, settings)
+    return finetune(ctx, settings, start=_source(ctx, settings.model))
+
+
+def _source(ctx: OpContext, model: str | None) -> Path:
+    """The model an operation starts from: ``settings.model`` when set, else the parent."""
+    from emocompress.models.reference import resolve_model_path
+
+    return resolve_model_path(model) if model else ctx.parent_path
 
 
 def run_evaluate(ctx: OpContext, settings: EvaluateSettings) -> dict[str, Any]:
     from emocompress.models.classifier import copy_model
-    from emocompress.models.reference import resolve_model_path
 
-    source = resolve_model_path(settings.model) if settings.model else ctx.parent_path
-    copy_model(source, ctx.out_dir, label_names=ctx.label_names)
+    copy_model(_source(ctx, settings.model), ctx.out_dir, label_names=ctx.label_names)
     return {"model": settings.model} if settings.model else {}
 
 
-def plan_evaluate(parent: dict[str, Any], settings: EvaluateSettings) -> dict[str, Any]:
-    if settings.model is None:
+def _planned_source(parent: dict[str, Any], model: str | None) -> dict[str, Any]:
+    if model is None:
         return parent
     from emocompress.models.reference import config_of_reference
 
-    return config_of_reference(settings.model)
+    return config_of_reference(model)
+
+
+def plan_evaluate(parent: dict[str, Any], settings: EvaluateSettings) -> dict[str, Any]:
+    return _planned_source(parent, settings.model)
 
 
 def plan_finetune(parent: dict[str, Any], settings: FinetuneSettings) -> dict[str, Any]:
-    return {**parent, "emocompress_pooling": settings.pooling}
+    return {**_planned_source(parent, settings.model), "emocompress_pooling": settings.pooling}
 
 
 OPERATIONS = [

@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -333,16 +334,19 @@ def history_summary(history: History, mode: str | None = None) -> schema.Trainin
     )
 
 
-def finetune(ctx: OpContext, settings: FinetuneSettings) -> dict[str, Any]:
-    """The ``finetune`` operation: a classifier head on the parent encoder, trained on the
-    gold labels with the settings' loss (BCE by default)."""
+def finetune(
+    ctx: OpContext, settings: FinetuneSettings, start: Path | None = None
+) -> dict[str, Any]:
+    """The ``finetune`` operation: a classifier head on the parent encoder (or on ``start``),
+    trained on the gold labels with the settings' loss (BCE by default)."""
     from emocompress.models.classifier import load_tokenizer, new_classifier, save_classifier
 
     seed_everything(effective_seed(ctx, settings))
     configure_threads(ctx.threads)
-    tokenizer = load_tokenizer(ctx.parent_path)
+    start = start or ctx.parent_path
+    tokenizer = load_tokenizer(start)
     model = new_classifier(
-        ctx.parent_path, ctx.label_names, pooling=settings.pooling, dropout=settings.dropout
+        start, ctx.label_names, pooling=settings.pooling, dropout=settings.dropout
     )
     model.to(ctx.device)
     labels = torch.from_numpy(ctx.dataset.split("train").labels.astype(np.float32))

@@ -85,6 +85,11 @@ class TrainSettings(Settings):
 
 
 class FinetuneSettings(TrainSettings):
+    model: str | None = Field(
+        None,
+        description="start from this model reference instead of the parent (in a variant: "
+        "e.g. the pretrained encoder again, for a second teacher seed)",
+    )
     pooling: Literal["cls", "mean"] = Field(
         "cls", description="classification head input: [CLS] (model's own head) or mean of tokens"
     )
