@@ -372,15 +372,23 @@ def _recheck(variant: VariantData) -> list[str]:
 
 # ------------------------------------------------------------------ derived figures
 
-BCE, DISTILLATION = "bce", "distillation"
+BCE, GOLD_LOSS, DISTILLATION = "bce", "gold-loss", "distillation"
 
 
 def loss_kind(variant: VariantData) -> str:
     """What the variant's training loss is: the distillation objective (a distilled variant,
-    or a prune recovery by distillation) or the binary cross-entropy of fine-tuning."""
+    or a prune recovery by distillation), another gold-label loss (focal, ASL, class-balanced
+    weights, label smoothing: not on BCE's scale) or the plain BCE of fine-tuning."""
     training = variant.metrics.training
     if variant.lineage.operation == "distil" or (training and training.mode == "distil"):
         return DISTILLATION
+    settings = variant.history.settings if variant.history else {}
+    if (
+        settings.get("loss") not in (None, "bce")
+        or settings.get("class_weights") not in (None, "none")
+        or settings.get("label_smoothing")
+    ):
+        return GOLD_LOSS
     return BCE
 
 

@@ -21,6 +21,7 @@ from emocompress.report.data import (
     AVERAGES,
     BCE,
     DISTILLATION,
+    GOLD_LOSS,
     Average,
     ReportData,
     VariantData,
@@ -136,6 +137,7 @@ def _star(ax, x: float, y: float, color: Any, label: str | None = None) -> None:
 
 LOSS_PANELS = {
     BCE: ("binary cross-entropy", "Fine-tuning: train and tune BCE"),
+    GOLD_LOSS: ("training loss", "Fine-tuning with focal, ASL or weighted loss"),
     DISTILLATION: ("distillation objective", "Distillation: the students' training objective"),
 }
 
@@ -545,7 +547,14 @@ def _loss_caption(data: ReportData) -> str:
         else "the tune-split BCE of the checkpoint kept (star), recomputed from "
         "predictions/<tune>.npz (history.json records no per-epoch tune loss)"
     )
+    gold = [v.name for v in data.variants if v.trained and loss_kind(v) == GOLD_LOSS]
     distilled = [v.name for v in data.variants if v.trained and loss_kind(v) == DISTILLATION]
+    middle = (
+        f"; next: the training loss of {', '.join(gold)} (focal, ASL, class-balanced weights or "
+        "label smoothing: not on BCE's scale, so on its own axis)"
+        if gold
+        else ""
+    )
     right = (
         f"; right: the distillation objective of {', '.join(distilled)} (a mix of soft and hard "
         "terms, on its own axis: compare its shape, not its level)"
@@ -554,7 +563,7 @@ def _loss_caption(data: ReportData) -> str:
     )
     return (
         "Left: binary cross-entropy, the training loss of the fine-tuned variants per optimiser "
-        f"step (faint) and its mean per epoch (solid), and {tune}{right}"
+        f"step (faint) and its mean per epoch (solid), and {tune}{middle}{right}"
     )
 
 

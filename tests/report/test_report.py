@@ -528,3 +528,23 @@ def test_report_notes_thresholds_on_few_tune_positives(reported):
         assert noted and f"{len(thin)} of {len(tune.label_names)} labels" in noted[0]
     else:
         assert not noted
+
+
+def test_a_focal_teacher_gets_its_own_loss_panel_not_the_bce_one(tiny_run, tmp_path):
+    """A variant fine-tuned with focal loss (or ASL, weights, smoothing) is not labelled as
+    BCE: its training loss is drawn on a panel of its own, and the caption names it."""
+    run = tmp_path / "tiny"
+    shutil.copytree(tiny_run, run)
+    variant = RunDir(run).variant("teacher")
+    history = variant.load_history()
+    assert history is not None
+    history.settings = {**history.settings, "loss": "focal"}
+    variant.write_history(history)
+    result = write_report(run, formats=("png",), csv=False)
+    text = result.markdown.read_text()
+    assert "next: the training loss of teacher (focal, ASL" in text
+    # the same run with plain BCE: no such panel
+    plain = tmp_path / "plain"
+    shutil.copytree(tiny_run, plain)
+    text = write_report(plain, formats=("png",), csv=False).markdown.read_text()
+    assert "next: the training loss" not in text

@@ -23,7 +23,8 @@ class RecoverySettings(TrainSettings):
     """A short training run after pruning: fine-tune on the labels, or distil from the parent."""
 
     mode: Literal["finetune", "distil", "none"] = Field(
-        "finetune", description="finetune (labels; BCE or `loss`), distil (parent as teacher) or none"
+        "finetune",
+        description="finetune (labels; BCE or `loss`), distil (parent as teacher) or none",
     )
     epochs: float = Field(1, gt=0, le=1000, description="passes over the training split")
     temperature: float = Field(2.0, gt=0, description="distil: softens teacher and student logits")
