@@ -159,7 +159,11 @@ def plan_recipe(recipe: Any) -> list[PlannedVariant]:
             PlannedVariant(
                 variant=step.name,
                 op=step.op,
-                parent=str(parents[0] if parents else step.source),
+                # evaluate and finetune variants may start from settings.model instead
+                parent=str(
+                    getattr(step.settings, "model", None)
+                    or (parents[0] if parents else step.source)
+                ),
                 batch=train_batch,
                 estimate=sizes,
                 peak_memory_bytes=RUNTIME_BYTES + peak,
