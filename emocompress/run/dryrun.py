@@ -5,8 +5,11 @@ hook) and built on PyTorch's meta device, so a 355M-parameter teacher costs no m
 Memory figures are estimates (documented below), not measurements: each step's peak is its
 operation's ``peak_memory`` model (fitted to measured peaks, bench/scale-roberta-large.md)
 plus the process's own baseline, and training time is the step count times an estimate of
-one step from its FLOPs and this machine's measured matrix-multiply rate. A step that would
-not fit this machine's memory, or would train for more than an hour, is said up front.
+one batch from its FLOPs and this machine's measured matrix-multiply rate. A batch's tokens
+come from the training texts themselves where the teacher's tokenizer is on this machine
+(training batches are length-bucketed, so they are far shorter than ``max_length``); without
+it the estimate is the upper bound ``batch_size x max_length``. A step that would not fit
+this machine's memory, or would train for more than an hour, is said up front.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ RUNTIME_BYTES = 400_000_000  # Python, torch and transformers loaded, before any
 # a training step reaches about half the machine's plain matmul rate (fitted on RoBERTa-Large)
 TRAINING_EFFICIENCY = 0.5
 LONG_TRAINING_SECONDS = 3600
+LENGTH_SAMPLE = 2000  # training texts tokenised to size a batch
 
 
 def build_on_meta(config: dict[str, Any], num_labels: int):
@@ -121,7 +125,8 @@ def estimate(model, config: dict[str, Any], *, batch: int, seq: int) -> Estimate
     )
 
 
-def plan_recipe(recipe: Any) -> list[PlannedVariant]:
+def plan_recipe(recipe: Any, batch_tokens: BatchTokens | None = None) -> list[PlannedVariant]:
+    """Every step of ``recipe`` sized on the meta device, with its peak and training time."""
     from emocompress.ops.base import MemoryInputs
     from emocompress.ops.registry import get_operation
 
@@ -131,6 +136,7 @@ def plan_recipe(recipe: Any) -> list[PlannedVariant]:
     rows = []
     batch = max(getattr(recipe.evaluation, "batch_size", 32), 1)
     train_examples = _train_examples(recipe)
+    batch_tokens = batch_tokens or BatchTokens.of(recipe)
     for step in recipe.steps():
         operation = get_operation(step.op)
         parents = list(getattr(step, "parents", None) or ([step.parent] if step.parent else []))
@@ -171,10 +177,84 @@ def plan_recipe(recipe: Any) -> list[PlannedVariant]:
                 train_seconds=None
                 if steps is None
                 else steps
-                * step_seconds(sizes, train_batch, recipe.data.max_length, recipe.threads),
+                * _grad_accum(step.settings, operation.name)
+                * batch_seconds(sizes, batch_tokens.per_batch(train_batch), recipe.threads),
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class BatchTokens:
+    """Tokens in one length-bucketed training batch: measured on the training texts with the
+    teacher's tokenizer when both are on this machine, else the ``max_length`` bound."""
+
+    max_length: int
+    lengths: tuple[int, ...] = ()  # token counts of a sample of training texts (truncated)
+
+    @classmethod
+    def of(cls, recipe: Any) -> BatchTokens:
+        return cls(recipe.data.max_length, tuple(_sample_lengths(recipe)))
+
+    @property
+    def measured(self) -> bool:
+        return bool(self.lengths)
+
+    def per_batch(self, batch_size: int) -> float:
+        """Mean tokens computed per batch (each batch padded to its longest text)."""
+        if not self.lengths:
+            return float(batch_size * self.max_length)
+        import numpy as np
+
+        from emocompress.data.batching import training_batches
+
+        lengths = np.asarray(self.lengths)
+        batches = training_batches(lengths, batch_size, np.random.default_rng(0))
+        computed = sum(int(lengths[b].max()) * len(b) for b in batches)
+        # the sample's last batches may be short: scale to full batches
+        return computed / len(lengths) * batch_size
+
+    def describe(self, batch_size: int) -> str:
+        if not self.lengths:
+            return f"at most {batch_size} x {self.max_length} tokens (no tokenizer offline)"
+        mean = self.per_batch(batch_size) / batch_size
+        return (
+            f"{batch_size} texts of {mean:.1f} tokens as computed, measured on"
+            f" {len(self.lengths):,} training texts with the teacher's tokenizer"
+        )
+
+
+def _sample_lengths(recipe: Any) -> list[int]:
+    """Token counts of up to LENGTH_SAMPLE training texts; [] when the data or the teacher's
+    tokenizer cannot be read without a download."""
+    import random
+
+    try:
+        from emocompress.run.runner import data_context
+
+        texts = data_context(recipe).split("train").texts
+        tokenizer = _offline_tokenizer(recipe.teacher.model)
+    except UserError:
+        return []
+    if tokenizer is None or not texts:
+        return []
+    sample = random.Random(0).sample(list(texts), min(LENGTH_SAMPLE, len(texts)))
+    encoded = tokenizer(sample, truncation=True, max_length=recipe.data.max_length)
+    return [len(ids) for ids in encoded["input_ids"]]
+
+
+def _offline_tokenizer(ref: str):
+    """The tokenizer of a model reference from this machine only (local, pkg:, HF cache)."""
+    from emocompress.models.reference import is_local, resolve_model_path
+
+    try:
+        from transformers import AutoTokenizer
+
+        if ref.startswith("pkg:") or is_local(ref):
+            return AutoTokenizer.from_pretrained(str(resolve_model_path(ref, allow_hub=False)))
+        return AutoTokenizer.from_pretrained(ref, local_files_only=True)
+    except (OSError, ValueError, UserError):  # not on this machine, or not a tokenizer
+        return None
 
 
 def _train_examples(recipe: Any) -> int | None:
@@ -203,10 +283,15 @@ def _training_steps(settings: Any, examples: int | None, op: str) -> int | None:
     return min(steps, max_steps) if max_steps else steps
 
 
-def step_seconds(sizes: Estimate, batch: int, seq: int, threads: int | None) -> float:
-    """One training step: forward and backward, 6 FLOPs per parameter and token, at most
-    ``batch * seq`` tokens (batches are padded to their longest text, not to ``seq``)."""
-    flops = 6 * sizes.without_embeddings * batch * seq
+def _grad_accum(settings: Any, op: str) -> int:
+    schedule = settings.recovery if op == "prune" else settings
+    return max(1, getattr(schedule, "grad_accum", 1) or 1)
+
+
+def batch_seconds(sizes: Estimate, tokens: float, threads: int | None) -> float:
+    """One training batch of ``tokens`` tokens (padding included): forward and backward,
+    6 FLOPs per parameter (embeddings left out: a look-up) and token."""
+    flops = 6 * sizes.without_embeddings * tokens
     return flops / (TRAINING_EFFICIENCY * matmul_flops_per_second(threads))
 
 
@@ -276,7 +361,8 @@ def dry_run(recipe_path: str, overrides: Sequence[str] = ()) -> int:
     from emocompress.recipe.loading import load_recipe
 
     recipe = load_recipe(recipe_path, overrides=overrides)
-    rows = plan_recipe(recipe)
+    batch_tokens = BatchTokens.of(recipe)
+    rows = plan_recipe(recipe, batch_tokens)
     table = Table(
         title=f"{recipe.name}: dry run (no weights loaded, nothing trained)", title_justify="left"
     )
@@ -311,15 +397,32 @@ def dry_run(recipe_path: str, overrides: Sequence[str] = ()) -> int:
         )
     console = Console(width=max(Console().width, 160))
     console.print(table)
+    batch = rows[0].batch if rows else 32
     console.print(
-        f"estimates: batch {rows[0].batch if rows else '-'} x {recipe.data.max_length} tokens, fp32;"
+        f"estimates: memory at batch {batch} x {recipe.data.max_length} tokens, fp32;"
         " peak: the step's process (AdamW for training), measured models in docs/recipes.md;"
-        " train: optimiser steps x one step's FLOPs at this machine's measured rate."
+        f" train: batches x 6 FLOPs per weight and token ({batch_tokens.describe(batch)})"
+        f" at half of {matmul_flops_per_second(recipe.threads) / 1e9:,.0f} GFLOP/s, this"
+        f" machine's fp32 matmul rate measured now{_load_note()}."
     )
     for line in warnings_for(rows, machine_memory_bytes()):
         console.print(line, markup=False, highlight=False)
     console.print("The recipe is valid.")
     return 0
+
+
+def _load_note() -> str:
+    """The 1-minute load average when other work shares the CPU (it slows the probe)."""
+    import os
+
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return ""
+    cores = os.cpu_count() or 1
+    if load < 0.5:
+        return ""
+    return f" (load {load:.1f} on {cores} cores: busy cores read slower, estimates run long)"
 
 
 def _duration(seconds: float | None) -> str:
