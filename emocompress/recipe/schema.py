@@ -214,6 +214,15 @@ class Step:
         """The single parent; None for the teacher and for steps with several parents."""
         return self.parents[0] if len(self.parents) == 1 else None
 
+    @property
+    def origin(self) -> str:
+        """What the step starts from, as logs and the dry run name it: ``settings.model``
+        where an evaluate or finetune variant names one, else its parents, else the model."""
+        model = getattr(self.settings, "model", None)
+        if model:
+            return str(model)
+        return ", ".join(self.parents) if self.parents else str(self.source)
+
 
 def step_settings(variant: VariantSpec) -> Settings:
     """The variant's settings as its operation's validated Settings instance."""

@@ -165,11 +165,7 @@ def plan_recipe(recipe: Any, batch_tokens: BatchTokens | None = None) -> list[Pl
             PlannedVariant(
                 variant=step.name,
                 op=step.op,
-                # evaluate and finetune variants may start from settings.model instead
-                parent=str(
-                    getattr(step.settings, "model", None)
-                    or (parents[0] if parents else step.source)
-                ),
+                parent=step.origin,
                 batch=train_batch,
                 estimate=sizes,
                 peak_memory_bytes=RUNTIME_BYTES + peak,

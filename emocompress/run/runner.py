@@ -349,7 +349,7 @@ def _run_step(
     step: Any, run_dir: RunDir, data: DataContext, options: StepOptions, reporter: Reporter
 ) -> float:
     parents = _parents_of(step, run_dir)
-    reporter.log(f"{step.name}: {step.op} from {_parents(step) or step.source}")
+    reporter.log(f"{step.name}: {step.op} from {step.origin}")
     started = time.perf_counter()
     metrics = make_variant(
         get_operation(step.op),
