@@ -52,7 +52,8 @@ def profile(variant: Path, texts: list[str], *, threads: int, batch_size: int, r
     import onnxruntime as ort
 
     from emocompress.data.batching import inference_batches
-    from emocompress.models.ort import MODEL_FILE, OrtClassifier
+    from emocompress.measure.flops import shape_rate
+    from emocompress.models.ort import MODEL_FILE, OrtClassifier, session_kwargs
 
     classifier = OrtClassifier(variant, threads=threads)
     ids, types = classifier._token_ids(texts, None)
@@ -73,8 +74,9 @@ def profile(variant: Path, texts: list[str], *, threads: int, batch_size: int, r
         options.log_severity_level = 3
         options.enable_profiling = True
         options.profile_file_prefix = str(Path(scratch) / "profile")
+        providers = ["CPUExecutionProvider"]
         session = ort.InferenceSession(
-            str(variant / MODEL_FILE), options, providers=["CPUExecutionProvider"]
+            str(variant / MODEL_FILE), options, providers=providers, **session_kwargs(providers)
         )
         for feed in feeds:  # warm-up: its events are dropped below
             session.run(None, feed)
@@ -89,16 +91,28 @@ def profile(variant: Path, texts: list[str], *, threads: int, batch_size: int, r
     first = runs[len(feeds)]["ts"]  # the first profiled (not warm-up) run
     session_us = sum(e["dur"] for e in runs[len(feeds) :])
     by_op: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    by_shape: dict[tuple[str, int, int], list[list[float]]] = defaultdict(list)
     for e in events:
         if e.get("cat") != "Node" or e["ts"] < first or not e["name"].endswith("_kernel_time"):
             continue
         op = e["args"]["op_name"]
         by_op[op][0] += e["dur"]
-        work = matmul_ops(
-            op, _shapes(e["args"], "input_type_shape"), _shapes(e["args"], "output_type_shape")
-        )
+        inputs = _shapes(e["args"], "input_type_shape")
+        outputs = _shapes(e["args"], "output_type_shape")
+        work = matmul_ops(op, inputs, outputs)
         by_op[op][1] += work
+        if work and op not in ("Attention", "QAttention"):
+            rows = int(np.prod(inputs[0][:-1]))
+            by_shape[(op, inputs[0][-1], outputs[0][-1])].append([rows, e["dur"], work])
     computed = sum(len(b) * int(lengths[b].max()) for b in batches)
+    shapes = []
+    for (op, inner, cols), calls in sorted(by_shape.items()):
+        rows = int(np.median([c[0] for c in calls]))
+        alone = shape_rate((rows, inner, cols), threads, int8=op in INT8_OPS)
+        in_graph = sum(c[2] for c in calls) / sum(c[1] for c in calls) / 1e3
+        shapes.append(
+            {"op": op, "m": rows, "k": inner, "n": cols, "alone_gops": alone, "gops": in_graph}
+        )
     return {
         "variant": variant.name,
         "texts": len(texts),
@@ -110,6 +124,7 @@ def profile(variant: Path, texts: list[str], *, threads: int, batch_size: int, r
             op: {"ms_per_pass": us / rounds / 1e3, "gops": work / us / 1e3 if us else 0.0}
             for op, (us, work) in sorted(by_op.items(), key=lambda kv: -kv[1][0])
         },
+        "shapes": shapes,
     }
 
 
@@ -137,6 +152,22 @@ def render(result: dict, limit: dict) -> str:
         f"| (in the session, outside nodes) | {session - nodes:.2f} |"
         f" {100 * (session - nodes) / session:.1f}% | - | - |"
     )
+    lines += [
+        "",
+        "Each matrix product's kernel at the model's own sizes (median M of its calls), alone",
+        "in a one-node graph, against the same op in the graph (which for DynamicQuantizeMatMul",
+        "also quantises its input) and the square-matrix limit:",
+        "",
+        "| op | M x K x N | in the graph GOP/s | kernel alone GOP/s | alone / limit |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for row in result["shapes"]:
+        cap = limit["int8_gops"] if row["op"] in INT8_OPS else limit["onnx_fp32_gflops"]
+        alone = row["alone_gops"] or 0.0
+        lines.append(
+            f"| {row['op']} | {row['m']} x {row['k']} x {row['n']} | {row['gops']:,.0f} |"
+            f" {alone:,.0f} | {100 * alone / cap:.0f}% |"
+        )
     return "\n".join(lines)
 
 

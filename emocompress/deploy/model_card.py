@@ -326,7 +326,10 @@ def _how_to_load(facts: CardFacts, bundle: bool) -> str:
             "import numpy as np, onnxruntime as ort\n"
             "from tokenizers import Tokenizer\n"
             'tokenizer = Tokenizer.from_file("tokenizer.json")\n'
-            'session = ort.InferenceSession("model.onnx")\n'
+            "# on CPU, keep ORT from fusing Add + LayerNormalization into its slower\n"
+            "# SkipLayerNormalization kernel (emocompress's measurements: docs/onnx.md)\n"
+            'session = ort.InferenceSession("model.onnx", providers=["CPUExecutionProvider"],\n'
+            '                               disabled_optimizers=["SkipLayerNormFusion"])\n'
             f'enc = tokenizer.encode("{text}")\n'
             "feeds = {i.name: np.array([enc.ids if i.name == 'input_ids' else enc.attention_mask "
             "if i.name == 'attention_mask' else enc.type_ids], dtype=np.int64) "

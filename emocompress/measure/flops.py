@@ -157,26 +157,36 @@ def _best_seconds(work: Callable[[], Any], budget: float, *, least: int = 3) -> 
 def _ort_matmul(size: int, threads: int, *, int8: bool) -> Callable[[], Any] | None:
     """A callable running one ONNX Runtime product of two ``size`` squares: MatMulInteger
     (uint8 x int8) when ``int8``, else fp32 MatMul; None without onnxruntime."""
+    return ort_matmul((size, size, size), threads, int8=int8)
+
+
+def ort_matmul(
+    shape: tuple[int, int, int], threads: int, *, int8: bool
+) -> Callable[[], Any] | None:
+    """A callable running one ONNX Runtime product (M x K) @ (K x N), ``shape`` = (M, K, N):
+    MatMulInteger (uint8 x int8) when ``int8``, else fp32 MatMul; None without onnxruntime.
+    The weight is an initializer, as in an exported model (so ORT may pre-pack it)."""
     try:
         import numpy as np
         import onnxruntime as ort
         from onnx import TensorProto, helper, numpy_helper
     except ImportError:
         return None
+    rows, inner, cols = shape
     rng = np.random.default_rng(0)
     if int8:
-        weight = rng.integers(-127, 128, size=(size, size), dtype=np.int8)
-        feed = {"A": rng.integers(0, 256, size=(size, size), dtype=np.uint8)}
+        weight = rng.integers(-127, 128, size=(inner, cols), dtype=np.int8)
+        feed = {"A": rng.integers(0, 256, size=(rows, inner), dtype=np.uint8)}
         op, types = "MatMulInteger", (TensorProto.UINT8, TensorProto.INT32)
     else:
-        weight = rng.standard_normal((size, size), dtype=np.float32)
-        feed = {"A": rng.standard_normal((size, size), dtype=np.float32)}
+        weight = rng.standard_normal((inner, cols), dtype=np.float32)
+        feed = {"A": rng.standard_normal((rows, inner), dtype=np.float32)}
         op, types = "MatMul", (TensorProto.FLOAT, TensorProto.FLOAT)
     graph = helper.make_graph(
         [helper.make_node(op, ["A", "B"], ["Y"])],
         "matmul_limit",
-        [helper.make_tensor_value_info("A", types[0], [size, size])],
-        [helper.make_tensor_value_info("Y", types[1], [size, size])],
+        [helper.make_tensor_value_info("A", types[0], [rows, inner])],
+        [helper.make_tensor_value_info("Y", types[1], [rows, cols])],
         initializer=[numpy_helper.from_array(weight, "B")],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
@@ -189,3 +199,15 @@ def _ort_matmul(size: int, threads: int, *, int8: bool) -> Callable[[], Any] | N
         providers=["CPUExecutionProvider"],
     )
     return lambda: session.run(None, feed)
+
+
+def shape_rate(
+    shape: tuple[int, int, int], threads: int, *, int8: bool, seconds: float = 0.3
+) -> float | None:
+    """Best GOP/s of one ONNX Runtime product of ``shape`` (M, K, N) alone: what the kernel
+    reaches at a model's own sizes, against the square-matrix limit."""
+    run = ort_matmul(shape, threads, int8=int8)
+    if run is None:
+        return None
+    rows, inner, cols = shape
+    return 2 * rows * inner * cols / _best_seconds(run, seconds) / 1e9

@@ -80,6 +80,19 @@ def pad_id_of(tokenizer: Any) -> int:
     return 0
 
 
+# ORT's load-time fusion of Add + LayerNormalization into SkipLayerNormalization: on CPU
+# the fused kernel is a scalar loop, about 8x slower than the two ops it replaces
+# (emocompress.ops.onnx.export; bench/profile-onnx.md). GPU providers keep it.
+CPU_DISABLED_OPTIMIZERS = ("SkipLayerNormFusion",)
+
+
+def session_kwargs(providers: Sequence[str]) -> dict[str, Any]:
+    """Extra ``onnxruntime.InferenceSession`` arguments for sessions on ``providers``."""
+    if list(providers) == ["CPUExecutionProvider"]:
+        return {"disabled_optimizers": list(CPU_DISABLED_OPTIMIZERS)}
+    return {}
+
+
 class OrtClassifier:
     """An exported classifier (a directory with model.onnx and tokenizer.json)."""
 
@@ -100,9 +113,10 @@ class OrtClassifier:
         if threads:
             options.intra_op_num_threads = threads
         options.log_severity_level = 3  # errors only: ORT warns about unused initializers
+        providers = providers or ["CPUExecutionProvider"]
         try:
             self.session = ort.InferenceSession(
-                str(model_file), options, providers=providers or ["CPUExecutionProvider"]
+                str(model_file), options, providers=providers, **session_kwargs(providers)
             )
         except Exception as exc:  # onnxruntime raises its own types for unreadable graphs
             raise UserError(f"{model_file}: ONNX Runtime cannot load it ({exc})") from exc

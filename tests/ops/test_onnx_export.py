@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 
@@ -38,8 +39,33 @@ def test_graph_has_dynamic_batch_and_sequence_axes(exported):
 def test_export_is_fused_and_records_precision(exported):
     _, _, facts = exported
     assert facts["precision"] == "fp32" and facts["opset"] >= 17
-    assert facts["fusions"].get("SkipLayerNormalization", 0) > 0
+    assert facts["fusions"].get("LayerNormalization", 0) > 0
+    assert facts["fusions"].get("SkipLayerNormalization", 0) == 0
     assert facts["external_data"] is False
+
+
+def test_cpu_sessions_keep_add_and_layer_norm_apart(exported, tmp_path):
+    """ORT would fuse Add + LayerNormalization into SkipLayerNormalization when it loads the
+    graph; on CPU emocompress's sessions turn that off (the fused kernel is slower there)."""
+    from emocompress.models.ort import session_kwargs
+
+    _, out, _ = exported
+    ops = {}
+    for name, kwargs in (
+        ("default", {}),
+        ("emocompress", session_kwargs(["CPUExecutionProvider"])),
+    ):
+        options = ort.SessionOptions()
+        options.optimized_model_filepath = str(tmp_path / f"{name}.onnx")
+        options.log_severity_level = 3
+        ort.InferenceSession(
+            str(out / "model.onnx"), options, providers=["CPUExecutionProvider"], **kwargs
+        )
+        ops[name] = {n.op_type for n in onnx.load(tmp_path / f"{name}.onnx").graph.node}
+    assert "SkipLayerNormalization" in ops["default"]  # what ORT does unasked
+    assert "SkipLayerNormalization" not in ops["emocompress"]
+    assert "LayerNormalization" in ops["emocompress"]
+    assert session_kwargs(["CUDAExecutionProvider", "CPUExecutionProvider"]) == {}
 
 
 def test_parity_on_texts_against_pytorch(exported):

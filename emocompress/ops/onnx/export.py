@@ -10,10 +10,16 @@
   is the pattern ORT fuses. The caller's model gets its own implementation back afterwards.
 - ONNX Runtime's transformer optimiser (``onnxruntime.transformers.optimizer``, model type
   ``bert``) then fuses attention (Attention), embeddings + LayerNorm
-  (EmbedLayerNormalization, where position ids are plain positions), LayerNorm + residual
-  (SkipLayerNormalization) and GELU (BiasGelu). What fuses for which family is in
+  (EmbedLayerNormalization, where position ids are plain positions), LayerNorm
+  (LayerNormalization) and GELU (BiasGelu). What fuses for which family is in
   docs/onnx.md and tests/models/families/test_fusion.py; the counts are recorded in the
   facts, never assumed.
+- The residual Add is kept beside its LayerNormalization rather than fused into
+  SkipLayerNormalization: ORT's CPU SkipLayerNormalization kernel is a scalar loop (serial
+  mean and variance sums, a division per element), about 8x slower than Add plus the
+  vectorised LayerNormalization (1.2 ms against 0.14 ms on a 32 x 20 x 384 batch, ORT 1.32),
+  which made it a fifth of a 2-layer int8 student's time (bench/profile-onnx.md). Sessions on
+  CPU turn ORT's own load-time re-fusion off (:data:`emocompress.models.ort.CPU_DISABLED_OPTIMIZERS`).
 - Models over 2 GB keep their weights in ``model.onnx.data`` beside the graph (protobuf's
   2 GB limit).
 - Parity: logits from the exported graph (tokenised by :mod:`emocompress.models.ort`, as deployed)
@@ -155,10 +161,19 @@ def optimize_graph(
     path: Path, *, num_heads: int, hidden_size: int, external: bool
 ) -> dict[str, int]:
     """Fuse the graph in place with ORT's BERT optimiser; return the non-zero fusion counts."""
+    from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
+    options = FusionOptions("bert")
+    # Add + LayerNormalization runs faster on CPU than the fused kernel (module docstring)
+    options.enable_skip_layer_norm = False
+    options.enable_bias_skip_layer_norm = False
     optimized = optimize_model(
-        str(path), model_type="bert", num_heads=num_heads, hidden_size=hidden_size
+        str(path),
+        model_type="bert",
+        num_heads=num_heads,
+        hidden_size=hidden_size,
+        optimization_options=options,
     )
     stats = {op: n for op, n in optimized.get_fused_operator_statistics().items() if n}
     (path.with_name(path.name + ".data")).unlink(missing_ok=True)

@@ -44,7 +44,9 @@ def test_export_fuses_what_ort_can_and_keeps_parity(family, family_models, tmp_p
     attention, embeddings = EXPECTED[family]
     assert fusions.get("Attention", 0) == attention, fusions
     assert fusions.get("EmbedLayerNormalization", 0) == embeddings, fusions
-    assert fusions.get("SkipLayerNormalization", 0) >= 4, fusions
+    # residual Adds stay beside LayerNormalization: ORT's CPU SkipLayerNormalization is slower
+    assert fusions.get("SkipLayerNormalization", 0) == 0, fusions
+    assert fusions.get("LayerNormalization", 0) >= 4, fusions
 
     # the fused graph against PyTorch (default attention) on real tokenised texts
     model = load_classifier(source)
