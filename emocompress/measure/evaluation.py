@@ -70,6 +70,7 @@ def evaluate_variant(
     parent: VariantDir | None = None,
     bootstrap: BootstrapSpec | None = None,
     min_tune_positives: int = MIN_TUNE_POSITIVES,
+    strategies: Sequence[str] | None = None,
 ) -> Metrics:
     """Write predictions/<split>.npz and metrics.json into ``variant_path``; return the metrics.
 
@@ -79,6 +80,7 @@ def evaluate_variant(
     earlier and not measured again (a bench's speed) are kept. ``bootstrap`` sets the
     intervals (default: 1000 resamples, the data's seed, 95%); tune labels with fewer than
     ``min_tune_positives`` positives are warned about in ``threshold_support``.
+    ``strategies``: the threshold strategies measured and selected among (default: all).
     """
     from emocompress.data.readers import check_label_set
     from emocompress.models.inspect import size_summary
@@ -112,6 +114,7 @@ def evaluate_variant(
             report.label_names,
             tune_split=tune.name,
             report_split=report.name,
+            strategies=strategies,
         )
     )
     measured = Metrics(
@@ -141,6 +144,53 @@ def evaluate_variant(
     )
     previous = variant.load_metrics_or_none()
     metrics = measured if previous is None else _updated(previous, measured)
+    variant.write_metrics(metrics)
+    return metrics
+
+
+def evaluation_is_current(
+    metrics: Metrics, strategies: Sequence[str] | None, bootstrap: BootstrapSpec
+) -> bool:
+    """Whether ``metrics`` were measured with these threshold strategies and intervals (a
+    resumed run whose recipe changed ``evaluation`` re-measures from the predictions)."""
+    from emocompress.measure.metrics import STRATEGIES
+
+    quality, intervals = metrics.quality, metrics.intervals
+    if quality is None:
+        return True  # not an evaluated variant
+    wanted = list(dict.fromkeys(strategies)) if strategies else list(STRATEGIES)
+    if sorted(quality.strategies) != sorted(wanted):
+        return False
+    if intervals is None:
+        return False
+    return (intervals.resamples, intervals.seed, intervals.confidence) == (
+        bootstrap.resamples,
+        bootstrap.seed,
+        bootstrap.confidence,
+    )
+
+
+def remeasure_from_predictions(
+    variant: VariantDir, *, strategies: Sequence[str] | None, bootstrap: BootstrapSpec
+) -> Metrics:
+    """The quality and intervals sections again from the variant's saved predictions (no
+    model is loaded), with these strategies and intervals; every other section is kept."""
+    from emocompress.artifacts.predictions import load_predictions
+    from emocompress.measure.metrics import quality_from_files
+
+    previous = variant.load_metrics()
+    old = previous.quality
+    assert old is not None, "only evaluated variants are re-measured"
+    tune_file = variant.predictions_file(old.tune_split)
+    report_file = variant.predictions_file(old.report_split)
+    quality = Quality.model_validate(
+        quality_from_files(tune_file, report_file, strategies=strategies)
+    )
+    report = load_predictions(report_file)
+    intervals = intervals_of_quality(
+        quality, report.probs, report.labels, report.label_names, bootstrap
+    )
+    metrics = previous.model_copy(update={"quality": quality, "intervals": intervals})
     variant.write_metrics(metrics)
     return metrics
 

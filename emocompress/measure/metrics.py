@@ -424,31 +424,37 @@ def compute_quality(
     *,
     tune_split: str = "tune",
     report_split: str = "dev",
+    strategies: Sequence[str] | None = None,
 ) -> dict:
     """The ``quality`` section of metrics.json.
 
     Every strategy's parameters are chosen on the tune split only; every figure is
     measured on the report split, except ``tune_macro_f1`` which selects the strategy.
+    ``strategies``: the ones measured and selected among (a recipe's
+    ``evaluation.strategies``); default every registered one.
     """
     label_names = [str(name) for name in label_names]
     tune_probs, tune_labels = _as_arrays(tune_probs, tune_labels, label_names, tune_split)
     report_probs, report_labels = _as_arrays(report_probs, report_labels, label_names, report_split)
-    strategies, tune_f1 = {}, {}
-    for name, strategy in STRATEGIES.items():
-        params = strategy.fit(tune_probs, tune_labels, label_names)
+    chosen = (
+        [STRATEGIES.lookup(name).name for name in strategies] if strategies else list(STRATEGIES)
+    )
+    entries, tune_f1 = {}, {}
+    for name in chosen:
+        params = STRATEGIES.lookup(name).fit(tune_probs, tune_labels, label_names)
         tune_f1[name] = _macro_f1_of(params, tune_probs, tune_labels, label_names)
-        strategies[name] = {
+        entries[name] = {
             **_strategy_entry(params, report_probs, report_labels, label_names),
             "tune_macro_f1": tune_f1[name],
         }
-    selected = max(STRATEGY_ORDER, key=tune_f1.__getitem__)
+    selected = max((n for n in STRATEGY_ORDER if n in tune_f1), key=tune_f1.__getitem__)
     return {
         "tune_split": tune_split,
         "report_split": report_split,
         "n_tune": int(tune_probs.shape[0]),
         "n_report": int(report_probs.shape[0]),
         "auc": auc_scores(report_probs, report_labels, label_names),
-        "strategies": strategies,
+        "strategies": entries,
         # max() keeps the first of equal values, so STRATEGY_ORDER breaks ties
         "selected_strategy": selected,
         "selected_because": SELECTED_BECAUSE,
@@ -479,6 +485,7 @@ def quality_from_files(
     *,
     tune_split: str | None = None,
     report_split: str | None = None,
+    strategies: Sequence[str] | None = None,
 ) -> dict:
     """Recompute the quality section from two predictions files.
 
@@ -498,6 +505,7 @@ def quality_from_files(
         tune.label_names,
         tune_split=tune_split or Path(tune_npz).stem,
         report_split=report_split or Path(report_npz).stem,
+        strategies=strategies,
     )
 
 

