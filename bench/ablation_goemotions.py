@@ -126,6 +126,7 @@ def ensemble_row(run_root: Path, members: list[str]) -> dict[str, Any]:
         label_names,
         tune_split=quality.tune_split,
         report_split=quality.report_split,
+        strategies=list(quality.strategies),  # the strategies the members were measured with
     )
     selected = result["selected_strategy"]
     return {
