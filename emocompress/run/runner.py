@@ -269,7 +269,14 @@ def _refresh_evaluation(
     spec = resolved(options.bootstrap, data.seed)
     if metrics is None or evaluation_is_current(metrics, options.strategies, spec):
         return
-    remeasure_from_predictions(variant, strategies=options.strategies, bootstrap=spec)
+    try:
+        remeasure_from_predictions(variant, strategies=options.strategies, bootstrap=spec)
+    except UserError as error:  # predictions deleted or unreadable: keep what was measured
+        reporter.log(
+            f"warning: {variant.name}: evaluation settings changed but its figures cannot be "
+            f"re-measured ({error}); they stay as measured (--fresh re-measures everything)"
+        )
+        return
     reporter.log(f"{variant.name}: evaluation settings changed, re-measured from its predictions")
 
 

@@ -294,3 +294,28 @@ def test_evaluation_strategies_choose_the_selection_and_a_resume_remeasures(
         assert again["quality"]["strategies"][name]["macro"]["f1"] == pytest.approx(
             fresh["strategies"][name]["macro"]["f1"]
         )
+
+
+@pytest.mark.integration
+def test_a_resume_without_predictions_keeps_the_figures_and_says_so(
+    tmp_path, tiny_classifier, capsys
+):
+    from conftest import tiny_recipe_head
+
+    recipe = tmp_path / "strategies.yaml"
+    recipe.write_text(
+        tiny_recipe_head("strategies", tiny_classifier)
+        + "evaluation: {strategies: [fixed, global], bootstrap: {resamples: 50}}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "run"
+    assert main(["run", str(recipe), "--out", str(out), "--quiet"]) == 0
+    (out / "variants" / "teacher" / "predictions" / "tune.npz").unlink()
+    before = (out / "variants" / "teacher" / "metrics.json").read_bytes()
+    overrides = ["--set", "evaluation.strategies=[top_k]"]
+    assert main(["run", str(recipe), "--out", str(out), "--resume", *overrides]) == 0
+    printed = capsys.readouterr()
+    assert "warning: teacher: evaluation settings changed but its figures cannot be" in (
+        printed.out + printed.err
+    )
+    assert (out / "variants" / "teacher" / "metrics.json").read_bytes() == before
