@@ -157,23 +157,35 @@ def eager_attention(model: Any) -> Iterator[str]:
                 submodel.config._attn_implementation = implementation
 
 
-def optimize_graph(
-    path: Path, *, num_heads: int, hidden_size: int, external: bool
-) -> dict[str, int]:
-    """Fuse the graph in place with ORT's BERT optimiser; return the non-zero fusion counts."""
+def fusion_options(**overrides: bool) -> Any:
+    """ORT's BERT fusion options as export sets them, with ``overrides`` (FusionOptions
+    attribute names, e.g. ``enable_gelu_approximation=True``) on top."""
     from onnxruntime.transformers.fusion_options import FusionOptions
-    from onnxruntime.transformers.optimizer import optimize_model
 
     options = FusionOptions("bert")
     # Add + LayerNormalization runs faster on CPU than the fused kernel (module docstring)
     options.enable_skip_layer_norm = False
     options.enable_bias_skip_layer_norm = False
+    for name, value in overrides.items():
+        if not hasattr(options, name):
+            raise AttributeError(f"FusionOptions has no {name!r}")
+        setattr(options, name, value)
+    return options
+
+
+def optimize_graph(
+    path: Path, *, num_heads: int, hidden_size: int, external: bool, options: Any = None
+) -> dict[str, int]:
+    """Fuse the graph in place with ORT's BERT optimiser (``options``: from
+    :func:`fusion_options`, default export's own); return the non-zero fusion counts."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
     optimized = optimize_model(
         str(path),
         model_type="bert",
         num_heads=num_heads,
         hidden_size=hidden_size,
-        optimization_options=options,
+        optimization_options=options or fusion_options(),
     )
     stats = {op: n for op, n in optimized.get_fused_operator_statistics().items() if n}
     (path.with_name(path.name + ".data")).unlink(missing_ok=True)
