@@ -112,9 +112,9 @@ def build_int8(src: Path, dst: Path) -> dict[str, int]:
     from emocompress.artifacts.cpu import cpu_flags
     from emocompress.ops.onnx.quantize import (
         FUSED_GRAPH_OPTIONS,
-        _quant_type,
         choose_weight_type,
         copy_side_files,
+        quant_type,
     )
 
     graph = onnx.load(str(src / "model.onnx"))
@@ -128,7 +128,7 @@ def build_int8(src: Path, dst: Path) -> dict[str, int]:
         src / "model.onnx",
         dst / "model.onnx",
         per_channel=True,
-        weight_type=_quant_type(choose_weight_type("auto", cpu_flags())[0]),
+        weight_type=quant_type(choose_weight_type("auto", cpu_flags())[0]),
         nodes_to_exclude=two_activations,
         extra_options=FUSED_GRAPH_OPTIONS,
     )

@@ -63,7 +63,8 @@ def choose_weight_type(requested: str | None, flags: Sequence[str]) -> tuple[str
     return "s8", "no x86 int8 kernel flags read: ORT's default (s8 weights)"
 
 
-def _quant_type(weight_type: str):
+def quant_type(weight_type: str) -> Any:
+    """ONNX Runtime's QuantType for ``s8`` or ``u8`` weights."""
     from onnxruntime.quantization import QuantType
 
     return QuantType.QUInt8 if weight_type == "u8" else QuantType.QInt8
@@ -78,7 +79,7 @@ def quantize_dynamic_int8(
         src / MODEL_FILE,
         dst / MODEL_FILE,
         per_channel=per_channel,
-        weight_type=_quant_type(weight_type),
+        weight_type=quant_type(weight_type),
         use_external_data_format=_external(src),
         extra_options=FUSED_GRAPH_OPTIONS,
     )
