@@ -110,7 +110,11 @@ def test_two_processes_give_the_weights_of_one(single, two, variant):
     assert ones.keys() == twos.keys()
     worst = max(float(np.abs(ones[k] - twos[k]).max()) for k in ones)
     print(f"{variant}: max |weight difference| 1 vs 2 processes = {worst:.3g}")
-    assert worst < 1e-5
+    # gloo's all-reduce sums in another order than one process's batch mean; over ~240 Adam
+    # steps those last-bit differences grew to 1e-7 .. 1.3e-5 across repeated runs here
+    # (Adam scales near-zero gradients up). Unaveraged or mis-sharded gradients move weights
+    # by the learning rate (1e-3) per step, far beyond this bound.
+    assert worst < 1e-4
     # and not trivially: training moved the weights
     start = _weights(single, "teacher") if variant == "student-1l" else None
     assert start is None or any(
