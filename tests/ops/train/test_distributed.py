@@ -112,8 +112,8 @@ def test_two_processes_give_the_weights_of_one(single, two, variant):
     print(f"{variant}: max |weight difference| 1 vs 2 processes = {worst:.3g}")
     # gloo's all-reduce sums in another order than one process's batch mean; over ~240 Adam
     # steps those last-bit differences grew to 1e-7 .. 1.3e-5 across repeated runs here
-    # (Adam scales near-zero gradients up). Unaveraged or mis-sharded gradients move weights
-    # by the learning rate (1e-3) per step, far beyond this bound.
+    # (Adam scales near-zero gradients up). Training on other batches (mis-sharded data, no
+    # all-reduce) changes every step's update, which is on the order of the lr (1e-3).
     assert worst < 1e-4
     # and not trivially: training moved the weights
     start = _weights(single, "teacher") if variant == "student-1l" else None
