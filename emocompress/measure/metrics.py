@@ -436,12 +436,15 @@ def compute_quality(
     label_names = [str(name) for name in label_names]
     tune_probs, tune_labels = _as_arrays(tune_probs, tune_labels, label_names, tune_split)
     report_probs, report_labels = _as_arrays(report_probs, report_labels, label_names, report_split)
+    # every name is looked up before any fitting, so an unknown one fails first
     chosen = (
-        [STRATEGIES.lookup(name).name for name in strategies] if strategies else list(STRATEGIES)
+        {name: STRATEGIES.lookup(name) for name in strategies}
+        if strategies
+        else dict(STRATEGIES.items())
     )
     entries, tune_f1 = {}, {}
-    for name in chosen:
-        params = STRATEGIES.lookup(name).fit(tune_probs, tune_labels, label_names)
+    for name, strategy in chosen.items():
+        params = strategy.fit(tune_probs, tune_labels, label_names)
         tune_f1[name] = _macro_f1_of(params, tune_probs, tune_labels, label_names)
         entries[name] = {
             **_strategy_entry(params, report_probs, report_labels, label_names),
