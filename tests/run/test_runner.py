@@ -254,15 +254,9 @@ def test_recipe_bench_section_feeds_the_speedup_gate(tmp_path, tiny_classifier):
     assert failed == ["student-1l.min_speedup"]
 
 
-@pytest.mark.integration
-def test_evaluation_strategies_choose_the_selection_and_a_resume_remeasures(
-    tmp_path, tiny_classifier, capsys
-):
-    """``evaluation.strategies`` are the strategies measured and selected among; a resumed
-    run whose recipe lists others re-measures from the saved predictions, retraining nothing."""
+def _run_with_two_strategies(tmp_path: Path, tiny_classifier: Path) -> tuple[Path, Path]:
+    """A finished run of a tiny recipe that measures the fixed and global strategies."""
     from conftest import tiny_recipe_head
-
-    from emocompress.measure.metrics import quality_from_files
 
     recipe = tmp_path / "strategies.yaml"
     recipe.write_text(
@@ -272,6 +266,18 @@ def test_evaluation_strategies_choose_the_selection_and_a_resume_remeasures(
     )
     out = tmp_path / "run"
     assert main(["run", str(recipe), "--out", str(out), "--quiet"]) == 0
+    return recipe, out
+
+
+@pytest.mark.integration
+def test_evaluation_strategies_choose_the_selection_and_a_resume_remeasures(
+    tmp_path, tiny_classifier, capsys
+):
+    """``evaluation.strategies`` are the strategies measured and selected among; a resumed
+    run whose recipe lists others re-measures from the saved predictions, retraining nothing."""
+    from emocompress.measure.metrics import quality_from_files
+
+    recipe, out = _run_with_two_strategies(tmp_path, tiny_classifier)
     first = _metrics(out, "teacher")
     assert set(first["quality"]["strategies"]) == {"fixed", "global"}
     assert first["quality"]["selected_strategy"] in {"fixed", "global"}
@@ -300,16 +306,7 @@ def test_evaluation_strategies_choose_the_selection_and_a_resume_remeasures(
 def test_a_resume_without_predictions_keeps_the_figures_and_says_so(
     tmp_path, tiny_classifier, capsys
 ):
-    from conftest import tiny_recipe_head
-
-    recipe = tmp_path / "strategies.yaml"
-    recipe.write_text(
-        tiny_recipe_head("strategies", tiny_classifier)
-        + "evaluation: {strategies: [fixed, global], bootstrap: {resamples: 50}}\n",
-        encoding="utf-8",
-    )
-    out = tmp_path / "run"
-    assert main(["run", str(recipe), "--out", str(out), "--quiet"]) == 0
+    recipe, out = _run_with_two_strategies(tmp_path, tiny_classifier)
     (out / "variants" / "teacher" / "predictions" / "tune.npz").unlink()
     before = (out / "variants" / "teacher" / "metrics.json").read_bytes()
     overrides = ["--set", "evaluation.strategies=[top_k]"]
