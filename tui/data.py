@@ -31,7 +31,7 @@ from emocompress.artifacts.schema import (
     Size,
 )
 from emocompress.errors import UserError
-from emocompress.format import NA, fmt, fmt_percent, fmt_signed
+from emocompress.format import NA, fmt, fmt_percent, fmt_share, fmt_signed
 from emocompress.measure.metrics import STRATEGY_ORDER as STRATEGIES
 from emocompress.measure.pareto import pareto_optimal
 from emocompress.measure.summary import variant_row
@@ -82,6 +82,16 @@ COLUMNS: tuple[Column, ...] = (
         meaning="parameters without the embedding tables",
     ),
     Column("texts_per_s", "texts/s", ".0f", "high", meaning="throughput at batch 32"),
+    Column(
+        "speedup", "speedup", ".2f", "high", meaning="texts/s at batch 32 over the bench baseline's"
+    ),
+    Column(
+        "percent_of_limit",
+        "% limit",
+        ".1f",
+        "high",
+        meaning="matmul work done at batch 32 over the machine's measured limit, same runtime",
+    ),
     Column("peak_rss_mb", "RSS MB", ".0f", "low", meaning="peak resident memory of the bench, MB"),
     Column("gpu_peak_mb", "GPU MB", ".0f", "low", meaning="peak GPU memory allocated, MB"),
     Column("train_seconds", "train s", ".0f", "low", meaning="wall time of training, s"),
@@ -556,40 +566,90 @@ def history_rows(history: History | None) -> list[tuple[str, list[Cell]]]:
 
 SPEED_HEADERS = (
     ("runtime", "runtime"),
+    ("threads", "threads"),
+    ("mode", "batching"),
     ("batch", "batch"),
     ("p50", "p50 ms"),
     ("p95", "p95 ms"),
     ("p99", "p99 ms"),
     ("texts_per_s", "texts/s"),
+    ("speedup", "speedup"),
+    ("padding", "padding"),
+    ("share", "% limit"),
     ("rss", "RSS MB"),
     ("gpu", "GPU MB"),
 )
 
 
 def speed_rows(metrics: Metrics | None) -> list[tuple[str, list[Cell]]]:
-    """Latency percentiles, throughput and peak memory per runtime and batch size."""
+    """Latency percentiles, throughput, speedup against the bench baseline, padding share,
+    share of the machine's limit and peak memory: one row per runtime, thread count,
+    batching mode and batch size that bench measured."""
     speed = metrics.speed if metrics is not None else None
     if speed is None:
         return []
     rows = []
     for runtime, figures in speed.runtimes.items():
-        for size, batch in sorted(figures.batches.items()):
-            rows.append(
-                (
-                    f"{runtime}/{size}",
-                    [
-                        text_cell(runtime),
-                        figure_cell(size, "d"),
-                        figure_cell(batch.p50_ms, ".2f"),
-                        figure_cell(batch.p95_ms, ".2f"),
-                        figure_cell(batch.p99_ms, ".2f"),
-                        figure_cell(batch.texts_per_s, ".0f"),
-                        figure_cell(figures.peak_rss_mb, ".0f"),
-                        figure_cell(figures.gpu_peak_mb, ".0f"),
-                    ],
+        for threads, mode, batches in figures.cells():
+            for size, batch in sorted(batches.items()):
+                rows.append(
+                    (
+                        f"{runtime}/{threads}/{mode}/{size}",
+                        [
+                            text_cell(runtime),
+                            figure_cell(threads, "d"),
+                            text_cell(mode or NA),
+                            figure_cell(size, "d"),
+                            figure_cell(batch.p50_ms, ".2f"),
+                            figure_cell(batch.p95_ms, ".2f"),
+                            figure_cell(batch.p99_ms, ".2f"),
+                            figure_cell(batch.texts_per_s, ".0f"),
+                            Cell(fmt(batch.speedup, ".2f", "x"), batch.speedup),
+                            Cell(fmt_share(batch.padding_share), batch.padding_share),
+                            Cell(fmt_share(batch.share_of_limit), batch.share_of_limit),
+                            figure_cell(figures.peak_rss_mb, ".0f"),
+                            figure_cell(figures.gpu_peak_mb, ".0f"),
+                        ],
+                    )
                 )
-            )
     return rows
+
+
+def speed_caption(metrics: Metrics | None) -> str:
+    """What the speed figures were measured against: the baseline of the same bench call,
+    the machine's limits, its CPU flags and the texts."""
+    speed = metrics.speed if metrics is not None else None
+    if speed is None:
+        return "speed not measured (emocompress bench RUN_DIR)"
+    parts = [
+        f"speedup: against {speed.baseline}, measured in the same call"
+        if speed.baseline
+        else "no baseline"
+    ]
+    for limit in speed.limits or ([speed.limit] if speed.limit else []):
+        rates = [
+            f"{name} {fmt(rate, ',.0f')} {unit}"
+            for name, rate, unit in (
+                ("torch fp32", limit.fp32_gflops, "GFLOP/s"),
+                ("ORT fp32", limit.onnx_fp32_gflops, "GFLOP/s"),
+                ("ORT int8", limit.int8_gops, "GOP/s"),
+            )
+            if rate is not None
+        ]
+        threads = (
+            ""
+            if limit.threads is None
+            else f", {limit.threads} thread" + ("s" if limit.threads != 1 else "")
+        )
+        parts.append(f"limit{threads}: {', '.join(rates)}")
+    machine = speed.machine
+    if machine is not None:
+        flags = " ".join(machine.cpu_flags or []) or "not recorded"
+        load = "" if machine.load_average is None else f", load {machine.load_average:.1f}"
+        parts.append(f"{machine.cpu or 'CPU'}, flags {flags}{load}")
+    if speed.texts is not None:
+        parts.append(f"{speed.texts.count} texts of {speed.texts.split or speed.texts.source}")
+    return " · ".join(parts)
 
 
 def checks_lines(view: VariantView) -> list[str]:

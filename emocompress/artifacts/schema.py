@@ -415,6 +415,13 @@ class RuntimeSpeed(Record):
     def batch(self, size: int) -> BatchLatency:
         return self.batches.get(size) or BatchLatency()
 
+    def cells(self) -> list[tuple[int | None, str | None, dict[int, BatchLatency]]]:
+        """(threads, mode, batches) of every grid cell measured; an older file's headline
+        figures alone when it has no grid."""
+        if self.grid:
+            return [(run.threads, run.mode, run.batches) for run in self.grid]
+        return [(self.threads, self.mode, self.batches)]
+
 
 class MachineLimit(Record):
     size: int | None = None

@@ -94,6 +94,9 @@ def variant_row(
         "p50_ms_batch_1": speed.batch(1).p50_ms,
         "p50_ms_batch_32": speed.batch(32).p50_ms,
         "texts_per_s": speed.batch(32).texts_per_s,
+        # against the bench call's baseline, and of the machine's matmul limit, at batch 32
+        "speedup": speed.batch(32).speedup or speed.speedup.get(32),
+        "percent_of_limit": _percent(speed.batch(32).share_of_limit),
         "peak_rss_mb": speed.peak_rss_mb,
         "gpu_peak_mb": speed.gpu_peak_mb,
         "train_seconds": variant.train_seconds(),
@@ -103,6 +106,10 @@ def variant_row(
         if metrics.threshold_support
         else [],
     }
+
+
+def _percent(fraction: float | None) -> float | None:
+    return None if fraction is None else 100.0 * fraction
 
 
 def summary_table(rows: list[dict[str, Any]], title: str = "variants"):

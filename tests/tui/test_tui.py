@@ -25,6 +25,8 @@ from emocompress.artifacts.schema import (
     AucFigures,
     BatchLatency,
     BenchFile,
+    BenchTexts,
+    Environment,
     Evaluation,
     GateOutcome,
     GatesFile,
@@ -32,6 +34,7 @@ from emocompress.artifacts.schema import (
     HistoryStep,
     LabelScores,
     Lineage,
+    MachineLimit,
     Metrics,
     Quality,
     RunFile,
@@ -39,13 +42,14 @@ from emocompress.artifacts.schema import (
     Scores,
     Size,
     Speed,
+    SpeedRun,
     StepRecord,
     StrategyResult,
 )
 from emocompress.cli import main as cli_main
 from emocompress.measure.pareto import frontier, pareto_optimal
 from tui.app import create_app
-from tui.data import load_catalog
+from tui.data import load_catalog, speed_caption, speed_rows
 
 LABELS = ["anger", "joy", "sadness", "neutral"]
 # name, parent, operation, layers, macro AUC, MB, p50 ms batch 1 (None: not benchmarked)
@@ -133,18 +137,51 @@ def _quality(auc: float) -> Quality:
     )
 
 
+TEACHER_MS = 12.5  # the bench baseline's batch-1 p50 (VARIANTS' teacher)
+LIMIT = MachineLimit(threads=1, fp32_gflops=100.0, onnx_fp32_gflops=200.0, int8_gops=800.0)
+
+
+def _speed(ms: float, layers: int) -> Speed:
+    """One bench call's figures: bucketed batches 1 and 32 at one thread (the headline), and
+    batch 32 in the order given at two threads; the teacher is the baseline."""
+    speedup = TEACHER_MS / ms
+    bucketed = {
+        1: BatchLatency(p50_ms=ms, p95_ms=ms * 1.2, texts_per_s=1000 / ms, speedup=speedup),
+        32: BatchLatency(
+            p50_ms=ms * 10,
+            p95_ms=ms * 12,
+            texts_per_s=3200 / ms,
+            speedup=speedup,
+            padding_share=0.125,
+            share_of_limit=0.05 * layers,
+        ),
+    }
+    plain = {32: BatchLatency(p50_ms=ms * 8, texts_per_s=4000 / ms, padding_share=0.5)}
+    runtime = RuntimeSpeed(
+        batches=bucketed,
+        threads=1,
+        mode="bucketed",
+        grid=[
+            SpeedRun(threads=1, mode="bucketed", batches=bucketed),
+            SpeedRun(threads=2, mode="plain", batches=plain),
+        ],
+        speedup={size: batch.speedup for size, batch in bucketed.items()},
+        share_of_limit=0.05 * layers,
+        peak_rss_mb=300.0 + 100 * layers,
+        gpu_peak_mb=None,
+    )
+    return Speed(
+        baseline="teacher",
+        limit=LIMIT,
+        limits=[LIMIT],
+        runtimes={"pytorch": runtime},
+        machine=Environment(cpu="Test CPU", cores=2, cpu_flags=["avx2", "avx512_vnni"]),
+        texts=BenchTexts(source="data", split="dev", count=256, max_length=64),
+    )
+
+
 def _metrics(name: str, auc: float, mb: float, ms: float | None, layers: int) -> Metrics:
-    speed = None
-    if ms is not None:
-        runtime = RuntimeSpeed(
-            batches={
-                1: BatchLatency(p50_ms=ms, p95_ms=ms * 1.2, texts_per_s=1000 / ms),
-                32: BatchLatency(p50_ms=ms * 10, p95_ms=ms * 12, texts_per_s=3200 / ms),
-            },
-            peak_rss_mb=300.0 + 100 * layers,
-            gpu_peak_mb=None,
-        )
-        speed = Speed(runtimes={"pytorch": runtime})
+    speed = _speed(ms, layers) if ms is not None else None
     return Metrics(
         variant=name,
         labels=LABELS,
@@ -342,6 +379,24 @@ def test_catalog_reads_figures_and_marks_pareto(synthetic_run):
     assert catalog.get("student-1l").gates_mark == "FAIL 1/1"
 
 
+def test_speed_figures_against_the_baseline_and_the_limit(synthetic_run):
+    catalog = load_catalog([synthetic_run])
+    student = catalog.get("student-1l")  # a version-1 file: its speed reads the same
+    assert student.row["speedup"] == pytest.approx(TEACHER_MS / 3.5)
+    assert student.row["percent_of_limit"] == pytest.approx(5.0)  # 1 layer x 5%
+    assert [key for key, _ in speed_rows(student.metrics)] == [
+        "pytorch/1/bucketed/1",
+        "pytorch/1/bucketed/32",
+        "pytorch/2/plain/32",
+    ]
+    unmeasured = catalog.get("student-3l-onnx")
+    assert unmeasured.row["speedup"] is None and speed_rows(unmeasured.metrics) == []
+    assert speed_caption(unmeasured.metrics) == "speed not measured (emocompress bench RUN_DIR)"
+    # a file from before the grid: its headline figures are its one cell
+    headline = RuntimeSpeed(batches={32: BatchLatency(p50_ms=1.0)}, threads=2)
+    assert headline.cells() == [(2, None, headline.batches)]
+
+
 # ----------------------------------------------------------------------------- pilot
 
 
@@ -389,7 +444,17 @@ async def test_every_screen_by_keys(synthetic_run):
         assert app.screen.focused.id == "strategy-table"
         await pilot.press("5")  # speed percentiles, gates, parity
         speed = app.screen.query_one("#speed-table")
-        assert [str(c) for c in speed.get_row("pytorch/1")][2:5] == ["12.50", "15.00", "n/a"]
+        assert speed.row_count == 3  # every cell bench measured: 2 bucketed sizes, 1 plain
+        row = [str(c) for c in speed.get_row("pytorch/1/bucketed/1")]
+        assert row[4:7] == ["12.50", "15.00", "n/a"]
+        # the teacher is the bench baseline: 1.00x; 4 layers x 5% of the limit in the fixture
+        headline = [str(c) for c in speed.get_row("pytorch/1/bucketed/32")]
+        assert headline[8:11] == ["1.00x", "12.5%", "20.0%"]
+        assert [str(c) for c in speed.get_row("pytorch/2/plain/32")][9:11] == ["50.0%", "n/a"]
+        caption = _text(app.screen.query_one("#speed-caption"))
+        assert "speedup: against teacher, measured in the same call" in caption
+        assert "limit, 1 thread:" in caption and "ORT int8 800 GOP/s" in caption
+        assert "flags avx2 avx512_vnni" in caption
         checks = _text(app.screen.query_one("#checks-text"))
         assert "pass  min_macro_auc: macro AUC 0.9412 meets the minimum 0.9000" in checks
         await pilot.press("6")
@@ -416,6 +481,14 @@ def _cell_text(table, row, key) -> str:
     return str(table.get_cell(row.key, key)).removeprefix("▶ ").strip()
 
 
+def _shown_value(text: str) -> float:
+    """The number a cell shows, as emocompress.format writes them: ``12.5%`` unsigned is a
+    share (0.125, fmt_share), ``+1.25%`` signed a change already in percent (fmt_percent)."""
+    number = float(text.replace(",", "").replace("%", "").replace("+", "").removesuffix("x"))
+    share = text.endswith("%") and not text.startswith(("+", "-"))
+    return number / 100 if share else number
+
+
 def _assert_sorted_by(table, key: str) -> None:
     """The rows are in order of the column ``key`` (n/a last), as the header says."""
     assert table.sort_column == key
@@ -426,7 +499,7 @@ def _assert_sorted_by(table, key: str) -> None:
     measured = [t for t in texts if t not in ("n/a", "")]
     assert texts[: len(measured)] == measured  # unmeasured last
     try:
-        values = [float(t.replace(",", "").replace("%", "").replace("+", "")) for t in measured]
+        values = [_shown_value(t) for t in measured]
     except ValueError:
         return  # a text column: sorted by its value, which the text may decorate
     if table.sort_reverse:

@@ -1,5 +1,6 @@
 """Detail of one variant: parameter tree, per-emotion table, threshold strategies, training
-history, speed and checks (latency percentiles, gates, ONNX parity), lineage.
+history, speed (every thread count, batching and batch size bench measured, with speedups
+and shares of the machine's limit) and checks (gates, ONNX parity), lineage.
 
 Focus starts in the parameter tree, and each tab key focuses that tab's table, so the
 arrows, enter and ``s`` work without Tab first.
@@ -33,6 +34,7 @@ from tui.data import (
     parameter_tree,
     settings_lines,
     shown_path,
+    speed_caption,
     speed_rows,
     strategy_rows,
 )
@@ -99,6 +101,7 @@ class DetailScreen(Screen):
                 yield Static("", id="history-caption")
                 yield CellTable(id="history-table", better={"tune_auc": "high"})
             with TabPane("Speed", id="speed"):
+                yield Static(speed_caption(self.view.metrics), id="speed-caption")
                 yield CellTable(id="speed-table")
                 yield Static(self._checks(), id="checks-text")
             with TabPane("About", id="about"), VerticalScroll(id="about-scroll"):
@@ -144,10 +147,7 @@ class DetailScreen(Screen):
         return f"{view.key} · " + " ← ".join(reversed(lineage_chain(view, self.app.catalog)))
 
     def _checks(self) -> str:
-        lines = checks_lines(self.view)
-        if not speed_rows(self.view.metrics):
-            lines.insert(0, "speed not measured (emocompress bench RUN_DIR)")
-        return "\n".join(lines)
+        return "\n".join(checks_lines(self.view))
 
     def _selected_because(self) -> str:
         quality = self.view.quality

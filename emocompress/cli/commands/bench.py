@@ -243,7 +243,7 @@ def speed_table(result: BenchFile) -> Any:
         table.add_column(header, justify="right")
     for name, entry in result.variants.items():
         for runtime, figures in entry.speed.runtimes.items():
-            for threads, mode, batches in _cells(figures):
+            for threads, mode, batches in figures.cells():
                 top = batches.get(largest) or BatchLatency()
                 latencies = [
                     f"{fmt((batches.get(s) or BatchLatency()).p50_ms, '.1f')} / "
@@ -272,13 +272,6 @@ def speed_table(result: BenchFile) -> Any:
     return table
 
 
-def _cells(figures: Any) -> list[tuple[int | None, str | None, dict]]:
-    """(threads, mode, batches) of every grid cell; an older file's headline alone."""
-    if figures.grid:
-        return [(run.threads, run.mode, run.batches) for run in figures.grid]
-    return [(figures.threads, figures.mode, figures.batches)]
-
-
 def _batch_sizes(result: BenchFile) -> list[int]:
     """Every batch size measured, of any variant and runtime, smallest first."""
     return sorted(
@@ -286,7 +279,7 @@ def _batch_sizes(result: BenchFile) -> list[int]:
             size
             for entry in result.variants.values()
             for runtime in entry.speed.runtimes.values()
-            for _, _, batches in _cells(runtime)
+            for _, _, batches in runtime.cells()
             for size in batches
         }
     )
