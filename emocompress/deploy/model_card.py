@@ -134,12 +134,14 @@ def model_index_metrics(metrics: Metrics) -> list[dict[str, Any]]:
     for kind, name, value, span in rows:
         if value is None:
             continue
-        entry: dict[str, Any] = {"type": kind, "name": name, "value": round(float(value), 6)}
+        # unrounded, as metrics.json has them: the card's text rounds once, to 4 decimals, like
+        # every other table (rounding to 6 first moved a figure ending in ...55 by 0.0001)
+        entry: dict[str, Any] = {"type": kind, "name": name, "value": float(value)}
         if span and span.low is not None and span.high is not None:
             entry["args"] = {  # the bootstrap interval (its own names: not metrics.json's)
                 "ci_level": spans.confidence,
-                "ci_low": round(float(span.low), 6),
-                "ci_high": round(float(span.high), 6),
+                "ci_low": float(span.low),
+                "ci_high": float(span.high),
                 "ci_resamples": spans.resamples,
             }
         entries.append(entry)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from emocompress.artifacts.rundir import RunDir
+from emocompress.artifacts.schema import Metrics
 from emocompress.cli import main
 from emocompress.data.labels import GOEMOTIONS_LABELS
 from emocompress.deploy.model_card import (
@@ -164,3 +165,21 @@ def test_model_index_carries_the_bootstrap_intervals(tiny_run):
     assert macro["args"]["ci_high"] == pytest.approx(spans.auc_macro.high, abs=1e-6)
     assert macro["args"]["ci_low"] <= macro["value"] <= macro["args"]["ci_high"]
     assert f"[{spans.auc_macro.low:.4f}, {spans.auc_macro.high:.4f}] (95% interval)" in card
+
+
+def test_the_card_rounds_a_figure_once(tiny_run, tmp_path):
+    """An interval end just above a half (…55 + 1e-10) reads as the 4-decimal figure of the
+    measured value, as in every other table: rounding to 6 decimals first made it …5."""
+    import shutil
+
+    copy = tmp_path / "student"
+    shutil.copytree(RunDir(tiny_run).variant("student-1l").path, copy)
+    metrics_file = copy / "metrics.json"
+    metrics = Metrics.read(metrics_file)
+    spans = metrics.intervals
+    assert spans is not None
+    low = 0.4415500001  # 0.4416 to 4 decimals; round(low, 6) = 0.44155, which reads 0.4415
+    moved = spans.model_copy(update={"auc_macro": spans.auc_macro.model_copy(update={"low": low})})
+    metrics.model_copy(update={"intervals": moved}).write(metrics_file)
+    card = model_card(copy)
+    assert f"[0.4416, {spans.auc_macro.high:.4f}] (95% interval)" in card
