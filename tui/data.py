@@ -627,21 +627,9 @@ def speed_caption(metrics: Metrics | None) -> str:
         else "no baseline"
     ]
     for limit in speed.limits or ([speed.limit] if speed.limit else []):
-        rates = [
-            f"{name} {fmt(rate, ',.0f')} {unit}"
-            for name, rate, unit in (
-                ("torch fp32", limit.fp32_gflops, "GFLOP/s"),
-                ("ORT fp32", limit.onnx_fp32_gflops, "GFLOP/s"),
-                ("ORT int8", limit.int8_gops, "GOP/s"),
-            )
-            if rate is not None
-        ]
-        threads = (
-            ""
-            if limit.threads is None
-            else f", {limit.threads} thread" + ("s" if limit.threads != 1 else "")
-        )
-        parts.append(f"limit{threads}: {', '.join(rates)}")
+        threads = "" if limit.threads is None else f", {limit.threads} thread"
+        plural = "s" if limit.threads not in (None, 1) else ""
+        parts.append(f"limit{threads}{plural}: {limit.rates()}")
     machine = speed.machine
     if machine is not None:
         flags = " ".join(machine.cpu_flags or []) or "not recorded"

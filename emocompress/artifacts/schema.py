@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from emocompress.artifacts.jsonfile import read_json_object
 from emocompress.errors import UserError
+from emocompress.format import fmt
 
 SCHEMA_VERSION = 2
 
@@ -415,6 +416,12 @@ class RuntimeSpeed(Record):
     def batch(self, size: int) -> BatchLatency:
         return self.batches.get(size) or BatchLatency()
 
+    def speedup_at(self, size: int) -> float | None:
+        """The headline speedup at batch ``size``: the cell's, else the runtime-level figure
+        (older files kept it only there)."""
+        speedup = self.batch(size).speedup
+        return speedup if speedup is not None else self.speedup.get(size)
+
     def cells(self) -> list[tuple[int | None, str | None, dict[int, BatchLatency]]]:
         """(threads, mode, batches) of every grid cell measured; an older file's headline
         figures alone when it has no grid."""
@@ -431,6 +438,14 @@ class MachineLimit(Record):
     onnx_fp32_gflops: float | None = Field(
         None, description="ONNX Runtime MatMul fp32 (onnx_fp32 / onnx_fp16); null in older files"
     )
+
+    def rates(self) -> str:
+        """``torch fp32 96, ORT fp32 100 GFLOP/s, ORT int8 432 GOP/s`` (n/a where unmeasured)."""
+        return (
+            f"torch fp32 {fmt(self.fp32_gflops, '.0f')}, "
+            f"ORT fp32 {fmt(self.onnx_fp32_gflops, '.0f')} GFLOP/s, "
+            f"ORT int8 {fmt(self.int8_gops, '.0f')} GOP/s"
+        )
 
 
 class BenchTexts(Record):

@@ -95,7 +95,7 @@ def variant_row(
         "p50_ms_batch_32": speed.batch(32).p50_ms,
         "texts_per_s": speed.batch(32).texts_per_s,
         # against the bench call's baseline, and of the machine's matmul limit, at batch 32
-        "speedup": speed.batch(32).speedup or speed.speedup.get(32),
+        "speedup": speed.speedup_at(32),
         "percent_of_limit": _percent(speed.batch(32).share_of_limit),
         "peak_rss_mb": speed.peak_rss_mb,
         "gpu_peak_mb": speed.gpu_peak_mb,

@@ -289,12 +289,7 @@ def _footer(result: BenchFile) -> str:
     machine, texts = result.machine, result.texts
     where = f"{texts.count} from {texts.source} {texts.split}" if texts else NA
     limits = result.limits or [result.limit or MachineLimit()]
-    rates = "; ".join(
-        f"{fmt(limit.threads)} threads: torch fp32 {fmt(limit.fp32_gflops, '.0f')}, "
-        f"ORT fp32 {fmt(limit.onnx_fp32_gflops, '.0f')} GFLOP/s, "
-        f"ORT int8 {fmt(limit.int8_gops, '.0f')} GOP/s"
-        for limit in limits
-    )
+    rates = "; ".join(f"{fmt(limit.threads)} threads: {limit.rates()}" for limit in limits)
     flags = " ".join(machine.cpu_flags) if machine.cpu_flags else NA
     return (
         f"machine: {fmt(machine.cpu)}, {fmt(machine.cores)} cores, GPU {machine.gpu or 'none'}, "
