@@ -128,9 +128,13 @@ def check_supported(
         require(student_row, "distil-states")
 
 
-def _layer_pairs(
+def paired_layers(
     settings: DistilSettings, student_layers: int, teacher_layers: int, kept: list[int] | None
 ) -> list[tuple[int, int]]:
+    """The (student, teacher) layers the hidden and attention losses compare: the settings'
+    ``layer_pairs``; else, for a student of the teacher's ``kept`` layers, each layer with the
+    one it was copied from; else the student's layers spread evenly, its last on the teacher's
+    last (docs/recipes.md)."""
     if settings.layer_pairs:
         pairs = [(p.student, p.teacher) for p in settings.layer_pairs]
     elif kept is not None:
@@ -307,7 +311,7 @@ def distil(ctx: OpContext, settings: DistilSettings) -> dict[str, Any]:
     pairs: list[tuple[int, int]] = []
     projection = None
     if needs_teacher:
-        pairs = _layer_pairs(settings, count_layers(student), count_layers(teacher), kept)
+        pairs = paired_layers(settings, count_layers(student), count_layers(teacher), kept)
         if settings.hidden_weight > 0:
             s_dim, t_dim = _hidden_size(student), _hidden_size(teacher)
             projection = (nn.Identity() if s_dim == t_dim else nn.Linear(s_dim, t_dim)).to(
