@@ -573,6 +573,29 @@ async def test_detail_keys_work_without_tab_first(synthetic_run):
 
 
 @pytest.mark.anyio
+async def test_detail_keys_work_when_a_reload_drops_its_variant(synthetic_run):
+    """A reload (ctrl+r, or a recipe run from the app adding a second run, which names the
+    rows run/variant) may leave the open detail screen's variant out of the catalogue: its
+    keys go on working on the variant as it was opened, instead of crashing the app."""
+    app = _app([synthetic_run])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        table = app.screen.query_one("#variants")
+        table.move_cursor(row=table.get_row_index("student-3l"))
+        await pilot.press("enter")
+        await _settle(pilot)
+        shutil.rmtree(RunDir(synthetic_run).variant("student-3l").path)
+        await pilot.press("ctrl+r")
+        await _settle(pilot)
+        assert app.catalog.get("student-3l") is None
+        await pilot.press("g", "3", "5", "6")  # g: the next threshold strategy
+        await _settle(pilot)
+        assert app.return_code is None  # still running: no crash
+        assert type(app.screen).__name__ == "DetailScreen"
+        assert "strategy: fixed" in _text(app.screen.query_one("#emotion-caption"))
+
+
+@pytest.mark.anyio
 async def test_inspect_a_checkpoint_and_a_bad_path(synthetic_run, tiny_classifier):
     app = _app([synthetic_run])
     async with app.run_test(size=(120, 40)) as pilot:

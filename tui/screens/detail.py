@@ -78,12 +78,17 @@ class DetailScreen(Screen):
         super().__init__()
         self.key = key
         self.strategy: str | None = None
+        self._view: VariantView | None = None
 
     @property
     def view(self) -> VariantView:
+        """The variant in the current catalogue; the one this screen opened when a reload
+        left it out (deleted, or renamed run/variant once a second run is shown)."""
         view = self.app.catalog.get(self.key)
-        assert view is not None, self.key
-        return view
+        if view is not None:
+            self._view = view
+        assert self._view is not None, self.key
+        return self._view
 
     def compose(self) -> ComposeResult:
         yield Header()
