@@ -727,6 +727,28 @@ async def test_broken_files_are_notices_naming_them_and_the_rest_loads(synthetic
         assert "no per-emotion figures" in _text(app.screen.query_one("#emotion-caption"))
 
 
+@pytest.mark.anyio
+async def test_detail_of_an_unreadable_variant_says_so_in_every_tab(synthetic_run):
+    """A variant whose files could not be read has no figures to show; its tabs say that
+    the files could not be read, not that metrics.json lacks a quality section or that
+    speed was never measured (student-3l's metrics.json is fine, its emocompress.json is
+    from a newer emocompress)."""
+    variant = RunDir(synthetic_run).variant("student-3l")
+    variant.lineage_file.write_text(_newer(variant))
+    app = _app([synthetic_run])
+    async with app.run_test(size=(160, 50)) as pilot:
+        await _settle(pilot)
+        table = app.screen.query_one("#variants")
+        table.move_cursor(row=table.get_row_index("student-3l"))
+        await pilot.press("enter")
+        await _settle(pilot)
+        note = _text(app.screen.query_one("#strategy-note"))
+        speed = _text(app.screen.query_one("#speed-caption"))
+        for text in (note, speed):
+            assert "could not be read" in text, text
+            assert "has no quality section" not in text and "not measured" not in text
+
+
 def test_a_dangling_selected_strategy_is_the_files_problem(synthetic_run):
     variant = RunDir(synthetic_run).variant("student-1l")
     data = json.loads(variant.metrics_file.read_text())

@@ -106,7 +106,9 @@ class DetailScreen(Screen):
                 yield Static("", id="history-caption")
                 yield CellTable(id="history-table", better={"tune_auc": "high"})
             with TabPane("Speed", id="speed"):
-                yield Static(speed_caption(self.view.metrics), id="speed-caption")
+                yield Static(
+                    self._unreadable() or speed_caption(self.view.metrics), id="speed-caption"
+                )
                 yield CellTable(id="speed-table")
                 yield Static(self._checks(), id="checks-text")
             with TabPane("About", id="about"), VerticalScroll(id="about-scroll"):
@@ -154,10 +156,18 @@ class DetailScreen(Screen):
     def _checks(self) -> str:
         return "\n".join(checks_lines(self.view))
 
+    def _unreadable(self) -> str | None:
+        """The variant's files could not be read: none of its figures are known."""
+        if self.view.error:
+            return "no figures: the variant's files could not be read (the title says why)"
+        return None
+
     def _selected_because(self) -> str:
         quality = self.view.quality
         if quality is None:
-            return f"no quality figures ({Metrics.FILE} has no quality section)"
+            return (
+                self._unreadable() or f"no quality figures ({Metrics.FILE} has no quality section)"
+            )
         return (
             f"selected: {quality.selected_strategy} ({quality.selected_because}). "
             f"Thresholds tuned on '{quality.tune_split}' (n={quality.n_tune}), "
