@@ -97,9 +97,10 @@ def delta_text(delta: Delta | None, sign: int, spec: str) -> str | None:
     if delta is None or delta.point is None:
         return None
     low, high = delta.low, delta.high
-    if sign < 0:
-        low, high = (None if high is None else -high), (None if low is None else -low)
-    return fmt_delta(sign * delta.point, low, high, spec, significant=delta.significant)
+    if sign < 0:  # 0.0 - x, not -x: a zero stays +0.0 (-0.0 would show as "-0.000")
+        low, high = (None if high is None else 0.0 - high), (None if low is None else 0.0 - low)
+    point = delta.point if sign > 0 else 0.0 - delta.point
+    return fmt_delta(point, low, high, spec, significant=delta.significant)
 
 
 PAIRED_FIGURES = {"macro_auc": "macro_auc", "micro_auc": "micro_auc", "macro_f1": "macro_f1"}

@@ -8,11 +8,11 @@ from __future__ import annotations
 import pytest
 from synthetic_runs import NAMES, make_run
 
-from emocompress.artifacts.schema import BootstrapSpec
+from emocompress.artifacts.schema import BootstrapSpec, Delta
 from emocompress.measure.comparison import ensure_comparison
 from tui.app import create_app
 from tui.data import COLUMN_BY_KEY, compare_rows, emotion_deltas, fmt_figure, load_catalog
-from tui.intervals import forgot_emotion_rows, forgot_pairs
+from tui.intervals import delta_text, forgot_emotion_rows, forgot_pairs
 
 SPEC = BootstrapSpec(resamples=200, seed=5)
 
@@ -94,3 +94,12 @@ async def test_the_forgot_screen_lists_emotions_and_examples(compared_run):
         await pilot.press("f")
         await pilot.pause()
         assert app.screen.query("#forgot-empty")  # the reference is compared with nothing
+
+
+def test_a_swapped_zero_delta_is_not_shown_negative():
+    """The compare screen shows a pair the other way round by negating it: an exact zero
+    (two variants with the same F1) stays +0.000, never -0.000 (which reads as a drop)."""
+    zero = Delta(point=0.0, low=0.0, high=0.0, significant=False)
+    assert delta_text(zero, -1, ".3f") == delta_text(zero, 1, ".3f") == "+0.000 [+0.000, +0.000] ~"
+    drop = Delta(point=0.01, low=0.0, high=0.02, significant=False)
+    assert delta_text(drop, -1, ".3f") == "-0.010 [-0.020, +0.000] ~"
