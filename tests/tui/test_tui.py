@@ -595,6 +595,37 @@ async def test_detail_keys_work_when_a_reload_drops_its_variant(synthetic_run):
         assert "strategy: fixed" in _text(app.screen.query_one("#emotion-caption"))
 
 
+def _footer_keys(app) -> list[str]:
+    """The keys the footer shows on the current screen, in its order."""
+    return [
+        active.binding.key for active in app.screen.active_bindings.values() if active.binding.show
+    ]
+
+
+@pytest.mark.anyio
+async def test_every_screen_shows_help_and_quit_in_its_footer(synthetic_run):
+    """docs/tui.md: "Keys are in the footer, ? and q first on every screen"."""
+    app = _app([synthetic_run])
+    async with app.run_test(size=(160, 50)) as pilot:
+        await _settle(pilot)
+        for keys, screen in (
+            ((), "VariantsScreen"),
+            (("enter",), "DetailScreen"),
+            (("t",), "TradeoffScreen"),
+            (("down", "c"), "CompareScreen"),
+            (("down", "f"), "ForgotScreen"),
+        ):
+            app.screen.query_one("#variants").move_cursor(row=0)
+            await pilot.press(*keys)
+            await _settle(pilot)
+            assert type(app.screen).__name__ == screen
+            shown = _footer_keys(app)
+            assert "question_mark" in shown and "q" in shown, (screen, shown)
+            if keys:
+                await pilot.press("escape")
+                await _settle(pilot)
+
+
 @pytest.mark.anyio
 async def test_inspect_a_checkpoint_and_a_bad_path(synthetic_run, tiny_classifier):
     app = _app([synthetic_run])

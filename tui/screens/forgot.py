@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from tui.data import Catalog
 from tui.intervals import (
@@ -21,10 +21,11 @@ from tui.intervals import (
     forgot_pairs,
     forgot_title,
 )
+from tui.keys import GLOBAL_KEYS, footer
 
 
 class ForgotScreen(Screen):
-    BINDINGS = [Binding("escape", "app.pop_screen", "back")]
+    BINDINGS = [*GLOBAL_KEYS, Binding("escape", "app.pop_screen", "back")]
 
     def __init__(self, key: str) -> None:
         super().__init__()
@@ -33,7 +34,7 @@ class ForgotScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield VerticalScroll(id="forgot-body")
-        yield Footer()
+        yield footer()
 
     def on_mount(self) -> None:
         self.watch(self.app, "catalog", self.show, init=True)
