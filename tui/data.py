@@ -673,11 +673,31 @@ def lineage_chain(view: VariantView, catalog: Catalog) -> list[str]:
             if source:
                 chain.append(str(source))
             break
-        parent_key = f"{current.run}/{parent}" if current.run else parent
-        current = catalog.get(parent_key)
+        if isinstance(parent, list) and len(parent) > 1:  # a merge, a distil from two teachers
+            chain.append(" + ".join(_in_run(current, name, catalog) for name in parent))
+            break
+        parent = parent[0] if isinstance(parent, list) else parent
+        current = catalog.get(_parent_key(current, parent))
         if current is None:
             chain.append(f"{parent} (not in this run)")
     return list(reversed(chain))
+
+
+def _parent_key(view: VariantView, parent: str) -> str:
+    return f"{view.run}/{parent}" if view.run else parent
+
+
+def _in_run(view: VariantView, parent: str, catalog: Catalog) -> str:
+    """A parent's name, marked when the catalogue does not have it."""
+    found = catalog.get(_parent_key(view, parent)) is not None
+    return parent if found else f"{parent} (not in this run)"
+
+
+def parent_text(parent: str | list[str] | None) -> str:
+    """The parent column: one name, or several joined (a merge); blank for none."""
+    if isinstance(parent, list):
+        return " + ".join(parent)
+    return parent or ""
 
 
 def settings_lines(settings: Any, indent: str = "") -> list[str]:

@@ -49,7 +49,7 @@ from emocompress.artifacts.schema import (
 from emocompress.cli import main as cli_main
 from emocompress.measure.pareto import frontier, pareto_optimal
 from tui.app import create_app
-from tui.data import load_catalog, speed_caption, speed_rows
+from tui.data import lineage_chain, load_catalog, speed_caption, speed_rows
 
 LABELS = ["anger", "joy", "sadness", "neutral"]
 # name, parent, operation, layers, macro AUC, MB, p50 ms batch 1 (None: not benchmarked)
@@ -778,6 +778,25 @@ async def test_detail_of_an_unreadable_variant_says_so_in_every_tab(synthetic_ru
         for text in (note, speed):
             assert "could not be read" in text, text
             assert "has no quality section" not in text and "not measured" not in text
+
+
+@pytest.mark.anyio
+async def test_a_variant_with_several_parents_names_them_in_the_run(synthetic_run):
+    """A merge (or a distil from two teachers) has a list of parents: the table and the
+    lineage name them, all in this run, not a Python list '(not in this run)'."""
+    variant = RunDir(synthetic_run).variant("pruned-ffn")
+    lineage = variant.load_lineage()
+    lineage.parent, lineage.operation = ["student-3l", "teacher"], "merge"
+    variant.write_lineage(lineage)
+    catalog = load_catalog([synthetic_run])
+    chain = lineage_chain(catalog.get("pruned-ffn"), catalog)
+    assert chain == ["student-3l + teacher", "pruned-ffn (merge)"]
+    app = _app([synthetic_run])
+    async with app.run_test(size=(200, 50)) as pilot:
+        await _settle(pilot)
+        table = app.screen.query_one("#variants")
+        parent = str(table.get_cell("pruned-ffn", "parent"))
+        assert "[" not in parent and parent.startswith("student")
 
 
 def test_a_dangling_selected_strategy_is_the_files_problem(synthetic_run):

@@ -12,6 +12,7 @@ from tui.data import (
     change,
     fmt_figure,
     ordered,
+    parent_text,
     shorten,
     visible,
 )
@@ -61,7 +62,7 @@ class VariantTable(SortableTable):
             name = view.key + (" (ref)" if view.key == self.reference else "")
             return Text(name, style="bold red" if view.error else "bold")
         if column.key == "parent":  # a long model reference must not eat the width
-            return Text(shorten(str(view.value("parent") or ""), column.width or 0))
+            return Text(shorten(parent_text(view.value("parent")), column.width or 0))
         mode = "value" if reference is None or view is reference else self.mode
         value = view.value(column.key)
         ref_value = reference.value(column.key) if reference else None
