@@ -54,6 +54,21 @@ class EmoCompressApp(App[None]):
         self.live = live  # False: no memory sampling, no blinking cursors
         self.recipe = recipe
         self.sub_title = ", ".join(Path(ref).name or ref for ref in self.refs)
+        self.crash: Exception | None = None  # the error that stopped the app, if one did
+
+    # Textual ends the app on an unhandled error and prints its own traceback (with locals)
+    # as it exits. The CLI shows a crash the one way instead: one line, the traceback in a
+    # crash log (emocompress/cli/__init__.py), so the app only keeps the error for it.
+    def _handle_exception(self, error: Exception) -> None:
+        if self.crash is None:
+            self.crash = error
+        super()._handle_exception(error)
+
+    def _print_error_renderables(self) -> None:
+        if self.crash is None:
+            super()._print_error_renderables()
+        else:
+            self._exit_renderables.clear()
 
     def get_default_screen(self) -> Screen:
         from tui.screens.variants import VariantsScreen
@@ -191,3 +206,10 @@ def create_app(
     """
     refs = list(paths) if paths else default_paths()
     return EmoCompressApp(refs, live=live, recipe=recipe)
+
+
+def run_app(app: EmoCompressApp, *, headless: bool = False) -> None:
+    """Run ``app`` until it quits; an error that stopped it is raised here, for the CLI."""
+    app.run(headless=headless)
+    if app.crash is not None:
+        raise app.crash

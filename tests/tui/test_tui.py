@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -948,6 +949,32 @@ def test_memory_panel_never_reads_a_half_imported_torch(monkeypatch):
 def test_command_rejects_a_missing_path(tmp_path, capsys):
     assert cli_main(["tui", str(tmp_path / "nope")]) == 2
     assert "no such run directory or model" in capsys.readouterr().err
+
+
+def test_a_crash_in_the_app_reaches_the_cli_as_a_crash(tmp_path, monkeypatch, capsys):
+    """An error that stops the app is raised by run_app (not exit 0 with Textual's traceback),
+    so the CLI shows it the one way: one line, exit 3, the traceback in a crash log."""
+    from emocompress.cli import handle_error
+    from tui.app import EmoCompressApp, run_app
+
+    def loader_breaks(self, message):
+        raise RuntimeError("the catalogue could not be shown")
+
+    monkeypatch.setattr(EmoCompressApp, "on_catalog_loaded", loader_breaks)  # injected fault
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(logs))  # where the crash log goes
+    app = create_app([tmp_path], live=False)
+    with pytest.raises(RuntimeError, match="could not be shown") as caught:
+        run_app(app, headless=True)
+    assert "Traceback" not in capsys.readouterr().err  # Textual printed none of its own
+
+    assert handle_error(caught.value, None, ["emocompress", "tui"]) == 3
+    err = capsys.readouterr().err
+    assert "unexpected crash (RuntimeError: the catalogue could not be shown)" in err
+    assert len(err.strip().splitlines()) == 1
+    (log,) = logs.glob("emocompress-crash-*.log")
+    assert "loader_breaks" in log.read_text()  # the whole traceback is kept there
 
 
 def test_command_help_has_examples(capsys):

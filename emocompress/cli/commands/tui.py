@@ -32,9 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.app import create_app
+    from tui.app import create_app, run_app
     from tui.data import check_paths
 
-    app = create_app(check_paths(args.paths) or None, recipe=args.recipe)
-    app.run()
+    run_app(create_app(check_paths(args.paths) or None, recipe=args.recipe))
     return 0
