@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +19,7 @@ from emocompress.ops.onnx.export import check_shapes, export_classifier
 from emocompress.ops.onnx.quantize import quantize_variant
 
 TEXTS = list(load_splits("demo")["dev"].texts[:24])
+ONNX_DOC = Path(__file__).parents[2] / "docs" / "onnx.md"
 STORED_DTYPE = {"int8-dynamic": "int8", "int8-static": "int8", "fp16": "float16"}
 
 
@@ -97,6 +100,10 @@ def test_export_and_quantize_in_a_recipe(tmp_path, tiny_run, tiny_classifier):
     assert gate.passed == (comparison.macro_auc_drop <= 0.005)
     assert int8_metrics.parity.tolerance is None
     assert all(g.passed for g in result.gate_results if g.variant == "onnx")
+    # every `facts.<key>` docs/onnx.md names is a fact one of the two steps records
+    recorded = set(lineage.facts) | set(int8.load_lineage().facts)
+    named = set(re.findall(r"facts\.([a-z_]+)", ONNX_DOC.read_text(encoding="utf-8")))
+    assert named and named <= recorded, sorted(named - recorded)
 
 
 def test_quantize_needs_an_onnx_parent(tmp_path, tiny_run, tiny_classifier):
