@@ -9,7 +9,7 @@ bytes are skipped); ``emocompress.models.checkpoint`` reads values with ``onnx``
 fields they carry.
 
 Field numbers are those of onnx.proto (ModelProto.graph = 7; GraphProto.node = 1,
-initializer = 5; NodeProto.input = 1, name = 3; TensorProto.dims = 1, data_type = 2,
+initializer = 5; NodeProto.input = 1, name = 3, op_type = 4; TensorProto.dims = 1, data_type = 2,
 name = 8, external_data = 13, data_location = 14; StringStringEntryProto key = 1, value = 2).
 """
 
@@ -43,6 +43,7 @@ class Tensor:
 @dataclass
 class Node:
     name: str = ""
+    op_type: str = ""
     input: list[str] = field(default_factory=list)
 
 
@@ -153,6 +154,8 @@ def _node(buf: memoryview) -> Node:
             node.input.append(_text(value))
         elif number == 3 and wire == 2:
             node.name = _text(value)
+        elif number == 4 and wire == 2:
+            node.op_type = _text(value)
     return node
 
 

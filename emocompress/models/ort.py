@@ -20,6 +20,7 @@ import numpy as np
 from emocompress.artifacts.jsonfile import read_json_object
 from emocompress.data.batching import score_in_batches
 from emocompress.errors import UserError
+from emocompress.models.onnx_proto import read_model
 
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -85,6 +86,19 @@ def pad_id_of(tokenizer: Any) -> int:
 # (emocompress.ops.onnx.export; bench/profile-onnx.md). GPU providers keep it.
 CPU_DISABLED_OPTIMIZERS = ("SkipLayerNormFusion",)
 
+# Nodes that quantise activations with a scale computed at run time over the whole tensor
+DYNAMIC_QUANTIZE_OPS = frozenset({"DynamicQuantizeLinear", "DynamicQuantizeMatMul"})
+
+
+def quantizes_per_batch(model_file: Path) -> bool:
+    """Whether ``model_file`` quantises activations dynamically (int8 ``dynamic``).
+
+    ONNX Runtime's dynamic int8 takes one activation scale per tensor, that is per batch, so
+    a text's probabilities change with the texts batched beside it and with their padding
+    (up to 0.16 on the quickstart's int8 student, against 3e-7 for its fp32 graph).
+    """
+    return any(node.op_type in DYNAMIC_QUANTIZE_OPS for node in read_model(model_file).graph.node)
+
 
 def session_kwargs(providers: Sequence[str]) -> dict[str, Any]:
     """Extra ``onnxruntime.InferenceSession`` arguments for sessions on ``providers``."""
@@ -126,6 +140,10 @@ class OrtClassifier:
         self._tokenizers: dict[int, Any] = {}
         self.pad_id = pad_id_of(raw)
         self.input_names = [i.name for i in self.session.get_inputs()]
+        # each text scored alone, so that it has one result in eval, predict and the saved
+        # predictions whatever else is scored with it (int8 costs about as much per text at
+        # batch 1 as at batch 32 on a CPU: bench/goemotions-states.md)
+        self.scores_each_text_alone = quantizes_per_batch(model_file)
 
     def _tokenizer(self, max_length: int | None) -> Any:
         # parsing tokenizer.json costs tens of milliseconds: once per truncation length
@@ -173,7 +191,10 @@ class OrtClassifier:
     ) -> np.ndarray:
         """Logits (n, L) in the order of ``texts``, batched by token length like the PyTorch
         side (:func:`emocompress.data.batching.score_in_batches`; ``bucketed=False``: in the
-        order given, same logits)."""
+        order given, same logits). A graph that quantises per batch scores each text alone,
+        whatever ``batch_size`` says (:func:`quantizes_per_batch`)."""
+        if self.scores_each_text_alone:
+            batch_size = 1
         ids, types = self._token_ids(texts, max_length)
         lengths = np.array([len(s) for s in ids], dtype=np.int64)
 

@@ -67,3 +67,32 @@ def test_onnx_bucketed_equals_unbucketed(tiny_onnx) -> None:
     # the texts differ in length, so bucketing really reorders them
     lengths = [len(ids) for ids in model._token_ids(TEXTS, 32)[0]]
     assert len(set(lengths)) > 3
+
+
+def test_dynamic_int8_scores_a_text_the_same_whatever_is_scored_beside_it(
+    tiny_onnx, tmp_path
+) -> None:
+    """Dynamic int8 takes one activation scale per batch: scored in batches, a text's
+    probabilities would follow its neighbours. Each text is scored alone instead, so eval,
+    predict and the saved predictions agree for any order and batch size."""
+    from emocompress.models.ort import OrtClassifier
+    from emocompress.ops.onnx.quantize import copy_side_files, quantize_dynamic_int8
+
+    int8 = tmp_path / "int8"
+    int8.mkdir()
+    quantize_dynamic_int8(tiny_onnx, int8, per_channel=False)
+    copy_side_files(tiny_onnx, int8)
+    model = OrtClassifier(int8)
+    assert model.scores_each_text_alone
+    assert not OrtClassifier(tiny_onnx).scores_each_text_alone  # fp32: batches as before
+
+    one_by_one = np.concatenate([model.logits([t], max_length=32) for t in TEXTS])
+    in_batches = model.logits(TEXTS, batch_size=8, max_length=32)
+    reversed_order = model.logits(TEXTS[::-1], batch_size=16, max_length=32)[::-1]
+    np.testing.assert_array_equal(in_batches, one_by_one)
+    np.testing.assert_array_equal(reversed_order, one_by_one)
+
+    # what the rule guards against: the same graph run on a padded batch scores the
+    # texts otherwise
+    batched = model.run(model.encode(TEXTS[:16], max_length=32))
+    assert np.abs(batched - one_by_one[:16]).max() > 1e-4

@@ -46,7 +46,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-length", type=int, default=128, help="tokens per text (default: 128)"
     )
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=64,
+        help="texts per batch, by token length (default 64); a dynamic int8 graph scores each text "
+        "alone, so that its probabilities do not depend on the other texts",
+    )
     parser.add_argument(
         "--max-examples", type=int, metavar="N", help="evaluate at most N examples per split"
     )

@@ -31,7 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--top", type=int, default=3, metavar="N", help="probabilities shown per text (default: 3)"
     )
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=64,
+        help="texts per session call, by token length (default 64); a dynamic int8 graph scores each text "
+        "alone, so that its probabilities do not depend on the other texts",
+    )
 
 
 def read_texts(args: argparse.Namespace) -> list[str]:

@@ -1,7 +1,9 @@
 """Lower-precision copies of an exported fp32 graph: int8 (dynamic, static) and fp16.
 
 - ``int8-dynamic``: weights int8 ahead of time, activations quantised per batch at run
-  time (``onnxruntime.quantization.quantize_dynamic``); per-channel weights optional.
+  time (``onnxruntime.quantization.quantize_dynamic``); per-channel weights optional. A
+  text's result would depend on its batch, so such graphs are scored one text at a time
+  (:func:`emocompress.models.ort.quantizes_per_batch`).
 - ``int8-static``: weights and activations int8, activation ranges calibrated (MinMax) on
   texts from the tune split (QDQ format); per-channel optional.
 - ``fp16``: every float tensor fp16, inputs/outputs kept as they are; meant for GPUs (ONNX
