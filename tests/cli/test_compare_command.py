@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from synthetic_runs import make_run
 
 from emocompress.artifacts.rundir import RunDir
@@ -35,3 +36,18 @@ def test_compare_json_to_stdout_and_no_write(tmp_path, capsys):
 def test_compare_refuses_a_folder_that_is_no_run(tmp_path, capsys):
     assert main(["compare", str(tmp_path)]) == 2
     assert "not a run directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "expected"),
+    [
+        ("--resamples", "0", "--resamples 0: Input should be greater than or equal to 20"),
+        ("--confidence", "1.5", "--confidence 1.5: Input should be less than 1"),
+    ],
+)
+def test_compare_refuses_bootstrap_settings_out_of_range(tmp_path, capsys, flag, value, expected):
+    run = make_run(tmp_path / "run", {"student": 0.2})
+    assert main(["compare", str(run.root), flag, value]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and len(err.strip().splitlines()) == 1
+    assert not RunDir(run.root).comparison_file.exists()

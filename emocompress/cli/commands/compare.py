@@ -70,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
         if value is not None
     }
     if updates:
-        spec = spec.model_validate({**spec.model_dump(), **updates})
+        from emocompress.cli.settings_flags import model_from_flags
+
+        spec = model_from_flags(type(spec), {**spec.model_dump(), **updates})
     comparison = ensure_comparison(
         run_dir,
         spec,

@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from emocompress.artifacts.atomic import atomic_dir
     from emocompress.artifacts.outputs import check_output
     from emocompress.cli.console import make_console
+    from emocompress.cli.settings_flags import model_from_flags
     from emocompress.cli.tables import (
         intervals_table,
         label_extremes_table,
@@ -108,6 +109,10 @@ def run(args: argparse.Namespace) -> int:
     from emocompress.run.variant import check_model_files
 
     _check_numbers(args)
+    bootstrap = model_from_flags(
+        BootstrapSpec,
+        {"resamples": args.resamples, "seed": args.seed, "confidence": args.confidence},
+    )
     strategies = _strategies(args.strategies)
     model_path = resolve_model_path(args.model)
     check_model_files(model_path)
@@ -137,9 +142,7 @@ def run(args: argparse.Namespace) -> int:
             name=model_path.name,
             batch_size=args.batch_size,
             reporter=Reporter("quiet" if args.json else None),
-            bootstrap=BootstrapSpec(
-                resamples=args.resamples, seed=args.seed, confidence=args.confidence
-            ),
+            bootstrap=bootstrap,
             min_tune_positives=args.min_tune_positives,
             strategies=strategies,
         )
