@@ -51,3 +51,13 @@ def test_compare_refuses_bootstrap_settings_out_of_range(tmp_path, capsys, flag,
     err = capsys.readouterr().err
     assert expected in err and len(err.strip().splitlines()) == 1
     assert not RunDir(run.root).comparison_file.exists()
+
+
+def test_compare_refuses_an_unknown_reference(tmp_path, capsys):
+    # a misspelt --reference used to be ignored: the deltas were silently against the teacher
+    run = make_run(tmp_path / "run", {"student": 0.2})
+    assert main(["compare", str(run.root), "--reference", "techer", "--resamples", "50"]) == 2
+    err = capsys.readouterr().err
+    assert "--reference techer" in err and "one of student, teacher" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not RunDir(run.root).comparison_file.exists()

@@ -59,6 +59,12 @@ def run(args: argparse.Namespace) -> int:
     run_dir = RunDir(args.run_dir)
     if not RunDir.is_run_dir(Path(args.run_dir)):
         raise UserError(f"{args.run_dir}: not a run directory", expected="runs/<name>")
+    names = [variant.name for variant in run_dir.variants()]
+    if args.reference is not None and args.reference not in names:
+        raise UserError(
+            f"--reference {args.reference}: no such variant in {args.run_dir}",
+            expected=f"one of {', '.join(names) or '(none)'}",
+        )
     spec = run_bootstrap_spec(run_dir)
     updates = {
         key: value
