@@ -61,3 +61,20 @@ def test_compare_refuses_an_unknown_reference(tmp_path, capsys):
     assert "--reference techer" in err and "one of student, teacher" in err
     assert len(err.strip().splitlines()) == 1
     assert not RunDir(run.root).comparison_file.exists()
+
+
+@pytest.mark.parametrize("inside", ["run.json", "variants/teacher/metrics.json", "mine.json"])
+def test_compare_json_file_is_never_written_into_the_run(tmp_path, capsys, inside):
+    # --json RUN/run.json replaced the run's record with the comparison: the run was unreadable
+    run = make_run(tmp_path / "run", {"student": 0.2})
+    target = run.root / inside
+    before = target.read_bytes() if target.exists() else None
+    assert main(["compare", str(run.root), "--resamples", "50", "--json", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert "inside the input" in err and len(err.strip().splitlines()) == 1
+    assert (target.read_bytes() if target.exists() else None) == before
+    assert not RunDir(run.root).comparison_file.exists()
+    # outside the run it is written (and replaced, like a log)
+    outside = tmp_path / "comparison.json"
+    assert main(["compare", str(run.root), "--resamples", "50", "--json", str(outside)]) == 0
+    assert json.loads(outside.read_text())["bootstrap"]["resamples"] == 50

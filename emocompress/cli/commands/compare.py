@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--json",
         dest="json_out",
         metavar="FILE",
-        help="also write the comparison as JSON ('-': stdout)",
+        help="also write the comparison as JSON ('-': stdout; a file outside RUN_DIR)",
     )
 
 
@@ -64,6 +64,16 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(
             f"--reference {args.reference}: no such variant in {args.run_dir}",
             expected=f"one of {', '.join(names) or '(none)'}",
+        )
+    if args.json_out and args.json_out != "-":
+        from emocompress.artifacts.outputs import check_output
+
+        check_output(
+            args.json_out,
+            what="JSON comparison",
+            inputs=[run_dir.root],  # never a file of the run it reads (run.json, metrics.json)
+            overwrite=True,  # a summary file outside the run is replaced like a log
+            directory=False,
         )
     spec = run_bootstrap_spec(run_dir)
     updates = {
