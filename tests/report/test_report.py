@@ -74,6 +74,21 @@ def test_every_figure_is_written_as_png_and_pdf(reported):
     assert not list(run.glob(".*tmp")), "no temporary files left behind"
 
 
+def test_svg_figures_are_written_and_the_same_each_time(tiny_run, tmp_path):
+    # --formats svg (offered by --help) crashed: matplotlib's SVG writer has no "Software" key
+    out = tmp_path / "doc" / "report.md"
+    first = write_report(tiny_run, out=out, formats=("svg",), csv=False)
+    svgs = {p.name: p.read_bytes() for p in (out.parent / "figures").iterdir()}
+    assert (
+        set(svgs)
+        == {f"{spec.stem}.svg" for spec in SPECS}
+        == {p.name for files in first.figures.values() for p in files}
+    )
+    assert all(data.lstrip().startswith(b"<?xml") and b"<svg" in data for data in svgs.values())
+    write_report(tiny_run, out=out, formats=("svg",), csv=False)
+    assert {p.name: p.read_bytes() for p in (out.parent / "figures").iterdir()} == svgs
+
+
 def test_report_has_every_section_and_html(reported):
     run, result = reported
     text = result.markdown.read_text()
