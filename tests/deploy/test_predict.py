@@ -127,6 +127,23 @@ def test_export_needs_data_for_a_model_outside_a_run(tiny_classifier, tmp_path, 
     assert not (tmp_path / "b").exists()
 
 
+def test_export_refused_by_its_recipe_leaves_no_run_dir_behind(tiny_classifier, tmp_path, capsys):
+    # a flag the recipe refuses left --run-dir holding export-recipe.yaml alone, and the
+    # corrected command was then refused: "exists and is not empty, and is not a previous run"
+    run_dir, out = tmp_path / "run", tmp_path / "b"
+    argv = ["export", str(tiny_classifier), "--out", str(out), "--run-dir", str(run_dir)]
+    argv += ["--data", "demo", "--max-length", "32", "--quiet"]
+    assert main([*argv, "--max-examples", "0"]) == 2
+    assert "max_examples" in capsys.readouterr().err
+    assert not run_dir.exists() and not out.exists()
+    assert main([*argv, "--max-examples", "40"]) == 0
+    assert (out / "manifest.json").is_file()
+    recipe_text = (run_dir / "export-recipe.yaml").read_text()
+    # a refused second export into that run keeps the recipe the run was made with
+    assert main([*argv, "--max-examples", "0", "--out", str(tmp_path / "b2")]) == 2
+    assert (run_dir / "export-recipe.yaml").read_text() == recipe_text
+
+
 def test_export_of_a_run_variant_tunes_on_its_runs_data(bundle, tmp_path):
     from emocompress.artifacts.rundir import RunDir
 
