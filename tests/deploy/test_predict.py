@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 
 import numpy as np
 import pytest
@@ -286,3 +288,32 @@ def test_a_hand_edited_thresholds_file_is_one_message(bundle, tmp_path, capsys, 
     assert main(["predict", str(edited), "hi"]) == 2
     err = capsys.readouterr().err
     assert f"{edited / 'thresholds.json'}: " in err and err.count("\n") == 1
+
+
+def test_texts_come_from_stdin_and_pipes(bundle, tmp_path, capsys):
+    # `--file -`, `--file /dev/stdin` and `--file <(cmd)` were all "no such file"
+    command = [sys.executable, "-m", "emocompress", "predict", str(bundle), "--json", "--file"]
+    env = {**os.environ, "EMOCOMPRESS_THREADS": "1"}
+    for name in ("-", "/dev/stdin"):
+        done = subprocess.run(
+            [*command, name],
+            input="so happy\n\nthank you\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+        assert done.returncode == 0, done.stderr
+        assert [r["text"] for r in json.loads(done.stdout)] == ["so happy", "thank you"]
+        assert "skipped 1 empty line (line 2)" in done.stderr
+    fifo = tmp_path / "texts.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text("what a day\n", encoding="utf-8"))
+    writer.start()
+    assert main(["predict", str(bundle), "--file", str(fifo), "--json"]) == 0
+    writer.join(timeout=30)
+    assert [r["text"] for r in json.loads(capsys.readouterr().out)] == ["what a day"]
+    # a directory is said to be one, not "no such file"
+    assert main(["predict", str(bundle), "--file", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "is a directory" in err and "no such file" not in err
