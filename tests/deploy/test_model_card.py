@@ -113,7 +113,20 @@ def test_a_users_own_readme_is_never_replaced(bundle, tmp_path, capsys):
     (copy / "README.md").write_text("my notes\n")
     assert main(["card", str(copy)]) == 2
     assert (copy / "README.md").read_text() == "my notes\n"
-    assert "not an emocompress model card" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    # the message named an option the command does not have: "(expected --out)"
+    assert "not an emocompress model card" in err and "--out" not in err
+    assert "--print" in err
+    assert main(["card", str(copy), "--print"]) == 0
+    assert "model-index" in capsys.readouterr().out
+
+
+def test_card_of_a_missing_folder_or_a_file_says_so(bundle, tmp_path, capsys):
+    # both were "no metrics.json (expected a measured variant or bundle)"
+    assert main(["card", str(tmp_path / "nonexistent")]) == 2
+    assert "nonexistent: not a folder" in capsys.readouterr().err
+    assert main(["card", str(bundle / "config.json")]) == 2
+    assert "config.json: not a folder" in capsys.readouterr().err
 
 
 def test_push_dry_run_lists_the_files_and_keeps_predictions_back(tiny_run, tmp_path, capsys):
