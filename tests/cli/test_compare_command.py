@@ -63,7 +63,7 @@ def test_compare_refuses_an_unknown_reference(tmp_path, capsys):
     assert not RunDir(run.root).comparison_file.exists()
 
 
-@pytest.mark.parametrize("inside", ["run.json", "variants/teacher/metrics.json", "mine.json"])
+@pytest.mark.parametrize("inside", ["run.json", "variants/teacher/metrics.json", "gates.json"])
 def test_compare_json_file_is_never_written_into_the_run(tmp_path, capsys, inside):
     # --json RUN/run.json replaced the run's record with the comparison: the run was unreadable
     run = make_run(tmp_path / "run", {"student": 0.2})
@@ -71,10 +71,10 @@ def test_compare_json_file_is_never_written_into_the_run(tmp_path, capsys, insid
     before = target.read_bytes() if target.exists() else None
     assert main(["compare", str(run.root), "--resamples", "50", "--json", str(target)]) == 2
     err = capsys.readouterr().err
-    assert "inside the input" in err and len(err.strip().splitlines()) == 1
+    assert "would be written over" in err and len(err.strip().splitlines()) == 1
     assert (target.read_bytes() if target.exists() else None) == before
     assert not RunDir(run.root).comparison_file.exists()
-    # outside the run it is written (and replaced, like a log)
-    outside = tmp_path / "comparison.json"
-    assert main(["compare", str(run.root), "--resamples", "50", "--json", str(outside)]) == 0
-    assert json.loads(outside.read_text())["bootstrap"]["resamples"] == 50
+    # elsewhere it is written (and replaced, like a log), beside the run's files too
+    for other in (tmp_path / "comparison.json", run.root / "mine.json"):
+        assert main(["compare", str(run.root), "--resamples", "50", "--json", str(other)]) == 0
+        assert json.loads(other.read_text())["bootstrap"]["resamples"] == 50

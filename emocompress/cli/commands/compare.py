@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--json",
         dest="json_out",
         metavar="FILE",
-        help="also write the comparison as JSON ('-': stdout; a file outside RUN_DIR)",
+        help="also write the comparison as JSON ('-': stdout; never a file of RUN_DIR's own)",
     )
 
 
@@ -66,15 +66,11 @@ def run(args: argparse.Namespace) -> int:
             expected=f"one of {', '.join(names) or '(none)'}",
         )
     if args.json_out and args.json_out != "-":
-        from emocompress.artifacts.outputs import check_output
+        from emocompress.artifacts.outputs import check_not_a_record, check_output
 
-        check_output(
-            args.json_out,
-            what="JSON comparison",
-            inputs=[run_dir.root],  # never a file of the run it reads (run.json, metrics.json)
-            overwrite=True,  # a summary file outside the run is replaced like a log
-            directory=False,
-        )
+        check_not_a_record(args.json_out, run_dir.root, what="JSON comparison")
+        # a summary file is replaced like a log
+        check_output(args.json_out, what="JSON comparison", overwrite=True, directory=False)
     spec = run_bootstrap_spec(run_dir)
     updates = {
         key: value
