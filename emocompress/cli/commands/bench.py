@@ -202,7 +202,8 @@ def _texts(args: argparse.Namespace, facts: dict[str, Any], count: int) -> Any:
     from emocompress.errors import UserError
     from emocompress.measure.bench.speed import texts_from_data, texts_from_file
 
-    max_length = args.max_length or facts.get("max_length", 128)
+    given = args.max_length
+    max_length = given if given is not None else facts.get("max_length", 128)
     if max_length < 1:
         raise UserError(f"--max-length must be at least 1, got {max_length}")
     if args.texts:
