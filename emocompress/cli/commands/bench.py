@@ -75,8 +75,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="tokens per text (default: the recipe's, or 128)",
     )
-    parser.add_argument("--runs", type=int, default=50, help="timed runs per batch size (50)")
-    parser.add_argument("--warmup", type=int, default=5, help="warm-up runs per batch size (5)")
+    parser.add_argument(
+        "--runs", type=int, default=50, help="timed runs per batch size (default: 50)"
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=5, help="warm-up runs per batch size (default: 5)"
+    )
     parser.add_argument("--json", action="store_true", help="print bench.json instead of a table")
 
 

@@ -33,7 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="bootstrap seed (default: the recipe's)")
     parser.add_argument("--confidence", type=float, help="interval level (default: 0.95)")
     parser.add_argument(
-        "--examples", type=int, default=5, metavar="N", help="changed examples shown per pair"
+        "--examples",
+        type=int,
+        default=5,
+        metavar="N",
+        help="changed examples shown per pair (default: 5)",
     )
     parser.add_argument(
         "--no-write", action="store_true", help="compute in memory; write nothing into RUN_DIR"

@@ -42,11 +42,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="F",
         help="carve the tune split from train with this fraction (default: 0.1)",
     )
-    parser.add_argument("--seed", type=int, default=13, help="seed for carving the tune split")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=13,
+        help="seed for carving the tune split and for the bootstrap (default: 13)",
+    )
     parser.add_argument(
         "--max-length", type=int, default=128, help="tokens per text (default: 128)"
     )
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--batch-size", type=int, default=64, help="texts scored at once (default: 64)"
+    )
     parser.add_argument(
         "--max-examples", type=int, metavar="N", help="evaluate at most N examples per split"
     )

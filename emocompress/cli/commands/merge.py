@@ -72,8 +72,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SOURCE",
         help="greedy: data whose train split gives the tune split; any method: measure the result",
     )
-    direct.add_argument("--max-length", type=int, default=128, help="tokens per text")
-    direct.add_argument("--batch-size", type=int, default=64, help="scoring batch size")
+    direct.add_argument(
+        "--max-length", type=int, default=128, help="tokens per text (default: 128)"
+    )
+    direct.add_argument(
+        "--batch-size", type=int, default=64, help="scoring batch size (default: 64)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

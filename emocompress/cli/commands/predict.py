@@ -34,7 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--top", type=int, default=3, metavar="N", help="probabilities shown per text (default: 3)"
     )
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--batch-size", type=int, default=64, help="texts run at once (default: 64)"
+    )
 
 
 def read_texts(args: argparse.Namespace) -> list[str]:
