@@ -196,3 +196,17 @@ def test_the_card_rounds_a_figure_once(tiny_run, tmp_path):
     metrics.model_copy(update={"intervals": moved}).write(metrics_file)
     card = model_card(copy)
     assert f"[0.4416, {spans.auc_macro.high:.4f}] (95% interval)" in card
+
+
+@pytest.mark.parametrize("repo_id", ["bad repo id!!", "me/team/student", "me/x--y"])
+def test_push_dry_run_checks_the_repo_id(tiny_run, tmp_path, capsys, repo_id):
+    # a dry run said all was well for a repo id the Hub refuses; the real push then failed
+    import shutil
+
+    variant = tmp_path / "student"
+    shutil.copytree(RunDir(tiny_run).variant("student-1l").path, variant)
+    before = (variant / "README.md").read_bytes()
+    assert main(["push", str(variant), repo_id, "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert f"{repo_id}: not a Hugging Face Hub repo id" in err and len(err.splitlines()) == 1
+    assert (variant / "README.md").read_bytes() == before
