@@ -146,6 +146,16 @@ def test_export_refused_by_its_recipe_leaves_no_run_dir_behind(tiny_classifier, 
     assert (run_dir / "export-recipe.yaml").read_text() == recipe_text
 
 
+def test_export_refuses_an_opset_the_exporter_cannot_write(tiny_classifier, tmp_path, capsys):
+    # --opset 24 (or 99) crashed in torch.onnx.export ("Unsupported onnx_opset_version"), exit 3
+    run_dir, out = tmp_path / "run", tmp_path / "b"
+    argv = ["export", str(tiny_classifier), "--out", str(out), "--run-dir", str(run_dir)]
+    assert main([*argv, "--data", "demo", "--opset", "24", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--opset 24: Input should be less than or equal to 23" in err
+    assert not run_dir.exists() and not out.exists()
+
+
 def test_export_of_a_run_variant_tunes_on_its_runs_data(bundle, tmp_path):
     from emocompress.artifacts.rundir import RunDir
 
