@@ -327,3 +327,14 @@ def test_texts_come_from_stdin_and_pipes(bundle, tmp_path, capsys):
     assert main(["predict", str(bundle), "--file", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "is a directory" in err and "no such file" not in err
+
+
+def test_texts_may_follow_the_options(bundle, capsys):
+    # `predict BUNDLE --top 1 "text"` was "unrecognized arguments: text" (argparse gives a
+    # positional list its texts before the first option only)
+    assert main(["predict", str(bundle), "--top", "1", "so happy", "--json", "what?!"]) == 0
+    assert [r["text"] for r in json.loads(capsys.readouterr().out)] == ["so happy", "what?!"]
+    with pytest.raises(SystemExit) as refused:  # an unknown option is still refused
+        main(["predict", str(bundle), "--json", "hi", "--bogus"])
+    assert refused.value.code == 2
+    assert "unrecognized arguments: hi --bogus" in capsys.readouterr().err

@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="bundle directory (emocompress export) or ONNX variant directory of a run",
     )
     parser.add_argument("texts", metavar="TEXT", nargs="*", help="texts to label")
+    from emocompress.cli import TRAILING_POSITIONALS
+
+    parser.set_defaults(**{TRAILING_POSITIONALS: "texts"})  # also after the options
     parser.add_argument(
         "--file", metavar="FILE", help="read texts from FILE, one per line ('-': standard input)"
     )
