@@ -68,3 +68,16 @@ def test_every_option_says_what_it_is_and_its_default() -> None:
             if not text or not shown:
                 missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
     assert missing == []
+
+
+def test_list_positionals_may_follow_options(tmp_path) -> None:
+    # `merge A --out X B` and `bench RUN --threads 1 RUN2` were "unrecognized arguments"
+    from emocompress.cli import _parse, build_parser
+
+    parser = build_parser()
+    args = _parse(parser, ["merge", "a", "--out", str(tmp_path), "b", "--method", "ties", "c"])
+    assert args.models == ["a", "b", "c"] and args.out == str(tmp_path)
+    args = _parse(parser, ["bench", "runs/x", "--threads", "1", "runs/y"])
+    assert args.paths == ["runs/x", "runs/y"] and args.threads == "1"
+    with pytest.raises(SystemExit):
+        _parse(parser, ["inspect", "a", "b"])  # one PATH: a second word is still refused

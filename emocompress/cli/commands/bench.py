@@ -39,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "paths", nargs="*", metavar="PATH", help="variant folders or run directories"
     )
+    from emocompress.cli import TRAILING_POSITIONALS
+
+    parser.set_defaults(**{TRAILING_POSITIONALS: "paths"})  # also after the options
     parser.add_argument(
         "--baseline",
         metavar="NAME",

@@ -49,6 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "models", nargs="*", metavar="MODEL", help="checkpoint directories to merge (direct form)"
     )
+    from emocompress.cli import TRAILING_POSITIONALS
+
+    parser.set_defaults(**{TRAILING_POSITIONALS: "models"})  # also after the options
     add_recipe_arguments(parser, positional=False, required=False)
     for action in parser._actions:
         if action.dest == "recipe":
