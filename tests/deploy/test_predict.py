@@ -156,6 +156,20 @@ def test_export_refuses_an_opset_the_exporter_cannot_write(tiny_classifier, tmp_
     assert not run_dir.exists() and not out.exists()
 
 
+def test_export_of_an_unmeasured_onnx_model_says_to_measure_it(bundle, tmp_path, capsys):
+    # it ran a recipe with the ONNX graph as a PyTorch teacher, and the refusal listed
+    # "2 problems in the recipe" of an export-recipe.yaml that was not there afterwards
+    graph = tmp_path / "graph"
+    shutil.copytree(bundle.parent / "run" / "variants" / "onnx", graph)
+    (graph / "metrics.json").unlink()
+    run_dir = tmp_path / "run"
+    argv = ["export", str(graph), "--out", str(tmp_path / "b"), "--run-dir", str(run_dir)]
+    assert main([*argv, "--data", "demo"]) == 2
+    err = capsys.readouterr().err
+    assert "an ONNX model without metrics.json" in err and "emocompress eval" in err
+    assert len(err.strip().splitlines()) == 1 and not run_dir.exists()
+
+
 def test_export_of_a_run_variant_tunes_on_its_runs_data(bundle, tmp_path):
     from emocompress.artifacts.rundir import RunDir
 

@@ -113,6 +113,16 @@ def export_model(args: argparse.Namespace) -> int:
     if variant.is_onnx and variant.has_metrics():
         print(f"bundle: {write_bundle(model, args.out, overwrite=args.overwrite)}")
         return 0
+    if variant.is_onnx:
+        from emocompress.artifacts.schema import Metrics
+        from emocompress.errors import UserError
+
+        raise UserError(
+            f"{model}: an ONNX model without {Metrics.FILE}, so no thresholds for a bundle "
+            "(and export makes ONNX from PyTorch)",
+            expected=f"it measured first: emocompress eval {model} --data SOURCE --out DIR, "
+            "then emocompress export DIR --out BUNDLE",
+        )
     from emocompress.artifacts.atomic import write_text
     from emocompress.artifacts.outputs import check_fresh
     from emocompress.artifacts.rundir import RunDir
