@@ -90,6 +90,23 @@ def check_output(
     )
 
 
+def check_not_a_record(
+    target: str | os.PathLike[str], run_root: str | os.PathLike[str], *, what: str
+) -> None:
+    """``target`` may lie in the run directory ``run_root``, but never on or inside one of its
+    records (run.json, variants/, gates.json, ...), whether written yet or not: the run would
+    be unreadable, or the file replaced by the run."""
+    from emocompress.artifacts.rundir import RunDir
+
+    where = _resolved(target)
+    for record in RunDir(run_root).records():
+        if _within(where, _resolved(record)):
+            raise UserError(
+                f"{target}: the {what} would be written over {record}, a file of the run",
+                expected="a file elsewhere (not one of the run directory's own)",
+            )
+
+
 def check_fresh(target: str | os.PathLike[str]) -> None:
     """``--fresh`` may delete ``target`` only when it is a run directory (or absent or empty)."""
     from emocompress.artifacts.rundir import RunDir

@@ -222,6 +222,22 @@ class RunDir:
     def write_comparison(self, comparison: ComparisonFile) -> None:
         comparison.write(self.comparison_file)
 
+    def records(self) -> list[Path]:
+        """What emocompress writes into a run directory and reads back: no other output (a
+        JSON summary, a comparison file) may land on or inside one of them."""
+        return [
+            self.run_file,
+            self.recipe_file,
+            self.variants_root,
+            self.cache_dir,
+            self.gates_file,
+            self.gates_json_file,
+            self.lock_file,
+            self.crash_log,
+            self.bench_file,
+            self.comparison_file,
+        ]
+
     @staticmethod
     def is_run_dir(path: Path) -> bool:
         """run.json or variants/; or the lock alone: a run that is just starting (its

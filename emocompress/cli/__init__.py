@@ -77,7 +77,7 @@ def debugging(args: argparse.Namespace | None = None) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     if not getattr(args, "_run", None):
         parser.print_help()
         return 0
@@ -88,6 +88,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(args._run(args) or 0)
     except BaseException as exc:  # noqa: BLE001 - this is the one place errors are shown
         return handle_error(exc, args, list(sys.argv if argv is None else argv))
+
+
+TRAILING_POSITIONALS = "_trailing_positionals"
+"""A command's default naming its list positional that also takes the words after its options
+(``predict BUNDLE --top 1 "text"``): argparse fills a list positional only before them."""
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    args, extra = parser.parse_known_args(argv)
+    dest = getattr(args, TRAILING_POSITIONALS, None)
+    if extra and dest and not any(word.startswith("-") for word in extra):
+        setattr(args, dest, [*getattr(args, dest), *extra])
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
 
 
 def handle_error(exc: BaseException, args: argparse.Namespace | None, argv: list[str]) -> int:

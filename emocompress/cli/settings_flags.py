@@ -227,3 +227,18 @@ def _problem(exc: ValidationError, flags: list[_Flag]) -> str:
             return f"{flag}{shown}: {message}"
     where = ".".join(loc)
     return f"{where}: {message}" if where else message
+
+
+def model_from_flags(model: type[BaseModel], values: Mapping[str, Any]) -> Any:
+    """``model`` from plain flag values (``{"resamples": 5}`` for ``--resamples 5``); a value
+    it refuses is one :class:`UserError` naming the flag, not a traceback."""
+    try:
+        return model.model_validate(dict(values))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]) if error["loc"] else ""
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if name not in values:
+            raise UserError(message) from exc
+        flag = "--" + name.replace("_", "-")
+        raise UserError(f"{flag} {values[name]}: {message}") from exc

@@ -45,6 +45,23 @@ def push_plan(folder: Path) -> PushPlan:
     return PushPlan(folder, card, files)
 
 
+def check_repo_id(repo_id: str) -> None:
+    """A repo id the Hub would refuse, refused here (before a card is written or a dry run
+    says all is well)."""
+    try:
+        from huggingface_hub.utils import HFValidationError, validate_repo_id
+    except ImportError:  # pragma: no cover - transformers depends on it
+        return
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as exc:
+        detail = " ".join(str(exc).split())
+        raise UserError(
+            f"{repo_id}: not a Hugging Face Hub repo id ({detail})",
+            expected="NAME or OWNER/NAME, e.g. me/emotion-student",
+        ) from exc
+
+
 def push(plan: PushPlan, repo_id: str, *, private: bool = False, token: str | None = None) -> str:
     """Upload the plan's files to ``repo_id``; the commit URL."""
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
@@ -77,4 +94,4 @@ def push(plan: PushPlan, repo_id: str, *, private: bool = False, token: str | No
     return str(getattr(commit, "commit_url", commit))
 
 
-__all__ = ["CARD_FILE", "PushPlan", "push", "push_plan"]
+__all__ = ["CARD_FILE", "PushPlan", "check_repo_id", "push", "push_plan"]

@@ -64,6 +64,8 @@ def lineage_chain(variant: Path) -> list[Lineage]:
 
 def card_facts(variant: Path, labels: list[str] | None = None) -> CardFacts:
     source = VariantDir(variant)
+    if not variant.is_dir():
+        raise UserError(f"{variant}: not a folder", expected="a variant folder or a bundle")
     if not source.has_metrics():
         raise UserError(f"{variant}: no {Metrics.FILE}", expected="a measured variant or bundle")
     metrics = source.load_metrics()
@@ -215,7 +217,11 @@ def write_model_card(variant: Path, *, bundle: bool = False) -> Path:
     """Write README.md into ``variant``; a README.md that is not an emocompress card is kept."""
     target = variant / CARD_FILE
     if target.is_file() and CARD_MARKER not in target.read_text(encoding="utf-8", errors="replace"):
-        raise UserError(f"{target} exists and is not an emocompress model card", expected="--out")
+        raise UserError(
+            f"{target} exists and is not an emocompress model card; refusing to replace it",
+            expected=f"your README.md moved elsewhere first; `emocompress card {variant} --print`"
+            " shows the card without writing it",
+        )
     write_text(target, model_card(variant, bundle=bundle))
     return target
 

@@ -32,9 +32,8 @@ def resolve_model_path(ref: str, *, allow_hub: bool = True) -> Path:
     path = Path(ref).expanduser()
     if path.exists():
         return path
-    if "/" in ref and (
-        ref.startswith((".", "/", "~")) or ref.endswith((".safetensors", ".onnx", ".bin"))
-    ):
+    # a path-like reference, or a weight file's name, that is not there is no hub id
+    if ref.startswith((".", "/", "~")) or ref.endswith((".safetensors", ".onnx", ".bin")):
         raise UserError(
             f"no such file or directory: {ref}", expected="a checkpoint directory or file"
         )
@@ -84,9 +83,11 @@ def _download_from_hub(repo_id: str) -> Path:
             )
         )
     except Exception as exc:  # network errors come in many types
+        detail = " ".join(str(exc).split())  # the hub's messages run over several lines
         raise UserError(
-            f"could not fetch {repo_id!r} from the Hugging Face hub ({type(exc).__name__}: {exc})."
-            " Offline? Use a local directory or pkg:NAME instead",
+            f"{repo_id!r} is no local path, and could not fetch it from the Hugging Face hub "
+            f"({type(exc).__name__}: {detail[:300]}). Offline? Use a local directory or "
+            "pkg:NAME instead",
         ) from exc
 
 

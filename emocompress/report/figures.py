@@ -74,13 +74,21 @@ def write_figures(
                 for ext in formats:
                     path = folder / f"{spec.stem}.{ext}"
                     # no timestamps in the files: the same run gives the same figures
-                    metadata = {"CreationDate": None} if ext == "pdf" else {"Software": None}
-                    fig.savefig(path, format=ext, dpi=DPI, metadata=metadata)
+                    with plt.rc_context({"svg.hashsalt": "emocompress"}):  # stable SVG ids
+                        fig.savefig(path, format=ext, dpi=DPI, metadata=_NO_STAMPS[ext])
                     written[spec.stem].append(path)
                 plt.close(fig)
             if task is not None:
                 task.advance(1)
     return written
+
+
+# each writer's own key for what would differ between two drawings of the same figure
+_NO_STAMPS: dict[str, dict[str, None]] = {
+    "png": {"Software": None},
+    "pdf": {"CreationDate": None},
+    "svg": {"Date": None},
+}
 
 
 def _task(reporter, description: str, total: int):

@@ -48,3 +48,36 @@ def test_unknown_command_exits_2(capsys) -> None:
         main(["serve"])
     assert done.value.code == 2
     assert "invalid choice: 'serve'" in capsys.readouterr().err
+
+
+def test_every_option_says_what_it_is_and_its_default() -> None:
+    # --batch-size of eval and predict, --max-length and --seed of prune had no help at all;
+    # several defaults were not shown
+    import argparse
+
+    from emocompress.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    missing = []
+    for name, command in commands.choices.items():
+        for action in command._actions:
+            text = action.help or ""
+            default = action.default
+            shown = default in (None, False, [], argparse.SUPPRESS) or "default" in text
+            if not text or not shown:
+                missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
+    assert missing == []
+
+
+def test_list_positionals_may_follow_options(tmp_path) -> None:
+    # `merge A --out X B` and `bench RUN --threads 1 RUN2` were "unrecognized arguments"
+    from emocompress.cli import _parse, build_parser
+
+    parser = build_parser()
+    args = _parse(parser, ["merge", "a", "--out", str(tmp_path), "b", "--method", "ties", "c"])
+    assert args.models == ["a", "b", "c"] and args.out == str(tmp_path)
+    args = _parse(parser, ["bench", "runs/x", "--threads", "1", "runs/y"])
+    assert args.paths == ["runs/x", "runs/y"] and args.threads == "1"
+    with pytest.raises(SystemExit):
+        _parse(parser, ["inspect", "a", "b"])  # one PATH: a second word is still refused

@@ -94,6 +94,10 @@ def test_eval_rejects_a_model_without_a_head(tmp_path, capsys):
         (["--tune-split", "dev", "--split", "dev"], "thresholds would be tuned on the split"),
         (["--split", "train"], "thresholds would be tuned on the split"),
         (["--tune-fraction", "1.5"], "--tune-fraction 1.5"),
+        (["--resamples", "0"], "--resamples 0: Input should be greater than or equal to 20"),
+        (["--resamples", "-5"], "--resamples -5: Input should be greater than or equal to 20"),
+        (["--confidence", "1.5"], "--confidence 1.5: Input should be less than 1"),
+        (["--confidence", "0"], "--confidence 0.0: Input should be greater than 0"),
     ],
 )
 def test_eval_refuses_what_it_would_misread(tiny_classifier, tmp_path, capsys, extra, expected):

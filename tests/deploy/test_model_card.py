@@ -113,7 +113,20 @@ def test_a_users_own_readme_is_never_replaced(bundle, tmp_path, capsys):
     (copy / "README.md").write_text("my notes\n")
     assert main(["card", str(copy)]) == 2
     assert (copy / "README.md").read_text() == "my notes\n"
-    assert "not an emocompress model card" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    # the message named an option the command does not have: "(expected --out)"
+    assert "not an emocompress model card" in err and "--out" not in err
+    assert "--print" in err
+    assert main(["card", str(copy), "--print"]) == 0
+    assert "model-index" in capsys.readouterr().out
+
+
+def test_card_of_a_missing_folder_or_a_file_says_so(bundle, tmp_path, capsys):
+    # both were "no metrics.json (expected a measured variant or bundle)"
+    assert main(["card", str(tmp_path / "nonexistent")]) == 2
+    assert "nonexistent: not a folder" in capsys.readouterr().err
+    assert main(["card", str(bundle / "config.json")]) == 2
+    assert "config.json: not a folder" in capsys.readouterr().err
 
 
 def test_push_dry_run_lists_the_files_and_keeps_predictions_back(tiny_run, tmp_path, capsys):
@@ -183,3 +196,17 @@ def test_the_card_rounds_a_figure_once(tiny_run, tmp_path):
     metrics.model_copy(update={"intervals": moved}).write(metrics_file)
     card = model_card(copy)
     assert f"[0.4416, {spans.auc_macro.high:.4f}] (95% interval)" in card
+
+
+@pytest.mark.parametrize("repo_id", ["bad repo id!!", "me/team/student", "me/x--y"])
+def test_push_dry_run_checks_the_repo_id(tiny_run, tmp_path, capsys, repo_id):
+    # a dry run said all was well for a repo id the Hub refuses; the real push then failed
+    import shutil
+
+    variant = tmp_path / "student"
+    shutil.copytree(RunDir(tiny_run).variant("student-1l").path, variant)
+    before = (variant / "README.md").read_bytes()
+    assert main(["push", str(variant), repo_id, "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert f"{repo_id}: not a Hugging Face Hub repo id" in err and len(err.splitlines()) == 1
+    assert (variant / "README.md").read_bytes() == before

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 
 import numpy as np
 import pytest
@@ -125,6 +127,47 @@ def test_export_needs_data_for_a_model_outside_a_run(tiny_classifier, tmp_path, 
     assert main(["export", str(tiny_classifier), "--out", str(tmp_path / "b")]) == 2
     assert "--data SOURCE" in capsys.readouterr().err
     assert not (tmp_path / "b").exists()
+
+
+def test_export_refused_by_its_recipe_leaves_no_run_dir_behind(tiny_classifier, tmp_path, capsys):
+    # a flag the recipe refuses left --run-dir holding export-recipe.yaml alone, and the
+    # corrected command was then refused: "exists and is not empty, and is not a previous run"
+    run_dir, out = tmp_path / "run", tmp_path / "b"
+    argv = ["export", str(tiny_classifier), "--out", str(out), "--run-dir", str(run_dir)]
+    argv += ["--data", "demo", "--max-length", "32", "--quiet"]
+    assert main([*argv, "--max-examples", "0"]) == 2
+    assert "max_examples" in capsys.readouterr().err
+    assert not run_dir.exists() and not out.exists()
+    assert main([*argv, "--max-examples", "40"]) == 0
+    assert (out / "manifest.json").is_file()
+    recipe_text = (run_dir / "export-recipe.yaml").read_text()
+    # a refused second export into that run keeps the recipe the run was made with
+    assert main([*argv, "--max-examples", "0", "--out", str(tmp_path / "b2")]) == 2
+    assert (run_dir / "export-recipe.yaml").read_text() == recipe_text
+
+
+def test_export_refuses_an_opset_the_exporter_cannot_write(tiny_classifier, tmp_path, capsys):
+    # --opset 24 (or 99) crashed in torch.onnx.export ("Unsupported onnx_opset_version"), exit 3
+    run_dir, out = tmp_path / "run", tmp_path / "b"
+    argv = ["export", str(tiny_classifier), "--out", str(out), "--run-dir", str(run_dir)]
+    assert main([*argv, "--data", "demo", "--opset", "24", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--opset 24: Input should be less than or equal to 23" in err
+    assert not run_dir.exists() and not out.exists()
+
+
+def test_export_of_an_unmeasured_onnx_model_says_to_measure_it(bundle, tmp_path, capsys):
+    # it ran a recipe with the ONNX graph as a PyTorch teacher, and the refusal listed
+    # "2 problems in the recipe" of an export-recipe.yaml that was not there afterwards
+    graph = tmp_path / "graph"
+    shutil.copytree(bundle.parent / "run" / "variants" / "onnx", graph)
+    (graph / "metrics.json").unlink()
+    run_dir = tmp_path / "run"
+    argv = ["export", str(graph), "--out", str(tmp_path / "b"), "--run-dir", str(run_dir)]
+    assert main([*argv, "--data", "demo"]) == 2
+    err = capsys.readouterr().err
+    assert "an ONNX model without metrics.json" in err and "emocompress eval" in err
+    assert len(err.strip().splitlines()) == 1 and not run_dir.exists()
 
 
 def test_export_of_a_run_variant_tunes_on_its_runs_data(bundle, tmp_path):
@@ -269,3 +312,43 @@ def test_a_hand_edited_thresholds_file_is_one_message(bundle, tmp_path, capsys, 
     assert main(["predict", str(edited), "hi"]) == 2
     err = capsys.readouterr().err
     assert f"{edited / 'thresholds.json'}: " in err and err.count("\n") == 1
+
+
+def test_texts_come_from_stdin_and_pipes(bundle, tmp_path, capsys):
+    # `--file -`, `--file /dev/stdin` and `--file <(cmd)` were all "no such file"
+    command = [sys.executable, "-m", "emocompress", "predict", str(bundle), "--json", "--file"]
+    env = {**os.environ, "EMOCOMPRESS_THREADS": "1"}
+    for name in ("-", "/dev/stdin"):
+        done = subprocess.run(
+            [*command, name],
+            input="so happy\n\nthank you\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+        assert done.returncode == 0, done.stderr
+        assert [r["text"] for r in json.loads(done.stdout)] == ["so happy", "thank you"]
+        assert "skipped 1 empty line (line 2)" in done.stderr
+    fifo = tmp_path / "texts.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text("what a day\n", encoding="utf-8"))
+    writer.start()
+    assert main(["predict", str(bundle), "--file", str(fifo), "--json"]) == 0
+    writer.join(timeout=30)
+    assert [r["text"] for r in json.loads(capsys.readouterr().out)] == ["what a day"]
+    # a directory is said to be one, not "no such file"
+    assert main(["predict", str(bundle), "--file", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "is a directory" in err and "no such file" not in err
+
+
+def test_texts_may_follow_the_options(bundle, capsys):
+    # `predict BUNDLE --top 1 "text"` was "unrecognized arguments: text" (argparse gives a
+    # positional list its texts before the first option only)
+    assert main(["predict", str(bundle), "--top", "1", "so happy", "--json", "what?!"]) == 0
+    assert [r["text"] for r in json.loads(capsys.readouterr().out)] == ["so happy", "what?!"]
+    with pytest.raises(SystemExit) as refused:  # an unknown option is still refused
+        main(["predict", str(bundle), "--json", "hi", "--bogus"])
+    assert refused.value.code == 2
+    assert "unrecognized arguments: hi --bogus" in capsys.readouterr().err

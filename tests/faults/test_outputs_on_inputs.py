@@ -172,3 +172,26 @@ def test_a_direct_commands_own_output_is_replaced(tiny_classifier, tmp_path, cap
         argv = ["eval", str(tiny_classifier), "--data", "demo", "--max-examples", "30"]
         assert main([*argv, "--out", str(e), "--json"]) == 0
     assert (e / "metrics.json").is_file() and (e / "model.safetensors").is_symlink()
+
+
+@pytest.mark.parametrize("inside", ["run.json", "variants/teacher/metrics.json"])
+def test_a_recipe_commands_json_summary_is_never_written_over_the_run(
+    tiny_run, tiny_classifier, tmp_path, capsys, inside
+):
+    # `distil --recipe R --out RUN --json RUN/run.json` replaced run.json with the summary:
+    # the run directory was unreadable afterwards
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    recipe = write_tiny_recipe(tmp_path, tiny_classifier)
+    before = tree(run)
+    argv = ["distil", "--recipe", str(recipe), "--out", str(run), "--quiet"]
+    refused([*argv, "--json", str(run / inside)], capsys, "would be written over", "JSON summary")
+    assert tree(run) == before
+    # nor over a record a new run is about to write
+    new = tmp_path / "new"
+    refused(
+        [*argv[:-2], str(new), "--quiet", "--json", str(new / "run.json")],
+        capsys,
+        "would be written over",
+    )
+    assert not new.exists()

@@ -74,6 +74,21 @@ def test_every_figure_is_written_as_png_and_pdf(reported):
     assert not list(run.glob(".*tmp")), "no temporary files left behind"
 
 
+def test_svg_figures_are_written_and_the_same_each_time(tiny_run, tmp_path):
+    # --formats svg (offered by --help) crashed: matplotlib's SVG writer has no "Software" key
+    out = tmp_path / "doc" / "report.md"
+    first = write_report(tiny_run, out=out, formats=("svg",), csv=False)
+    svgs = {p.name: p.read_bytes() for p in (out.parent / "figures").iterdir()}
+    assert (
+        set(svgs)
+        == {f"{spec.stem}.svg" for spec in SPECS}
+        == {p.name for files in first.figures.values() for p in files}
+    )
+    assert all(data.lstrip().startswith(b"<?xml") and b"<svg" in data for data in svgs.values())
+    write_report(tiny_run, out=out, formats=("svg",), csv=False)
+    assert {p.name: p.read_bytes() for p in (out.parent / "figures").iterdir()} == svgs
+
+
 def test_report_has_every_section_and_html(reported):
     run, result = reported
     text = result.markdown.read_text()
@@ -548,3 +563,36 @@ def test_a_focal_teacher_gets_its_own_loss_panel_not_the_bce_one(tiny_run, tmp_p
     shutil.copytree(tiny_run, plain)
     text = write_report(plain, formats=("png",), csv=False).markdown.read_text()
     assert "next: the training loss" not in text
+
+
+def test_cli_never_replaces_the_users_files_beside_the_report(tiny_run, tmp_path, capsys):
+    # figures/ was swapped whole (a user's figures/holiday.jpg deleted), per_emotion.csv and
+    # the .html replaced, and a hand-written RUN_DIR/report.md overwritten, without --overwrite
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    mine = tmp_path / "mine"
+    (mine / "figures").mkdir(parents=True)
+    (mine / "figures" / "holiday.jpg").write_text("precious\n")
+    (mine / "per_emotion.csv").write_text("my,table\n")
+    (mine / "new.html").write_text("<p>mine</p>\n")
+    before = sorted((p.relative_to(mine), p.read_bytes()) for p in mine.rglob("*") if p.is_file())
+    for extra in (["--formats", "png"], ["--no-figures"], ["--no-figures", "--no-csv"]):
+        argv = ["report", str(run), "--out", str(mine / "new.md"), "--html", *extra]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "refusing to replace it" in err and len(err.strip().splitlines()) == 1
+    after = sorted((p.relative_to(mine), p.read_bytes()) for p in mine.rglob("*") if p.is_file())
+    assert after == before
+    # the default --out, RUN_DIR/report.md, written by hand
+    (run / "report.md").write_text("# my notes on this run\n")
+    assert main(["report", str(run), "--no-figures"]) == 2
+    assert "not a previous report" in capsys.readouterr().err
+    assert (run / "report.md").read_text() == "# my notes on this run\n"
+    # its own earlier report (and what lies beside it) is replaced; --overwrite lets one choose
+    doc = tmp_path / "doc" / "r.md"
+    for _ in range(2):
+        assert main(["report", str(run), "--out", str(doc), "--formats", "png", "--html"]) == 0
+    assert (doc.parent / "figures" / "summary.png").is_file()
+    argv = ["report", str(run), "--out", str(mine / "new.md"), "--no-figures", "--overwrite"]
+    assert main(argv) == 0
+    assert (mine / "figures" / "holiday.jpg").read_text() == "precious\n"

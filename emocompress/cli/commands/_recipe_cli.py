@@ -86,6 +86,18 @@ def run_from_args(
 
     recipe = load_recipe(args.recipe, overrides=args.overrides)
     out = Path(args.out) if args.out else Path("runs") / recipe.name
+    if args.json_out and args.json_out != "-":
+        from emocompress.artifacts.outputs import check_not_a_record, check_output
+
+        # before the run: never over the recipe, nor over a file of the run (run.json ...)
+        check_not_a_record(args.json_out, out, what="JSON summary")
+        check_output(
+            args.json_out,
+            what="JSON summary",
+            inputs=[args.recipe],
+            overwrite=True,  # a summary file is replaced like a log; never an input
+            directory=False,
+        )
     reporter = Reporter("quiet" if args.quiet else None)
     result = run_recipe(
         recipe,
@@ -132,16 +144,8 @@ def run_from_args(
             print(text)
         else:
             from emocompress.artifacts.atomic import write_text
-            from emocompress.artifacts.outputs import check_output
 
-            check_output(
-                args.json_out,
-                what="JSON summary",
-                inputs=[args.recipe],
-                overwrite=True,  # a summary file is replaced like a log; never an input
-                directory=False,
-            )
-            write_text(args.json_out, text + "\n")
+            write_text(args.json_out, text + "\n")  # checked before the run
     if not result.gates_passed:
         failed = [g for g in result.gate_results if not g.passed]
         console.print(f"[bold red]{len(failed)} gate(s) failed[/]")

@@ -39,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "paths", nargs="*", metavar="PATH", help="variant folders or run directories"
     )
+    from emocompress.cli import TRAILING_POSITIONALS
+
+    parser.set_defaults(**{TRAILING_POSITIONALS: "paths"})  # also after the options
     parser.add_argument(
         "--baseline",
         metavar="NAME",
@@ -75,8 +78,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="tokens per text (default: the recipe's, or 128)",
     )
-    parser.add_argument("--runs", type=int, default=50, help="timed runs per batch size (50)")
-    parser.add_argument("--warmup", type=int, default=5, help="warm-up runs per batch size (5)")
+    parser.add_argument(
+        "--runs", type=int, default=50, help="timed runs per batch size (default: 50)"
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=5, help="warm-up runs per batch size (default: 5)"
+    )
     parser.add_argument("--json", action="store_true", help="print bench.json instead of a table")
 
 
@@ -202,7 +209,8 @@ def _texts(args: argparse.Namespace, facts: dict[str, Any], count: int) -> Any:
     from emocompress.errors import UserError
     from emocompress.measure.bench.speed import texts_from_data, texts_from_file
 
-    max_length = args.max_length or facts.get("max_length", 128)
+    given = args.max_length
+    max_length = given if given is not None else facts.get("max_length", 128)
     if max_length < 1:
         raise UserError(f"--max-length must be at least 1, got {max_length}")
     if args.texts:

@@ -33,7 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="bootstrap seed (default: the recipe's)")
     parser.add_argument("--confidence", type=float, help="interval level (default: 0.95)")
     parser.add_argument(
-        "--examples", type=int, default=5, metavar="N", help="changed examples shown per pair"
+        "--examples",
+        type=int,
+        default=5,
+        metavar="N",
+        help="changed examples shown per pair (default: 5)",
     )
     parser.add_argument(
         "--no-write", action="store_true", help="compute in memory; write nothing into RUN_DIR"
@@ -42,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--json",
         dest="json_out",
         metavar="FILE",
-        help="also write the comparison as JSON ('-': stdout)",
+        help="also write the comparison as JSON ('-': stdout; never a file of RUN_DIR's own)",
     )
 
 
@@ -59,6 +63,18 @@ def run(args: argparse.Namespace) -> int:
     run_dir = RunDir(args.run_dir)
     if not RunDir.is_run_dir(Path(args.run_dir)):
         raise UserError(f"{args.run_dir}: not a run directory", expected="runs/<name>")
+    names = [variant.name for variant in run_dir.variants()]
+    if args.reference is not None and args.reference not in names:
+        raise UserError(
+            f"--reference {args.reference}: no such variant in {args.run_dir}",
+            expected=f"one of {', '.join(names) or '(none)'}",
+        )
+    if args.json_out and args.json_out != "-":
+        from emocompress.artifacts.outputs import check_not_a_record, check_output
+
+        check_not_a_record(args.json_out, run_dir.root, what="JSON comparison")
+        # a summary file is replaced like a log
+        check_output(args.json_out, what="JSON comparison", overwrite=True, directory=False)
     spec = run_bootstrap_spec(run_dir)
     updates = {
         key: value
@@ -70,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
         if value is not None
     }
     if updates:
-        spec = spec.model_validate({**spec.model_dump(), **updates})
+        from emocompress.cli.settings_flags import model_from_flags
+
+        spec = model_from_flags(type(spec), {**spec.model_dump(), **updates})
     comparison = ensure_comparison(
         run_dir,
         spec,

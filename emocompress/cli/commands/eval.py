@@ -42,7 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="F",
         help="carve the tune split from train with this fraction (default: 0.1)",
     )
-    parser.add_argument("--seed", type=int, default=13, help="seed for carving the tune split")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=13,
+        help="seed for carving the tune split and for the bootstrap (default: 13)",
+    )
     parser.add_argument(
         "--max-length", type=int, default=128, help="tokens per text (default: 128)"
     )
@@ -50,8 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--batch-size",
         type=int,
         default=64,
-        help="texts per batch, by token length (default 64); a dynamic int8 graph scores each text "
-        "alone, so that its probabilities do not depend on the other texts",
+        help="texts scored at once, by token length (default: 64); a dynamic int8 graph scores each text alone, "
+        "so that its probabilities do not depend on the other texts",
     )
     parser.add_argument(
         "--max-examples", type=int, metavar="N", help="evaluate at most N examples per split"
@@ -100,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
     from emocompress.artifacts.atomic import atomic_dir
     from emocompress.artifacts.outputs import check_output
     from emocompress.cli.console import make_console
+    from emocompress.cli.settings_flags import model_from_flags
     from emocompress.cli.tables import (
         intervals_table,
         label_extremes_table,
@@ -114,6 +120,10 @@ def run(args: argparse.Namespace) -> int:
     from emocompress.run.variant import check_model_files
 
     _check_numbers(args)
+    bootstrap = model_from_flags(
+        BootstrapSpec,
+        {"resamples": args.resamples, "seed": args.seed, "confidence": args.confidence},
+    )
     strategies = _strategies(args.strategies)
     model_path = resolve_model_path(args.model)
     check_model_files(model_path)
@@ -143,9 +153,7 @@ def run(args: argparse.Namespace) -> int:
             name=model_path.name,
             batch_size=args.batch_size,
             reporter=Reporter("quiet" if args.json else None),
-            bootstrap=BootstrapSpec(
-                resamples=args.resamples, seed=args.seed, confidence=args.confidence
-            ),
+            bootstrap=bootstrap,
             min_tune_positives=args.min_tune_positives,
             strategies=strategies,
         )

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
+from typing import Any
 
 from emocompress.cli.commands._recipe_cli import add_recipe_arguments, run_from_args
 
@@ -112,12 +113,21 @@ def export_model(args: argparse.Namespace) -> int:
     if variant.is_onnx and variant.has_metrics():
         print(f"bundle: {write_bundle(model, args.out, overwrite=args.overwrite)}")
         return 0
+    if variant.is_onnx:
+        from emocompress.artifacts.schema import Metrics
+        from emocompress.errors import UserError
+
+        raise UserError(
+            f"{model}: an ONNX model without {Metrics.FILE}, so no thresholds for a bundle "
+            "(and export makes ONNX from PyTorch)",
+            expected=f"it measured first: emocompress eval {model} --data SOURCE --out DIR, "
+            "then emocompress export DIR --out BUNDLE",
+        )
     from emocompress.artifacts.atomic import write_text
     from emocompress.artifacts.outputs import check_fresh
     from emocompress.artifacts.rundir import RunDir
     from emocompress.measure.summary import summary_table
     from emocompress.progress import Reporter
-    from emocompress.recipe.loading import load_recipe
     from emocompress.run.runner import run_recipe
 
     name = "export-" + re.sub(r"[^A-Za-z0-9_-]+", "-", model.resolve().name).strip("-")
@@ -141,8 +151,7 @@ def export_model(args: argparse.Namespace) -> int:
     )
     recipe_file = run_dir / "export-recipe.yaml"
     recipe_text = export_recipe(args, model.resolve(), name)
-    write_text(recipe_file, recipe_text)
-    recipe = load_recipe(recipe_file, overrides=args.overrides)
+    recipe = _load_export_recipe(recipe_file, recipe_text, args.overrides)
     reporter = Reporter("quiet" if args.quiet else None)
     result = run_recipe(
         recipe,
@@ -162,6 +171,29 @@ def export_model(args: argparse.Namespace) -> int:
     )
     print(f"bundle: {bundle}")
     return 0
+
+
+def _load_export_recipe(recipe_file: Path, text: str, overrides: list[str] | None) -> Any:
+    """Write ``text`` to ``recipe_file`` and load it (relative paths resolve beside it); a
+    recipe refused leaves the run directory as it was (absent, or with its earlier recipe),
+    so the corrected command is not refused for a folder it half made."""
+    from emocompress.artifacts.atomic import write_text
+    from emocompress.recipe.loading import load_recipe
+
+    run_dir = recipe_file.parent
+    created = not run_dir.exists()
+    previous = recipe_file.read_text(encoding="utf-8") if recipe_file.is_file() else None
+    write_text(recipe_file, text)
+    try:
+        return load_recipe(recipe_file, overrides=overrides or ())
+    except BaseException:
+        if previous is None:
+            recipe_file.unlink(missing_ok=True)
+        else:
+            write_text(recipe_file, previous)
+        if created and not any(run_dir.iterdir()):
+            run_dir.rmdir()
+        raise
 
 
 def export_data(args: argparse.Namespace, model: Path) -> dict:

@@ -49,6 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "models", nargs="*", metavar="MODEL", help="checkpoint directories to merge (direct form)"
     )
+    from emocompress.cli import TRAILING_POSITIONALS
+
+    parser.set_defaults(**{TRAILING_POSITIONALS: "models"})  # also after the options
     add_recipe_arguments(parser, positional=False, required=False)
     for action in parser._actions:
         if action.dest == "recipe":
@@ -72,8 +75,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SOURCE",
         help="greedy: data whose train split gives the tune split; any method: measure the result",
     )
-    direct.add_argument("--max-length", type=int, default=128, help="tokens per text")
-    direct.add_argument("--batch-size", type=int, default=64, help="scoring batch size")
+    direct.add_argument(
+        "--max-length", type=int, default=128, help="tokens per text (default: 128)"
+    )
+    direct.add_argument(
+        "--batch-size", type=int, default=64, help="scoring batch size (default: 64)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ Examples:
   emocompress predict runs/quickstart/variants/student-int8 "thank you so much"
   emocompress predict bundles/student "I am so sorry" "what?!" --json
   emocompress predict bundles/student --file texts.txt --json > labels.json
+  cut -f1 dev.tsv | emocompress predict bundles/student --file - --json
 """
 
 from __future__ import annotations
@@ -26,7 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="bundle directory (emocompress export) or ONNX variant directory of a run",
     )
     parser.add_argument("texts", metavar="TEXT", nargs="*", help="texts to label")
-    parser.add_argument("--file", metavar="FILE", help="read texts from FILE, one per line")
+    from emocompress.cli import TRAILING_POSITIONALS
+
+    parser.set_defaults(**{TRAILING_POSITIONALS: "texts"})  # also after the options
+    parser.add_argument(
+        "--file", metavar="FILE", help="read texts from FILE, one per line ('-': standard input)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON (labels and probabilities)")
     parser.add_argument(
         "--top", type=int, default=3, metavar="N", help="probabilities shown per text (default: 3)"
@@ -35,8 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--batch-size",
         type=int,
         default=64,
-        help="texts per session call, by token length (default 64); a dynamic int8 graph scores each text "
-        "alone, so that its probabilities do not depend on the other texts",
+        help="texts run at once, by token length (default: 64); a dynamic int8 graph scores each text alone, "
+        "so that its probabilities do not depend on the other texts",
     )
 
 
@@ -48,17 +54,34 @@ def read_texts(args: argparse.Namespace) -> list[str]:
     texts = list(args.texts)
     if args.file:
         path = Path(args.file)
-        if not path.is_file():
+        if args.file != "-" and path.is_dir():
+            raise UserError(f"{path}: is a directory", expected="a text file, one text per line")
+        if args.file != "-" and not path.exists():
             raise UserError(f"{path}: no such file", expected="a text file, one text per line")
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except UnicodeDecodeError as exc:
-            raise UserError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+        lines = _read_lines(args.file)
         texts += [line for line in lines if line.strip()]
-        _report_blank_lines(path, lines)
+        _report_blank_lines("stdin" if args.file == "-" else path, lines)
     if not texts:
         raise UserError("no texts to label", expected="TEXT arguments or --file FILE")
     return texts
+
+
+def _read_lines(name: str) -> list[str]:
+    """The lines of a file, a pipe (/dev/stdin, <(cmd)) or, for '-', standard input."""
+    import sys
+
+    from emocompress.errors import UserError
+
+    try:
+        if name == "-":
+            data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+        else:
+            with open(name, "rb") as handle:  # not is_file(): a pipe is no regular file
+                data = handle.read()
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{name}: not UTF-8 text ({exc.reason})") from exc
+    return text.splitlines()
 
 
 def _report_blank_lines(path: object, lines: list[str]) -> None:

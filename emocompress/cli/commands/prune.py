@@ -60,9 +60,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_settings_flags(direct, PruneSettings, rename=RENAME)
     direct.add_argument("--data", metavar="SOURCE", help="demo | GoEmotions directory | file")
-    direct.add_argument("--max-length", type=int, default=128)
+    direct.add_argument(
+        "--max-length", type=int, default=128, help="tokens per text, with --data (default: 128)"
+    )
     direct.add_argument("--max-examples", type=int, metavar="N", help="cap every split at N")
-    direct.add_argument("--seed", type=int, default=13)
+    direct.add_argument(
+        "--seed",
+        type=int,
+        default=13,
+        help="seed of the tune split carved from train, and of recovery (default: 13)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 NAME = "pull"
 HELP = "fetch a variant logged to MLflow or W&B back into a run directory"
@@ -46,23 +47,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from emocompress.artifacts.lock import hold_lock
     from emocompress.artifacts.outputs import check_output
     from emocompress.artifacts.rundir import RunDir
     from emocompress.run.tracking.pull import pull_variant
 
     out = check_output(args.out, what="run directory", is_own=RunDir.is_run_dir)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    with hold_lock(RunDir(out).lock_file):  # not while a run writes into it
-        pulled = pull_variant(
-            args.source,
-            out,
-            tracking_uri=args.tracking_uri,
-            wandb_dir=Path(args.wandb_dir) if args.wandb_dir else None,
-            name=args.name,
-            overwrite=args.overwrite,
-        )
+    try:
+        with hold_lock(RunDir(out).lock_file):  # not while a run writes into it
+            pulled = pull_variant(
+                args.source,
+                out,
+                tracking_uri=args.tracking_uri,
+                wandb_dir=Path(args.wandb_dir) if args.wandb_dir else None,
+                name=args.name,
+                overwrite=args.overwrite,
+            )
+    except BaseException:
+        if created:
+            _remove_if_unused(out, RunDir(out).lock_file)
+        raise
     print(f"pulled {args.source} ({pulled.tracker}) into {pulled.variant.path}")
     return 0
+
+
+def _remove_if_unused(out: Path, lock: Path) -> None:
+    """A new --out of a failed pull holds its lock (and empty folders) only: remove it, so
+    that nothing is left behind by a command that made nothing."""
+    folders = sorted((p for p in out.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
+    for folder in folders:
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    if [p.name for p in out.iterdir()] == [lock.name]:
+        lock.unlink()
+        out.rmdir()

@@ -34,8 +34,9 @@ def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from emocompress.deploy.hub import push, push_plan
+    from emocompress.deploy.hub import check_repo_id, push, push_plan
 
+    check_repo_id(args.repo_id)
     plan = push_plan(Path(args.folder))
     if args.json:
         print(

@@ -56,8 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from emocompress.report import write_report
 
     formats = tuple(f.strip().lower() for f in args.formats.split(",") if f.strip())
-    if args.out:
-        check_report_output(args)
+    check_report_output(args)
     result = write_report(
         args.run_dir,
         baseline=args.baseline,
@@ -86,20 +85,38 @@ REPORT_TITLE = "# emocompress report"
 
 
 def check_report_output(args: argparse.Namespace) -> None:
-    """--out follows the one rule: never a file of the run's variants or its records; an
-    existing file that is not an earlier report only with --overwrite."""
-    from emocompress.artifacts.outputs import check_output
+    """--out (default RUN_DIR/report.md) follows the one rule: never a file of the run's
+    variants or its records; an existing file that is not an earlier report only with
+    --overwrite. What goes beside it (figures/, per_emotion.csv, the .html) is replaced only
+    where an earlier report lies beside it, or with --overwrite: figures/ is swapped whole."""
+    from pathlib import Path
+
+    from emocompress.artifacts.outputs import OVERWRITE_HINT, check_output, is_empty_target
     from emocompress.artifacts.rundir import RunDir
+    from emocompress.errors import UserError
+    from emocompress.report import CSV_FILE, FIGURES_DIR, REPORT_FILE
 
     run = RunDir(args.run_dir)
+    target = Path(args.out) if args.out else run.root / REPORT_FILE
     check_output(
-        args.out,
+        target,
         what="report",
         inputs=[run.variants_root, run.run_file, run.recipe_file, run.bench_file],
         overwrite=args.overwrite,
         is_own=_is_report,
         directory=False,
     )
+    folder = target.parent
+    beside = [folder / FIGURES_DIR] if not args.no_figures else []
+    beside += [folder / CSV_FILE] if not args.no_csv else []
+    beside += [target.with_suffix(".html")] if args.html else []
+    taken = [path for path in beside if path != target and not is_empty_target(path)]
+    if taken and not args.overwrite and not any(map(_is_report, folder.glob("*.md"))):
+        raise UserError(
+            f"{taken[0]}: exists beside the report {target}, and no earlier report is there; "
+            "refusing to replace it",
+            expected=OVERWRITE_HINT,
+        )
 
 
 def _is_report(path: object) -> bool:

@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 
 
 class ExportSettings(Settings):
-    opset: int = Field(17, ge=17, description="ONNX opset")
+    opset: int = Field(
+        17, ge=17, le=23, description="ONNX opset (23: the newest torch's exporter writes)"
+    )
     optimize: bool = Field(
         True, description="ONNX Runtime transformer fusions (attention, LayerNorm, GELU)"
     )

@@ -339,6 +339,8 @@ def test_cli_json_and_errors(bench_run, tmp_path, capsys) -> None:
         ([str(alone), "--data", "demo", "--modes", "sorted"], "--modes"),
         ([str(alone), "--texts", str(tmp_path / "none.txt")], "cannot read texts"),
         ([str(root), "--baseline", "ghost"], "baseline 'ghost'"),
+        # 0 was taken as "not given": the run measured at the recipe's length, silently
+        ([str(alone), "--data", "demo", "--max-length", "0"], "--max-length must be at least 1"),
     ]:
         assert main(["bench", *bad]) == 2
         assert message in " ".join(capsys.readouterr().err.split())
