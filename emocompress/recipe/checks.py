@@ -91,6 +91,14 @@ def graph_problems(data: Mapping[str, Any]) -> list[Problem]:
             named.append((i, name, _parents_of(variant)))
     known = ", ".join(first_seen)
     for i, variant in _variant_items(data):
+        if variant.get("parent") == []:
+            problems.append(
+                Problem(
+                    ("variants", i, "parent"),
+                    "an empty list of parents",
+                    "(expected a variant name, e.g. teacher, or a list of one or more names)",
+                )
+            )
         for parent in _parents_of(variant):
             if parent not in first_seen:
                 problems.append(

