@@ -63,3 +63,6 @@ class Operation:
     # peak_memory(sizes) -> bytes the step needs above the process's baseline, for the dry
     # run's estimate (each model fitted to measured peaks: bench/scale-roberta-large.md)
     peak_memory: Callable[[MemoryInputs], int] = inference_peak
+    # whether it takes several parents (a merge, an ensemble distil); the others take one,
+    # and a recipe that gives them a list of several is refused when it is loaded
+    several_parents: bool = False

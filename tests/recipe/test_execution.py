@@ -81,6 +81,23 @@ def test_an_onnx_teacher_is_refused(tmp_path, tiny_classifier):
     assert "is an ONNX model; the teacher is measured and trained with PyTorch" in _problems(path)
 
 
+def test_several_parents_are_refused_where_the_operation_takes_one(tmp_path, tiny_classifier):
+    # the runner used only the first parent of a prune or export, silently
+    path = _recipe(
+        tmp_path,
+        tiny_classifier,
+        "  - {name: a, op: distil, settings: {init: {layers: [0]}}}\n"
+        "  - {name: p, op: prune, parent: [teacher, a], settings: {ffn: 0.5}}\n"
+        "  - {name: o, op: export, parent: [a, teacher]}\n"
+        "  - {name: e, op: distil, parent: [teacher, teacher], settings: {init: {layers: [0]}}}\n"
+        "  - {name: m, op: merge, parent: [teacher, a]}\n",
+    )
+    message = _problems(path)
+    assert "variants[1].parent: prune takes one parent, got 2 (teacher, a)" in message
+    assert "variants[2].parent: export takes one parent, got 2 (a, teacher)" in message
+    assert "variants[3]" not in message and "variants[4]" not in message  # ensemble, merge
+
+
 @pytest.mark.parametrize(
     ("override", "expected"),
     [

@@ -63,5 +63,6 @@ OPERATIONS = [
         metrics_sections=("training",),
         plan=plan_distil,
         peak_memory=distil_peak,
+        several_parents=True,  # an ensemble of teachers: the mean of their logits
     )
 ]

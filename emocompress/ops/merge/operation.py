@@ -192,5 +192,6 @@ OPERATIONS = [
         metrics_sections=("merge",),
         # streamed tensor by tensor: about one checkpoint's worth, however many are merged
         peak_memory=lambda sizes: sizes.weights,
+        several_parents=True,
     )
 ]
