@@ -8,7 +8,7 @@ and friends are imported inside ``run``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -66,3 +66,6 @@ class Operation:
     # whether it takes several parents (a merge, an ensemble distil); the others take one,
     # and a recipe that gives them a list of several is refused when it is loaded
     several_parents: bool = False
+    # parent_problems(settings, parent names) -> what run() would refuse about its parents
+    # (one line each), checked when the recipe is loaded instead of after the parents are made
+    parent_problems: Callable[[Any, Sequence[str]], list[str]] | None = None

@@ -110,7 +110,8 @@ def execution_problems(data: Mapping[str, Any], recipe_dir: Path) -> list[Proble
 def _parents_problems(
     operation: Operation, settings: Any, given: Any, parents: list[str], i: int
 ) -> list[Problem]:
-    """Several parents for an operation that takes one (the others would be ignored)."""
+    """Several parents for an operation that takes one (the others would be ignored), and
+    what the operation would refuse about its parents once they are made (a merge's base)."""
     where = ("variants", i, "parent")
     if isinstance(given, list) and len(given) > 1 and not operation.several_parents:
         return [
@@ -120,7 +121,15 @@ def _parents_problems(
                 "(expected one name; several parents are for merge and an ensemble distil)",
             )
         ]
-    return []
+    if operation.parent_problems is None or not parents:
+        return []
+    if isinstance(given, list) and len(parents) != len(given):
+        return []  # a parent that is not a name: reported by the schema
+    try:
+        checked = operation.settings.model_validate(settings)
+    except ValueError:
+        return []  # invalid settings are reported by operation_problems
+    return [Problem(where, message) for message in operation.parent_problems(checked, parents)]
 
 
 def _layer_problems(

@@ -99,6 +99,48 @@ def test_several_parents_are_refused_where_the_operation_takes_one(tmp_path, tin
 
 
 @pytest.mark.parametrize(
+    ("parent", "settings", "expected"),
+    [
+        ("[teacher, a]", "{method: ties, base: ghost}", "base 'ghost' is not one of the inputs"),
+        ("[teacher, a]", "{models: [{model: ghost}]}", "model 'ghost' is not one of the inputs"),
+        ("teacher", "{method: slerp}", "slerp merges exactly 2 models, got 1"),
+        ("[teacher, a, b]", "{method: slerp}", "slerp merges exactly 2 models, got 3"),
+        ("teacher", "{}", "uniform needs at least two models to merge, got 1"),
+        ("[a, a]", "{}", "model(s) listed twice: a"),
+        (
+            "[teacher, a, b]",
+            "{method: ties, base: a, models: [{model: a}, {model: b}]}",
+            "a is both the base and a model to merge",
+        ),
+    ],
+)
+def test_a_merges_parents_are_checked_when_the_recipe_is_loaded(
+    tmp_path, tiny_classifier, parent, settings, expected
+):
+    # these were refused by the runner only after every parent had been made
+    path = _recipe(
+        tmp_path,
+        tiny_classifier,
+        "  - {name: a, op: distil, settings: {init: {layers: [0]}}}\n"
+        "  - {name: b, op: distil, settings: {init: {layers: [1]}}}\n"
+        f"  - {{name: m, op: merge, parent: {parent}, settings: {settings}}}\n",
+    )
+    assert f"variants[2].parent: {expected}" in _problems(path)
+
+
+def test_a_valid_merge_of_parents_loads(tmp_path, tiny_classifier):
+    path = _recipe(
+        tmp_path,
+        tiny_classifier,
+        "  - {name: a, op: distil, settings: {init: {layers: [0, 1]}}}\n"
+        "  - {name: b, op: distil, settings: {init: {layers: [0, 1]}}}\n"
+        "  - {name: m, op: merge, parent: [teacher, a, b], settings: {method: ties, base: teacher}}\n"
+        "  - {name: s, op: merge, parent: [a, b], settings: {method: slerp, t: 0.3}}\n",
+    )
+    assert [s.name for s in load_recipe(path, env={}).steps()][-2:] == ["m", "s"]
+
+
+@pytest.mark.parametrize(
     ("override", "expected"),
     [
         ("variants.s.settings.epochs=1e12", "less than or equal to 1000"),
