@@ -140,6 +140,19 @@ def test_a_valid_merge_of_parents_loads(tmp_path, tiny_classifier):
     assert [s.name for s in load_recipe(path, env={}).steps()][-2:] == ["m", "s"]
 
 
+def test_an_ensemble_with_hidden_state_losses_is_refused_when_loaded(tmp_path, tiny_classifier):
+    path = _recipe(
+        tmp_path,
+        tiny_classifier,
+        "  - {name: t2, op: finetune, settings: {epochs: 1}}\n"
+        "  - {name: s, op: distil, parent: [teacher, t2],"
+        " settings: {init: {layers: [0]}, hidden_weight: 1.0}}\n",
+    )
+    assert "variants[1].parent: hidden-state and attention losses follow one teacher" in (
+        _problems(path)
+    )
+
+
 @pytest.mark.parametrize(
     ("override", "expected"),
     [
