@@ -197,7 +197,7 @@ def check_run_output(
         what="run directory",
         inputs=[*local, *inputs],
         overwrite=overwrite,
-        is_own=RunDir.is_run_dir,
+        is_own=RunDir.holds_a_run,
     )
 
 
