@@ -73,8 +73,8 @@ def check_output(
     conflict = input_conflict(target, inputs)
     if conflict:
         raise UserError(f"{target}: the {what} {conflict}", expected="an --out outside the inputs")
-    if is_empty_target(target):
-        return target
+    if is_empty_target(target) and (directory or not target.is_dir()):
+        return target  # nothing there yet (an empty folder is no file name)
     if directory and not target.is_dir():
         raise UserError(
             f"{target}: exists and is not a directory", expected=f"a directory (the {what})"

@@ -72,6 +72,38 @@ def recipe_inputs(recipe_file: str | Path, out: Path) -> list[Path]:
     return [recipe_file]
 
 
+def check_json_out(json_out: str, recipe_file: str | Path, out: Path) -> None:
+    """``--json FILE``: a file, never an input, never one of the run directory's own files
+    (run.json, a variant's metrics.json, ...); a new name beside them is fine. A summary
+    file is replaced like a log."""
+    from emocompress.artifacts.outputs import check_output
+    from emocompress.artifacts.rundir import RunDir
+    from emocompress.errors import UserError
+
+    check_output(
+        json_out, what="JSON summary", inputs=[recipe_file], overwrite=True, directory=False
+    )
+    run = RunDir(out)
+    target, root = Path(json_out).expanduser().resolve(), run.root.expanduser().resolve()
+    own = (
+        run.run_file,
+        run.recipe_file,
+        run.gates_file,
+        run.gates_json_file,
+        run.lock_file,
+        run.crash_log,
+        run.bench_file,
+        run.comparison_file,
+    )
+    if root in target.parents and (
+        target.parent != root or target.name in {path.name for path in own}
+    ):
+        raise UserError(
+            f"{json_out}: the JSON summary would replace a file of the run directory {out}",
+            expected="another --json FILE: outside the run directory, or a new name in it",
+        )
+
+
 def run_from_args(
     args: argparse.Namespace,
     *,
@@ -86,6 +118,8 @@ def run_from_args(
 
     recipe = load_recipe(args.recipe, overrides=args.overrides)
     out = Path(args.out) if args.out else Path("runs") / recipe.name
+    if args.json_out and args.json_out != "-":
+        check_json_out(args.json_out, args.recipe, out)  # before anything runs
     reporter = Reporter("quiet" if args.quiet else None)
     result = run_recipe(
         recipe,
@@ -132,15 +166,7 @@ def run_from_args(
             print(text)
         else:
             from emocompress.artifacts.atomic import write_text
-            from emocompress.artifacts.outputs import check_output
 
-            check_output(
-                args.json_out,
-                what="JSON summary",
-                inputs=[args.recipe],
-                overwrite=True,  # a summary file is replaced like a log; never an input
-                directory=False,
-            )
             write_text(args.json_out, text + "\n")
     if not result.gates_passed:
         failed = [g for g in result.gate_results if not g.passed]
