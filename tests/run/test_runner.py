@@ -217,6 +217,20 @@ def test_summary_json_never_replaces_a_file_of_the_run(
     assert {p: p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()} == before
 
 
+def test_summary_json_on_stdout_is_json_alone(tmp_path, tiny_run, tiny_classifier, capsys):
+    # `--json -` printed the summary table and the gate lines on stdout before the JSON
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    recipe = write_tiny_recipe(tmp_path, tiny_classifier)
+    assert main(["run", str(recipe), "--out", str(run), "--resume", "--json", "-"]) == 0
+    captured = capsys.readouterr()
+    payload = json.loads(captured.out)
+    assert [row["variant"] for row in payload["variants"]] == ["teacher", "student-1l"]
+    assert "gate pass" in captured.err  # the human summary goes to stderr instead
+
+
 def test_a_bad_summary_json_is_refused_before_the_run_starts(tmp_path, tiny_classifier, capsys):
     recipe = write_tiny_recipe(tmp_path, tiny_classifier)
     out = tmp_path / "run"

@@ -46,7 +46,7 @@ def add_recipe_arguments(
         "--json",
         dest="json_out",
         metavar="FILE",
-        help="also write the summary (and gate results) as JSON to FILE ('-' for stdout)",
+        help="also write the summary (and gate results) as JSON to FILE ('-': stdout, the table and gates then go to stderr)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -120,7 +120,8 @@ def run_from_args(
     out = Path(args.out) if args.out else Path("runs") / recipe.name
     if args.json_out and args.json_out != "-":
         check_json_out(args.json_out, args.recipe, out)  # before anything runs
-    reporter = Reporter("quiet" if args.quiet else None)
+    json_to_stdout = args.json_out == "-"  # then stdout is the JSON alone, the rest stderr
+    reporter = Reporter("quiet" if args.quiet else ("plain" if json_to_stdout else None))
     result = run_recipe(
         recipe,
         out,
@@ -132,7 +133,7 @@ def run_from_args(
         variants=variants,
         inputs=recipe_inputs(args.recipe, out),
     )
-    console = make_console()
+    console = make_console(stderr=json_to_stdout)
     console.print(summary_table(result.rows, title=f"{recipe.name}: {out}"))
     if result.skipped:
         console.print(f"skipped (finished earlier): {', '.join(result.skipped)}")
