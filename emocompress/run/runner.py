@@ -32,7 +32,7 @@ from emocompress.artifacts.schema import (
     StepRecord,
 )
 from emocompress.data.context import DataContext
-from emocompress.errors import UserError, interruption_of, sigterm_interrupts
+from emocompress.errors import UserError, interruption_of, interrupts_ignored, sigterm_interrupts
 from emocompress.format import fmt
 from emocompress.ops.registry import get_operation
 from emocompress.ops.train import distributed
@@ -170,10 +170,11 @@ def run_recipe(
         except BaseException as exc:
             # Ctrl-C and SIGTERM leave a resumable run; a cancel from the TUI a cancelled
             # one (resumable too); anything else a failed one
-            state.status = stopped_status(exc)
-            state.finished = now()
-            with contextlib.suppress(OSError):  # a full disk must not hide the first error
-                run_dir.save_state(state)
+            with interrupts_ignored():  # a second Ctrl-C must not leave run.json "running"
+                state.status = stopped_status(exc)
+                state.finished = now()
+                with contextlib.suppress(OSError):  # a full disk must not hide the first error
+                    run_dir.save_state(state)
             raise
 
 
