@@ -44,23 +44,70 @@ class Interrupted(KeyboardInterrupt):
         return 128 + self.signal_number
 
 
+_STOPPING = {"depth": 0, "stopping": False}  # the blocks of sigterm_interrupts, nested
+
+
 @contextlib.contextmanager
-def sigterm_interrupts() -> Iterator[None]:
+def sigterm_interrupts(*, exiting: bool = False) -> Iterator[None]:
     """SIGTERM raises :class:`Interrupted` in the main thread for the block, so a killed
-    command cleans up (temporary folders, run.json "interrupted") as Ctrl-C does. Elsewhere
-    than the main thread signals cannot be handled; the block runs as it is."""
+    command cleans up (temporary folders, run.json "interrupted") as Ctrl-C does. The first
+    SIGINT or SIGTERM stops the command, and those that follow are ignored until the
+    outermost block ends, so that the cleaning up is not itself cut short (an impatient
+    second Ctrl-C). ``exiting``: the block is the process's last work (the command line), so
+    once stopping, the signals stay ignored after it, while the process exits. Elsewhere than
+    the main thread signals cannot be handled; the block runs as it is."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def interrupt(number: int, _frame: Any) -> None:
+        if _STOPPING["stopping"]:
+            return  # already stopping on an earlier signal
+        _STOPPING["stopping"] = True
+        if number == signal.SIGINT:
+            raise KeyboardInterrupt
         raise Interrupted(number, signal.Signals(number).name)
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    if _STOPPING["depth"] == 0:
+        _STOPPING["stopping"] = False
+    _STOPPING["depth"] += 1
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGTERM, interrupt)
+    if previous[signal.SIGINT] is signal.default_int_handler or (
+        getattr(previous[signal.SIGINT], "__qualname__", "") == interrupt.__qualname__
+    ):  # only where Ctrl-C raises KeyboardInterrupt (not where it is ignored, e.g. nohup)
+        signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    except BaseException as exc:
+        if interruption_of(exc) is not None:  # also a KeyboardInterrupt raised elsewhere
+            _STOPPING["stopping"] = True
+        raise
+    finally:
+        _STOPPING["depth"] -= 1
+        if not (exiting and _STOPPING["stopping"]):
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+        else:
+            for number in previous:
+                signal.signal(number, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def interrupts_ignored() -> Iterator[None]:
+    """SIGINT and SIGTERM are ignored for the block (main thread only): for recording that a
+    command was stopped, which a second Ctrl-C must not cut short. Restored afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    for number in previous:
+        signal.signal(number, signal.SIG_IGN)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def interruption_of(exc: BaseException) -> KeyboardInterrupt | None:

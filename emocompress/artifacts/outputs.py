@@ -4,7 +4,7 @@
    (``--overwrite`` included): replacing it would destroy what the command reads.
 2. An existing target that is a file, or a non-empty directory, that is not this command's
    own previous output is refused unless ``--overwrite``.
-3. ``--fresh`` deletes only a directory that is a run directory (run.json or variants/).
+3. ``--fresh`` deletes only a directory that is a run directory (run.json or run.lock).
 
 Refusals are :class:`UserError` (exit 2) naming the target and what was expected; nothing
 is deleted or replaced before the check has passed.
@@ -73,8 +73,8 @@ def check_output(
     conflict = input_conflict(target, inputs)
     if conflict:
         raise UserError(f"{target}: the {what} {conflict}", expected="an --out outside the inputs")
-    if is_empty_target(target):
-        return target
+    if is_empty_target(target) and (directory or not target.is_dir()):
+        return target  # nothing there yet (an empty folder is no file name)
     if directory and not target.is_dir():
         raise UserError(
             f"{target}: exists and is not a directory", expected=f"a directory (the {what})"
@@ -114,10 +114,10 @@ def check_fresh(target: str | os.PathLike[str]) -> None:
     target = Path(target)
     if is_empty_target(target):
         return
-    if not target.is_dir() or target.is_symlink() or not RunDir.is_run_dir(target):
+    if not target.is_dir() or target.is_symlink() or not RunDir.holds_a_run(target):
         raise UserError(
             f"{target}: --fresh deletes only a run directory, and this is not one",
-            expected="a run directory (run.json or variants/), or another --out",
+            expected="a run directory (run.json or run.lock), or another --out",
         )
 
 

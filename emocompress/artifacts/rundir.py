@@ -239,6 +239,13 @@ class RunDir:
         ]
 
     @staticmethod
+    def holds_a_run(path: Path) -> bool:
+        """A run directory that a writer opened: run.json, or run.lock (every writer takes the
+        lock before it writes anything, and the file stays). What --fresh may delete and a run
+        may write into: a variants/ folder alone is no proof, `variants` is a common name."""
+        return (path / RunFile.FILE).is_file() or (path / LOCK_FILE).is_file()
+
+    @staticmethod
     def is_run_dir(path: Path) -> bool:
         """run.json or variants/; or the lock alone: a run that is just starting (its
         writer holds the lock before it writes run.json)."""

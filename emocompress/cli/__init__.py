@@ -84,7 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from emocompress.errors import sigterm_interrupts
 
     try:
-        with sigterm_interrupts():  # every command cleans up on SIGTERM as on Ctrl-C
+        # every command cleans up on SIGTERM as on Ctrl-C; the process exits after it
+        with sigterm_interrupts(exiting=argv is None):
             return int(args._run(args) or 0)
     except BaseException as exc:  # noqa: BLE001 - this is the one place errors are shown
         return handle_error(exc, args, list(sys.argv if argv is None else argv))

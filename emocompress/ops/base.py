@@ -8,7 +8,7 @@ and friends are imported inside ``run``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -63,3 +63,9 @@ class Operation:
     # peak_memory(sizes) -> bytes the step needs above the process's baseline, for the dry
     # run's estimate (each model fitted to measured peaks: bench/scale-roberta-large.md)
     peak_memory: Callable[[MemoryInputs], int] = inference_peak
+    # whether it takes several parents (a merge, an ensemble distil); the others take one,
+    # and a recipe that gives them a list of several is refused when it is loaded
+    several_parents: bool = False
+    # parent_problems(settings, parent names) -> what run() would refuse about its parents
+    # (one line each), checked when the recipe is loaded instead of after the parents are made
+    parent_problems: Callable[[Any, Sequence[str]], list[str]] | None = None

@@ -91,6 +91,14 @@ def graph_problems(data: Mapping[str, Any]) -> list[Problem]:
             named.append((i, name, _parents_of(variant)))
     known = ", ".join(first_seen)
     for i, variant in _variant_items(data):
+        if variant.get("parent") == []:
+            problems.append(
+                Problem(
+                    ("variants", i, "parent"),
+                    "an empty list of parents",
+                    "(expected a variant name, e.g. teacher, or a list of one or more names)",
+                )
+            )
         for parent in _parents_of(variant):
             if parent not in first_seen:
                 problems.append(
@@ -118,11 +126,13 @@ def _cycle_problems(named: list[tuple[int, str, list[str]]]) -> list[Problem]:
     parents = {name: ps for _, name, ps in named}
     index = {name: i for i, name, _ in named}
     _, stuck = order_by_parents(parents)
-    problems, reported = [], set()
+    stuck_names, explored = set(stuck), set()
+    problems = []
     for start in stuck:
-        cycle = _find_cycle(start, parents, set(stuck))
-        if cycle and not reported.intersection(cycle):
-            reported.update(cycle)
+        if start in explored:
+            continue  # its walk joins one already taken: that cycle is reported, or none
+        cycle = _find_cycle(start, parents, stuck_names, explored)
+        if cycle:
             chain = " -> ".join([*cycle, cycle[0]])
             problems.append(
                 Problem(
@@ -133,16 +143,23 @@ def _cycle_problems(named: list[tuple[int, str, list[str]]]) -> list[Problem]:
     return problems
 
 
-def _find_cycle(start: str, parents: Mapping[str, list[str]], stuck: set[str]) -> list[str]:
-    """Follow stuck parents from ``start`` until a name repeats; return the loop."""
-    trail = [start]
-    while True:
-        following = next((p for p in parents[trail[-1]] if p in stuck), None)
-        if following is None:
-            return []
-        if following in trail:
-            return trail[trail.index(following) :]
-        trail.append(following)
+def _find_cycle(
+    start: str, parents: Mapping[str, list[str]], stuck: set[str], explored: set[str]
+) -> list[str]:
+    """Follow stuck parents from ``start`` until a name repeats; return the loop ([] when the
+    walk reaches a name an earlier walk took). Every name walked is added to ``explored``."""
+    trail, seen = [start], {start: 0}
+    try:
+        while True:
+            following = next((p for p in parents[trail[-1]] if p in stuck), None)
+            if following is None or following in explored:
+                return []
+            if following in seen:
+                return trail[seen[following] :]
+            seen[following] = len(trail)
+            trail.append(following)
+    finally:
+        explored.update(trail)
 
 
 # ---------------------------------------------------------------------------- local paths

@@ -21,6 +21,7 @@ from typing import Any
 
 from emocompress.artifacts.rundir import a_format, model_format
 from emocompress.errors import UserError
+from emocompress.ops.base import Operation
 from emocompress.ops.registry import get_operation
 from emocompress.recipe.checks import _parents_of
 from emocompress.recipe.problems import Problem
@@ -98,11 +99,37 @@ def execution_problems(data: Mapping[str, Any], recipe_dir: Path) -> list[Proble
                         f"(expected {' or '.join(map(a_format, operation.accepts))} parent)",
                     )
                 )
-        parent_config = configs.get(parents[0]) if parents else None
         settings = variant.get("settings")
+        problems += _parents_problems(operation, settings, variant.get("parent"), parents, i)
+        parent_config = configs.get(parents[0]) if parents else None
         problems += _layer_problems(operation.name, settings, parent_config, parents, i)
         configs[name] = _planned(operation.name, settings, parent_config) if parent_config else None
     return problems
+
+
+def _parents_problems(
+    operation: Operation, settings: Any, given: Any, parents: list[str], i: int
+) -> list[Problem]:
+    """Several parents for an operation that takes one (the others would be ignored), and
+    what the operation would refuse about its parents once they are made (a merge's base)."""
+    where = ("variants", i, "parent")
+    if isinstance(given, list) and len(given) > 1 and not operation.several_parents:
+        return [
+            Problem(
+                where,
+                f"{operation.name} takes one parent, got {len(given)} ({', '.join(map(str, given))})",
+                "(expected one name; several parents are for merge and an ensemble distil)",
+            )
+        ]
+    if operation.parent_problems is None or not parents:
+        return []
+    if isinstance(given, list) and len(parents) != len(given):
+        return []  # a parent that is not a name: reported by the schema
+    try:
+        checked = operation.settings.model_validate(settings)
+    except ValueError:
+        return []  # invalid settings are reported by operation_problems
+    return [Problem(where, message) for message in operation.parent_problems(checked, parents)]
 
 
 def _layer_problems(

@@ -245,20 +245,31 @@ def topological_order(recipe: Recipe) -> list[VariantSpec]:
 def order_by_parents(parents: Mapping[str, Sequence[str]]) -> tuple[list[str], list[str]]:
     """Names ordered parents first, keeping the given order where free; and those left in cycles.
 
-    Parents that are not keys (the teacher, unknown names) count as already made.
+    Parents that are not keys (the teacher, unknown names) count as already made. The
+    earliest ready name in the given order goes next (a heap of positions: linear in the
+    names and parents, however long a chain).
     """
+    import heapq
+
+    names = list(parents)
+    position = {name: i for i, name in enumerate(names)}
+    waiting_on = {name: {p for p in parents[name] if p in position} for name in names}
+    children: dict[str, list[str]] = {name: [] for name in names}
+    for name, needed in waiting_on.items():
+        for parent in needed:
+            children[parent].append(name)
+    ready = [position[name] for name in names if not waiting_on[name]]
+    heapq.heapify(ready)
     done: list[str] = []
-    waiting = list(parents)
-    progress = True
-    while waiting and progress:
-        progress = False
-        for name in list(waiting):
-            if all(p not in parents or p in done for p in parents[name]):
-                done.append(name)
-                waiting.remove(name)
-                progress = True
-                break  # restart so that the earliest ready name in recipe order goes next
-    return done, waiting
+    while ready:
+        name = names[heapq.heappop(ready)]
+        done.append(name)
+        for child in children[name]:
+            waiting_on[child].discard(name)
+            if not waiting_on[child]:
+                heapq.heappush(ready, position[child])
+    made = set(done)
+    return done, [name for name in names if name not in made]
 
 
 # ---------------------------------------------------------------------------- resolved YAML

@@ -212,7 +212,10 @@ class BatchTokens:
 
     def describe(self, batch_size: int) -> str:
         if not self.lengths:
-            return f"at most {batch_size} x {self.max_length} tokens (no tokenizer offline)"
+            return (
+                f"at most {batch_size} x {self.max_length} tokens (the training texts or the"
+                " teacher's tokenizer are not on this machine)"
+            )
         mean = self.per_batch(batch_size) / batch_size
         return (
             f"{batch_size} texts of {mean:.1f} tokens as computed, measured on"
@@ -357,6 +360,7 @@ def dry_run(recipe_path: str, overrides: Sequence[str] = ()) -> int:
     from emocompress.recipe.loading import load_recipe
 
     recipe = load_recipe(recipe_path, overrides=overrides)
+    _check_data(recipe, recipe_path)
     batch_tokens = BatchTokens.of(recipe)
     rows = plan_recipe(recipe, batch_tokens)
     table = Table(
@@ -405,6 +409,20 @@ def dry_run(recipe_path: str, overrides: Sequence[str] = ()) -> int:
         console.print(line, markup=False, highlight=False)
     console.print("The recipe is valid.")
     return 0
+
+
+def _check_data(recipe: Any, recipe_path: str) -> None:
+    """The data's splits, read as the runner reads them, when they are on this machine (a
+    hub: source is fetched when it is used): a missing split or an unreadable source is
+    refused here rather than on the run's first step."""
+    if str(recipe.data.source).startswith("hub:"):
+        return
+    from emocompress.run.runner import data_context
+
+    try:
+        data_context(recipe).split("train")
+    except UserError as error:
+        raise UserError(f"data: {error}", where=recipe_path) from None
 
 
 def _load_note() -> str:

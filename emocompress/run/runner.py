@@ -32,7 +32,7 @@ from emocompress.artifacts.schema import (
     StepRecord,
 )
 from emocompress.data.context import DataContext
-from emocompress.errors import UserError, interruption_of, sigterm_interrupts
+from emocompress.errors import UserError, interruption_of, interrupts_ignored, sigterm_interrupts
 from emocompress.format import fmt
 from emocompress.ops.registry import get_operation
 from emocompress.ops.train import distributed
@@ -170,10 +170,11 @@ def run_recipe(
         except BaseException as exc:
             # Ctrl-C and SIGTERM leave a resumable run; a cancel from the TUI a cancelled
             # one (resumable too); anything else a failed one
-            state.status = stopped_status(exc)
-            state.finished = now()
-            with contextlib.suppress(OSError):  # a full disk must not hide the first error
-                run_dir.save_state(state)
+            with interrupts_ignored():  # a second Ctrl-C must not leave run.json "running"
+                state.status = stopped_status(exc)
+                state.finished = now()
+                with contextlib.suppress(OSError):  # a full disk must not hide the first error
+                    run_dir.save_state(state)
             raise
 
 
@@ -197,7 +198,7 @@ def check_run_output(
         what="run directory",
         inputs=[*local, *inputs],
         overwrite=overwrite,
-        is_own=RunDir.is_run_dir,
+        is_own=RunDir.holds_a_run,
     )
 
 

@@ -72,8 +72,11 @@ def test_fresh_deletes_only_run_directories(tmp_path):
     check_fresh(tmp_path / "absent")
     run = _folder(tmp_path / "run", "run.json")
     check_fresh(run)
-    _folder(tmp_path / "old", "variants/x/config.json")
-    check_fresh(tmp_path / "old")
+    locked = _folder(tmp_path / "locked", "run.lock")  # a run killed before run.json
+    check_fresh(locked)
+    # a variants/ folder alone is no run: `variants` is a common name, and --fresh deletes
+    with pytest.raises(UserError, match="--fresh deletes only a run directory"):
+        check_fresh(_folder(tmp_path / "old", "variants/x/config.json"))
     other = _folder(tmp_path / "photos", "holiday.jpg")
     with pytest.raises(UserError, match="--fresh deletes only a run directory"):
         check_fresh(other)

@@ -69,6 +69,32 @@ def test_sigterm_marks_the_run_interrupted_and_resume_finishes_it(tmp_path, refe
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("gaps", [(0.0, 0.0, 0.0), (0.0, 0.01, 0.01), (0.01, 0.05, 0.1)])
+def test_ctrl_c_pressed_again_while_stopping_still_marks_the_run_interrupted(
+    tmp_path, reference, gaps
+):
+    # more Ctrl-C while the first was being handled: run.json stayed "running" (as after
+    # kill -9), or a KeyboardInterrupt traceback came from a library's exit hook
+    recipe, expected = reference
+    run = tmp_path / "run"
+    process = cli("run", str(recipe), "--out", str(run), "--quiet")
+    assert wait_for(lambda: run_status(run)[0] == "running", timeout=120)
+    time.sleep(1.0)
+    for gap in gaps:
+        process.send_signal(signal.SIGINT)
+        time.sleep(gap)
+    code, _, err = finish(process)
+    if code == 0:
+        pytest.skip("the run finished before SIGINT arrived")
+    assert code in (130, -signal.SIGINT), err  # a shell shows both as 130
+    assert err == "interrupted (SIGINT); a run can continue with --resume\n"
+    assert run_status(run)[0] == "interrupted"
+    code, _, err = finish(cli("run", str(recipe), "--out", str(run), "--resume", "--quiet"))
+    assert code == 0, err
+    assert variant_digests(run) == expected
+
+
+@pytest.mark.integration
 def test_a_second_writer_is_refused_while_the_first_runs(tmp_path, reference, capsys):
     recipe, expected = reference
     run = tmp_path / "run"

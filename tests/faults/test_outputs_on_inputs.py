@@ -111,6 +111,26 @@ def test_run_fresh_deletes_only_a_run_directory(tmp_path, tiny_classifier, forei
     assert tree(foreign) == before
 
 
+def test_a_folder_with_a_variants_subfolder_is_not_a_run_to_delete(
+    tmp_path, tiny_classifier, foreign, capsys
+):
+    # a user's folder that happens to hold a variants/ folder counted as a run directory:
+    # --fresh deleted everything in it, and a run wrote into it without --overwrite
+    (foreign / "variants" / "mine").mkdir(parents=True)
+    (foreign / "variants" / "mine" / "spec.txt").write_text("z\n")
+    recipe = str(write_tiny_recipe(tmp_path, tiny_classifier))
+    before = tree(foreign)
+    for argv, words in (
+        (["run", recipe, "--out", str(foreign), "--fresh"], "--fresh deletes only a run directory"),
+        (["run", recipe, "--out", str(foreign)], "not a previous run directory"),
+        (["distil", "--recipe", recipe, "--out", str(foreign)], "not a previous run directory"),
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and words in err and err.count("\n") == 1, err
+    assert tree(foreign) == before
+
+
 @pytest.mark.parametrize("command", ["run", "eval", "merge", "prune"])
 def test_out_on_an_existing_file_is_refused(tmp_path, tiny_classifier, command, capsys):
     file = tmp_path / "taken.txt"

@@ -81,6 +81,78 @@ def test_an_onnx_teacher_is_refused(tmp_path, tiny_classifier):
     assert "is an ONNX model; the teacher is measured and trained with PyTorch" in _problems(path)
 
 
+def test_several_parents_are_refused_where_the_operation_takes_one(tmp_path, tiny_classifier):
+    # the runner used only the first parent of a prune or export, silently
+    path = _recipe(
+        tmp_path,
+        tiny_classifier,
+        "  - {name: a, op: distil, settings: {init: {layers: [0]}}}\n"
+        "  - {name: p, op: prune, parent: [teacher, a], settings: {ffn: 0.5}}\n"
+        "  - {name: o, op: export, parent: [a, teacher]}\n"
+        "  - {name: e, op: distil, parent: [teacher, teacher], settings: {init: {layers: [0]}}}\n"
+        "  - {name: m, op: merge, parent: [teacher, a]}\n",
+    )
+    message = _problems(path)
+    assert "variants[1].parent: prune takes one parent, got 2 (teacher, a)" in message
+    assert "variants[2].parent: export takes one parent, got 2 (a, teacher)" in message
+    assert "variants[3]" not in message and "variants[4]" not in message  # ensemble, merge
+
+
+@pytest.mark.parametrize(
+    ("parent", "settings", "expected"),
+    [
+        ("[teacher, a]", "{method: ties, base: ghost}", "base 'ghost' is not one of the inputs"),
+        ("[teacher, a]", "{models: [{model: ghost}]}", "model 'ghost' is not one of the inputs"),
+        ("teacher", "{method: slerp}", "slerp merges exactly 2 models, got 1"),
+        ("[teacher, a, b]", "{method: slerp}", "slerp merges exactly 2 models, got 3"),
+        ("teacher", "{}", "uniform needs at least two models to merge, got 1"),
+        ("[a, a]", "{}", "model(s) listed twice: a"),
+        (
+            "[teacher, a, b]",
+            "{method: ties, base: a, models: [{model: a}, {model: b}]}",
+            "a is both the base and a model to merge",
+        ),
+    ],
+)
+def test_a_merges_parents_are_checked_when_the_recipe_is_loaded(
+    tmp_path, tiny_classifier, parent, settings, expected
+):
+    # these were refused by the runner only after every parent had been made
+    path = _recipe(
+        tmp_path,
+        tiny_classifier,
+        "  - {name: a, op: distil, settings: {init: {layers: [0]}}}\n"
+        "  - {name: b, op: distil, settings: {init: {layers: [1]}}}\n"
+        f"  - {{name: m, op: merge, parent: {parent}, settings: {settings}}}\n",
+    )
+    assert f"variants[2].parent: {expected}" in _problems(path)
+
+
+def test_a_valid_merge_of_parents_loads(tmp_path, tiny_classifier):
+    path = _recipe(
+        tmp_path,
+        tiny_classifier,
+        "  - {name: a, op: distil, settings: {init: {layers: [0, 1]}}}\n"
+        "  - {name: b, op: distil, settings: {init: {layers: [0, 1]}}}\n"
+        "  - {name: m, op: merge, parent: [teacher, a, b], settings: {method: ties, base: teacher}}\n"
+        "  - {name: s, op: merge, parent: [a, b], settings: {method: slerp, t: 0.3}}\n",
+    )
+    assert [s.name for s in load_recipe(path, env={}).steps()][-2:] == ["m", "s"]
+
+
+def test_an_ensemble_with_hidden_state_losses_is_refused_when_loaded(tmp_path, tiny_classifier):
+    path = _recipe(
+        tmp_path,
+        tiny_classifier,
+        "  - {name: t2, op: finetune, settings: {epochs: 1}}\n"
+        "  - {name: s, op: distil, parent: [teacher, t2],"
+        " settings: {init: {layers: [0]}, hidden_weight: 1.0}}\n",
+    )
+    assert "variants[1].parent: hidden-state and attention losses follow one teacher" in (
+        _problems(path)
+    )
+
+
 @pytest.mark.parametrize(
     ("override", "expected"),
     [

@@ -99,3 +99,29 @@ def test_without_a_tokenizer_a_batch_is_sized_at_its_bound():
     assert not tokens.measured
     assert tokens.per_batch(32) == 32 * 64
     assert "at most 32 x 64 tokens" in tokens.describe(32)
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("data.report=test", "data: data source 'demo' has no split 'test'"),
+        ("data.tune=nosuch", "data: data source 'demo' has no split 'nosuch'"),
+        ("data.source={tmp}", "no split files found"),
+    ],
+)
+def test_the_dry_run_refuses_data_the_runner_cannot_read(
+    tmp_path, tiny_classifier, capsys, override, expected
+):
+    """The dry run read the data, swallowed the error and said "The recipe is valid." (and
+    "no tokenizer offline"); the run then failed on its first step."""
+    from emocompress.cli import main
+
+    recipe_file = tmp_path / "r.yaml"
+    recipe_file.write_text(
+        tiny_recipe_head("r", tiny_classifier) + "  finetune: {epochs: 1}\n", encoding="utf-8"
+    )
+    override = override.format(tmp=tmp_path)
+    assert main(["run", str(recipe_file), "--dry-run", "--set", override]) == 2
+    captured = capsys.readouterr()
+    assert "The recipe is valid" not in captured.out
+    assert captured.err.startswith(f"error: {recipe_file}: ") and expected in captured.err

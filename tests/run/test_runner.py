@@ -195,6 +195,52 @@ def test_summary_json_lists_every_variant(tmp_path, tiny_classifier):
     assert payload["gates_passed"] is True
 
 
+@pytest.mark.parametrize(
+    "target",
+    ["run.json", "recipe.yaml", "gates.json", "variants/teacher/metrics.json", "variants", "."],
+)
+def test_summary_json_never_replaces_a_file_of_the_run(
+    tmp_path, tiny_run, tiny_classifier, target, capsys
+):
+    # --json RUN/run.json replaced the run's record with the summary (the run could no
+    # longer be resumed or read), and a bad --json was refused only after every step ran
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    before = {p: p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()}
+    recipe = write_tiny_recipe(tmp_path, tiny_classifier)
+    argv = ["run", str(recipe), "--out", str(run), "--resume", "--quiet"]
+    assert main([*argv, "--json", str(run / target)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert {p: p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()} == before
+
+
+def test_summary_json_on_stdout_is_json_alone(tmp_path, tiny_run, tiny_classifier, capsys):
+    # `--json -` printed the summary table and the gate lines on stdout before the JSON
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    recipe = write_tiny_recipe(tmp_path, tiny_classifier)
+    assert main(["run", str(recipe), "--out", str(run), "--resume", "--json", "-"]) == 0
+    captured = capsys.readouterr()
+    payload = json.loads(captured.out)
+    assert [row["variant"] for row in payload["variants"]] == ["teacher", "student-1l"]
+    assert "gate pass" in captured.err  # the human summary goes to stderr instead
+
+
+def test_a_bad_summary_json_is_refused_before_the_run_starts(tmp_path, tiny_classifier, capsys):
+    recipe = write_tiny_recipe(tmp_path, tiny_classifier)
+    out = tmp_path / "run"
+    (tmp_path / "taken").mkdir()
+    argv = ["run", str(recipe), "--out", str(out), "--quiet", "--json", str(tmp_path / "taken")]
+    assert main(argv) == 2
+    assert "is a directory" in capsys.readouterr().err
+    assert not out.exists()  # refused before anything ran
+
+
 def test_dry_run_sizes_roberta_large_offline(capsys):
     recipe = Path(__file__).parents[2] / "recipes" / "goemotions-roberta-large.yaml"
     assert main(["run", str(recipe), "--dry-run"]) == 0

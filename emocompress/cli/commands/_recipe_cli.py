@@ -46,7 +46,7 @@ def add_recipe_arguments(
         "--json",
         dest="json_out",
         metavar="FILE",
-        help="also write the summary (and gate results) as JSON to FILE ('-' for stdout)",
+        help="also write the summary (and gate results) as JSON to FILE ('-': stdout, the table and gates then go to stderr)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -72,6 +72,18 @@ def recipe_inputs(recipe_file: str | Path, out: Path) -> list[Path]:
     return [recipe_file]
 
 
+def check_json_out(json_out: str, recipe_file: str | Path, out: Path) -> None:
+    """``--json FILE``: a file, never an input, never on or inside one of the run directory's
+    own records (run.json, variants/, ...), written yet or not; a new name beside them is
+    fine. A summary file is replaced like a log."""
+    from emocompress.artifacts.outputs import check_not_a_record, check_output
+
+    check_not_a_record(json_out, out, what="JSON summary")
+    check_output(
+        json_out, what="JSON summary", inputs=[recipe_file], overwrite=True, directory=False
+    )
+
+
 def run_from_args(
     args: argparse.Namespace,
     *,
@@ -87,18 +99,9 @@ def run_from_args(
     recipe = load_recipe(args.recipe, overrides=args.overrides)
     out = Path(args.out) if args.out else Path("runs") / recipe.name
     if args.json_out and args.json_out != "-":
-        from emocompress.artifacts.outputs import check_not_a_record, check_output
-
-        # before the run: never over the recipe, nor over a file of the run (run.json ...)
-        check_not_a_record(args.json_out, out, what="JSON summary")
-        check_output(
-            args.json_out,
-            what="JSON summary",
-            inputs=[args.recipe],
-            overwrite=True,  # a summary file is replaced like a log; never an input
-            directory=False,
-        )
-    reporter = Reporter("quiet" if args.quiet else None)
+        check_json_out(args.json_out, args.recipe, out)  # before anything runs
+    json_to_stdout = args.json_out == "-"  # then stdout is the JSON alone, the rest stderr
+    reporter = Reporter("quiet" if args.quiet else ("plain" if json_to_stdout else None))
     result = run_recipe(
         recipe,
         out,
@@ -110,7 +113,7 @@ def run_from_args(
         variants=variants,
         inputs=recipe_inputs(args.recipe, out),
     )
-    console = make_console()
+    console = make_console(stderr=json_to_stdout)
     console.print(summary_table(result.rows, title=f"{recipe.name}: {out}"))
     if result.skipped:
         console.print(f"skipped (finished earlier): {', '.join(result.skipped)}")
@@ -145,7 +148,7 @@ def run_from_args(
         else:
             from emocompress.artifacts.atomic import write_text
 
-            write_text(args.json_out, text + "\n")  # checked before the run
+            write_text(args.json_out, text + "\n")
     if not result.gates_passed:
         failed = [g for g in result.gate_results if not g.passed]
         console.print(f"[bold red]{len(failed)} gate(s) failed[/]")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from emocompress.ops.base import MemoryInputs, Operation
@@ -54,6 +55,17 @@ def distil_peak(sizes: MemoryInputs) -> int:
     return max(sizes.parent_weights + sizes.weights, sizes.training)
 
 
+def distil_parent_problems(settings: DistilSettings, parents: Sequence[str]) -> list[str]:
+    """An ensemble of teachers with hidden-state or attention losses, which follow one teacher
+    (the runner refuses it once the teachers are made)."""
+    if len(parents) > 1 and (settings.hidden_weight > 0 or settings.attention_weight > 0):
+        return [
+            f"hidden-state and attention losses follow one teacher, not an ensemble of "
+            f"{len(parents)} (expected hidden_weight: 0 and attention_weight: 0, or one parent)"
+        ]
+    return []
+
+
 OPERATIONS = [
     Operation(
         "distil",
@@ -63,5 +75,7 @@ OPERATIONS = [
         metrics_sections=("training",),
         plan=plan_distil,
         peak_memory=distil_peak,
+        several_parents=True,  # an ensemble of teachers: the mean of their logits
+        parent_problems=distil_parent_problems,
     )
 ]

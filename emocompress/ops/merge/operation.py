@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -183,6 +184,19 @@ def run_merge(ctx: OpContext, settings: MergeSettings) -> dict[str, Any]:
     )
 
 
+def merge_parent_problems(settings: MergeSettings, parents: Sequence[str]) -> list[str]:
+    """What run_merge would refuse about a recipe's parents, from their names alone: a base
+    or model that is not a parent, a count the method does not take, a name given twice."""
+    from emocompress.ops.merge.engine import check_arguments
+
+    try:
+        models, base = settings.inputs([(name, Path(name)) for name in parents])
+        check_arguments(settings.merge_method, models, base)
+    except UserError as error:
+        return [str(error)]
+    return []
+
+
 OPERATIONS = [
     Operation(
         "merge",
@@ -192,5 +206,7 @@ OPERATIONS = [
         metrics_sections=("merge",),
         # streamed tensor by tensor: about one checkpoint's worth, however many are merged
         peak_memory=lambda sizes: sizes.weights,
+        several_parents=True,
+        parent_problems=merge_parent_problems,
     )
 ]
