@@ -330,6 +330,14 @@ async def _settle(pilot) -> None:
         await pilot.pause(0.05)
 
 
+async def _open_detail(pilot, variant: str) -> None:
+    """Highlight ``variant`` in the variants table and open its detail screen."""
+    table = pilot.app.screen.query_one("#variants")
+    table.move_cursor(row=table.get_row_index(variant))
+    await pilot.press("enter")
+    await _settle(pilot)
+
+
 async def _until(pilot, condition, seconds: float = 30.0) -> None:
     """Pause until ``condition()`` holds (a worker's message may still be on its way)."""
     for _ in range(int(seconds / 0.05)):
@@ -581,10 +589,7 @@ async def test_detail_keys_work_when_a_reload_drops_its_variant(synthetic_run):
     app = _app([synthetic_run])
     async with app.run_test(size=(120, 40)) as pilot:
         await _settle(pilot)
-        table = app.screen.query_one("#variants")
-        table.move_cursor(row=table.get_row_index("student-3l"))
-        await pilot.press("enter")
-        await _settle(pilot)
+        await _open_detail(pilot, "student-3l")
         shutil.rmtree(RunDir(synthetic_run).variant("student-3l").path)
         await pilot.press("ctrl+r")
         await _settle(pilot)
@@ -770,10 +775,7 @@ async def test_detail_of_an_unreadable_variant_says_so_in_every_tab(synthetic_ru
     app = _app([synthetic_run])
     async with app.run_test(size=(160, 50)) as pilot:
         await _settle(pilot)
-        table = app.screen.query_one("#variants")
-        table.move_cursor(row=table.get_row_index("student-3l"))
-        await pilot.press("enter")
-        await _settle(pilot)
+        await _open_detail(pilot, "student-3l")
         note = _text(app.screen.query_one("#strategy-note"))
         speed = _text(app.screen.query_one("#speed-caption"))
         for text in (note, speed):
