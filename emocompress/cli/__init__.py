@@ -125,7 +125,10 @@ def handle_error(exc: BaseException, args: argparse.Namespace | None, argv: list
         if debug:
             traceback.print_exception(exc)
         name = exc.name if isinstance(exc, Interrupted) else "SIGINT"
-        _say(f"interrupted ({name}); a run can continue with --resume", label="")
+        # only the commands that run recipes can take up where they stopped
+        resumable = args is not None and hasattr(args, "resume")
+        hint = "; a run can continue with --resume" if resumable else ""
+        _say(f"interrupted ({name}){hint}", label="")
         return exc.exit_code if isinstance(exc, Interrupted) else 130
     from emocompress.cli.oserrors import user_error_of
 

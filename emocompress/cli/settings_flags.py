@@ -95,6 +95,23 @@ def settings_from_flags(
         raise UserError(_problem(exc, flags)) from None
 
 
+def given_flags(
+    args: argparse.Namespace,
+    model: type[BaseModel],
+    *,
+    prefix: str = "",
+    exclude: Collection[str] = (),
+    rename: Mapping[str, str] = {},
+) -> list[str]:
+    """The flags of ``model`` that the command line gave (each by its first name)."""
+    given = vars(args)
+    return [
+        flag.names[0]
+        for flag in _flags(model, prefix, exclude, rename)
+        if flag.dest(prefix) in given
+    ]
+
+
 def flag_names(
     model: type[BaseModel],
     *,

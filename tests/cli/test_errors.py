@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from emocompress.artifacts.crashlog import forget_run_dir, remember_run_dir
-from emocompress.cli import CRASH_EXIT, handle_error, main
+from emocompress.cli import CRASH_EXIT, build_parser, handle_error, main
 from emocompress.errors import Interrupted, UserError
 
 
@@ -92,6 +92,16 @@ def test_signals_and_user_errors_keep_their_codes(capsys):
     assert handle_error(_raise(UserError("bad", where="f.yaml")), None, []) == 2
     err = capsys.readouterr().err
     assert "interrupted (SIGTERM)" in err and "error: f.yaml: bad" in err
+
+
+def test_an_interruption_offers_resume_only_where_the_command_has_it(capsys):
+    # eval, report, bench... were told "a run can continue with --resume", an option they lack
+    for command, resumable in (["eval", "m", "--data", "demo"], False), (["run", "r.yaml"], True):
+        args = build_parser().parse_args(command)
+        assert handle_error(_raise(KeyboardInterrupt()), args, command) == 130
+        err = capsys.readouterr().err
+        assert err.startswith("interrupted (SIGINT)")
+        assert ("--resume" in err) is resumable, err
 
 
 def test_a_closed_stdout_ends_quietly(tiny_classifier):

@@ -156,6 +156,27 @@ def test_export_refuses_an_opset_the_exporter_cannot_write(tiny_classifier, tmp_
     assert not run_dir.exists() and not out.exists()
 
 
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--quantize-max-auc-drop", "0.01"],
+        ["--no-per-channel"],
+        ["--quantize-calibration-texts", "8"],
+    ],
+)
+def test_quantize_settings_without_a_precision_are_refused(
+    tiny_classifier, tmp_path, capsys, flags
+):
+    # they were ignored: an fp32 bundle was made as if they had not been given
+    run_dir, out = tmp_path / "run", tmp_path / "b"
+    argv = ["export", str(tiny_classifier), "--out", str(out), "--run-dir", str(run_dir)]
+    assert main([*argv, "--data", "demo", *flags]) == 2
+    err = capsys.readouterr().err
+    assert f"{flags[0]}: quantize settings, but no quantisation was asked for" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not run_dir.exists() and not out.exists()
+
+
 def test_export_of_an_unmeasured_onnx_model_says_to_measure_it(bundle, tmp_path, capsys):
     # it ran a recipe with the ONNX graph as a PyTorch teacher, and the refusal listed
     # "2 problems in the recipe" of an export-recipe.yaml that was not there afterwards

@@ -97,7 +97,25 @@ def run(args: argparse.Namespace) -> int:
         return run_from_args(args, ops=["export", "quantize"], variants=args.variant)
     if not args.out:
         raise UserError("--out DIR is required with MODEL", expected="the bundle directory")
+    check_quantize_flags_have_a_precision(args)
     return export_model(args)
+
+
+def check_quantize_flags_have_a_precision(args: argparse.Namespace) -> None:
+    """Quantize settings without --int8/--fp16 would be ignored: refuse them instead."""
+    from emocompress.cli.settings_flags import given_flags
+    from emocompress.errors import UserError
+    from emocompress.ops.onnx.operation import QuantizeSettings
+
+    if args.int8 or args.fp16:
+        return
+    stray = given_flags(args, QuantizeSettings, prefix=QUANTIZE_PREFIX, exclude=QUANTIZE_BY_HAND)
+    stray += ["--no-per-channel"] if args.no_per_channel else []
+    if stray:
+        raise UserError(
+            f"{', '.join(stray)}: quantize settings, but no quantisation was asked for",
+            expected="--int8 dynamic|static or --fp16 beside them, or none of them",
+        )
 
 
 def export_model(args: argparse.Namespace) -> int:
