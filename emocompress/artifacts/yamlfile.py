@@ -76,7 +76,7 @@ def check_expansion(node: yaml.Node) -> None:
         open_nodes.discard(key)
         if found[0] > MAX_NODES:
             raise YamlLimit(
-                f"expands to more than {MAX_NODES:,} values (aliases repeat what they name)"
+                f"expands to more than {MAX_NODES:,} values (an alias counts all it repeats)"
             )
         if found[1] > MAX_CHARS:
             raise YamlLimit(f"expands to more than {MAX_CHARS:,} characters of text")

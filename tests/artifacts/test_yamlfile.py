@@ -26,6 +26,15 @@ def test_an_alias_bomb_is_refused_quickly():
     assert time.perf_counter() - started < 5
 
 
+def test_a_document_of_too_many_plain_values_is_refused_without_blaming_aliases():
+    # it said "aliases repeat what they name" of a file that has none
+    text = "[" + ",".join(["1"] * (yamlfile.MAX_NODES + 1)) + "]\n"
+    assert len(text) < yamlfile.MAX_BYTES and "*" not in text
+    with pytest.raises(YamlLimit, match="expands to more than 100,000 values") as refused:
+        load_yaml(text)
+    assert "aliases repeat" not in str(refused.value)
+
+
 def test_too_many_aliases_are_refused():
     text = "a: &a 1\nb: [" + ", ".join(["*a"] * (yamlfile.MAX_ALIASES + 1)) + "]\n"
     with pytest.raises(YamlLimit, match=f"more than {yamlfile.MAX_ALIASES} aliases"):
