@@ -124,6 +124,12 @@ def test_a_folder_with_a_variants_subfolder_is_not_a_run_to_delete(
         (["run", recipe, "--out", str(foreign), "--fresh"], "--fresh deletes only a run directory"),
         (["run", recipe, "--out", str(foreign)], "not a previous run directory"),
         (["distil", "--recipe", recipe, "--out", str(foreign)], "not a previous run directory"),
+        (
+            ["export", str(tiny_classifier), "--out", str(tmp_path / "b"), "--data", "demo"]
+            + ["--run-dir", str(foreign)],
+            "not a previous run directory",
+        ),
+        (["pull", "mlflow:abc", "--out", str(foreign)], "not a previous run directory"),
     ):
         assert main(argv) == 2
         err = capsys.readouterr().err

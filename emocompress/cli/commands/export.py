@@ -156,7 +156,7 @@ def export_model(args: argparse.Namespace) -> int:
         what="run directory",
         inputs=[model, args.data],
         overwrite=args.overwrite,
-        is_own=RunDir.is_run_dir,
+        is_own=RunDir.holds_a_run,
     )
     if args.fresh:
         check_fresh(run_dir)

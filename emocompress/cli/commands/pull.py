@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from emocompress.artifacts.rundir import RunDir
     from emocompress.run.tracking.pull import pull_variant
 
-    out = check_output(args.out, what="run directory", is_own=RunDir.is_run_dir)
+    out = check_output(args.out, what="run directory", is_own=RunDir.holds_a_run)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:
