@@ -160,7 +160,12 @@ def run_recipe(
     from emocompress.artifacts.lock import hold_lock
 
     def stale(previous: Any) -> None:
-        reporter.log(f"took over the lock of {previous.describe()}, which is gone")
+        # the file names its writer, but no process holds its lock: that writer ended, or
+        # the run directory was copied beside a writer that still runs on the original
+        reporter.log(
+            f"took over the lock file of {previous.describe()}, which no longer holds it "
+            "(it ended, or the run directory was copied)"
+        )
 
     with hold_lock(run_dir.lock_file, on_stale=stale), sigterm_interrupts():
         remember_run_dir(run_dir.root)

@@ -362,3 +362,22 @@ def test_a_resume_without_predictions_keeps_the_figures_and_says_so(
         printed.out + printed.err
     )
     assert (out / "variants" / "teacher" / "metrics.json").read_bytes() == before
+
+
+def test_a_copied_run_takes_over_a_lock_file_whose_writer_still_runs(
+    tmp_path, tiny_run, tiny_classifier, capsys
+):
+    # a run copied while its writer ran carries that writer's lock file; the copy's lock is
+    # free, and the message said the writer "is gone" while it was running
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(tiny_run, run)
+    RunDir(run).lock_file.write_text(json.dumps({"pid": os.getpid(), "host": "here"}))
+    recipe = write_tiny_recipe(tmp_path, tiny_classifier)
+    assert main(["run", str(recipe), "--out", str(run), "--resume"]) == 0
+    out = capsys.readouterr()
+    said = out.out + out.err
+    assert f"took over the lock file of pid {os.getpid()} on here" in said
+    assert "which no longer holds it (it ended, or the run directory was copied)" in said
+    assert "is gone" not in said
