@@ -582,6 +582,25 @@ async def test_detail_keys_work_without_tab_first(synthetic_run):
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("width, stacked", [(60, True), (120, False)])
+async def test_the_tradeoff_plots_keep_their_width_on_a_narrow_terminal(
+    synthetic_run, width, stacked
+):
+    # at 60 columns the table beside the plots (min-width 47) left each plot ~13 columns,
+    # too few for its labels; below 80 the table goes under the plots instead
+    app = _app([synthetic_run])
+    async with app.run_test(size=(width, 40)) as pilot:
+        await _settle(pilot)
+        await pilot.press("t")
+        await _settle(pilot)
+        body = app.screen.query_one("#tradeoff-body")
+        plot = app.screen.query_one("#plot-size")
+        assert body.has_class("-stacked") is stacked
+        assert plot.size.width >= (width - 4 if stacked else 60), plot.size
+        assert app.screen.query_one("#tradeoff-table").row_count > 0
+
+
+@pytest.mark.anyio
 async def test_detail_keys_work_when_a_reload_drops_its_variant(synthetic_run):
     """A reload (ctrl+r, or a recipe run from the app adding a second run, which names the
     rows run/variant) may leave the open detail screen's variant out of the catalogue: its

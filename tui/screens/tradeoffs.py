@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -18,6 +19,8 @@ LATENCY_LABELS = {
     "p50_ms_batch_1": "p50 latency, ms, batch 1",
     "p50_ms_batch_32": "p50 latency, ms, batch 32",
 }
+NARROW = 80  # below this width the table goes under the plots (beside them, with its
+# min-width of 47, each plot kept about 13 columns at 60)
 
 
 class TradeoffScreen(Screen):
@@ -38,6 +41,9 @@ class TradeoffScreen(Screen):
     def on_mount(self) -> None:
         self.sub_title = "tradeoffs"
         self.watch(self.app, "catalog", self.show, init=True)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.query_one("#tradeoff-body").set_class(event.size.width < NARROW, "-stacked")
 
     def show(self, catalog: Catalog) -> None:
         variants = [v for v in catalog.variants if not v.error]
