@@ -152,6 +152,7 @@ def run_recipe(
     """
     reporter = reporter or Reporter()
     run_dir = RunDir(out)
+    select_steps(recipe.steps(), ops, variants)  # a bad selection: refused before any file
     main = distributed.is_main_process()  # under Accelerate only the main process writes
     if not main:
         return _run_recipe(recipe, run_dir, None, reporter, ops, variants)

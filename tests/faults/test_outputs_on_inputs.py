@@ -221,3 +221,23 @@ def test_a_recipe_commands_json_summary_is_never_written_over_the_run(
         "would be written over",
     )
     assert not new.exists()
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["quantize"], "the recipe has no quantize variant"),
+        (["prune", "--variant", "student-1l"], "the recipe has no prune variant named student-1l"),
+        (["distil", "--variant", "nobody"], "no variant named nobody in the recipe"),
+    ],
+)
+def test_a_recipe_command_with_nothing_to_do_leaves_no_run_directory(
+    tmp_path, tiny_classifier, capsys, argv, words
+):
+    # refused (exit 2) only after --out held recipe.yaml, run.json and run.lock
+    recipe = str(write_tiny_recipe(tmp_path, tiny_classifier))
+    out = tmp_path / "new-run"
+    assert main([argv[0], "--recipe", recipe, "--out", str(out), *argv[1:]]) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1, err
+    assert not out.exists()
