@@ -50,6 +50,7 @@ def test_the_recipe_loads_or_lacks_only_an_earlier_runs_outputs(path: Path) -> N
         "recipes/quickstart.yaml",
         "recipes/goemotions-best.yaml",
         "bench/recipes/goemotions-states.yaml",
+        "bench/recipes/goemotions-states-3l.yaml",
     ],
 )
 def test_the_self_contained_recipes_load_completely(name: str) -> None:
