@@ -67,9 +67,10 @@ def test_bad_sources_are_one_line_and_exit_2(argv, message, tmp_path, capsys):
     assert message in err and "Traceback" not in err
     # a failed pull into a new --out left that folder behind, holding run.lock alone
     assert not (tmp_path / "o").exists()
-    # and an existing run directory is left as it was
+    # and an existing run directory (its lock file marks it one) is left as it was
     run = tmp_path / "run"
     (run / "variants" / "teacher").mkdir(parents=True)
+    (run / "run.lock").touch()
     assert main([*argv, "--out", str(run)]) == 2
     assert sorted(p.name for p in run.rglob("*")) == ["run.lock", "teacher", "variants"]
 
